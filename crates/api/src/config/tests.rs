@@ -1,0 +1,81 @@
+use super::*;
+
+fn with_tls(loader: ConfigLoader) -> ConfigLoader {
+    loader.set_override("tls.cert=/c.pem").unwrap().set_override("tls.key=/k.pem").unwrap()
+}
+
+fn write(text: &str) -> tempfile::NamedTempFile {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), text).unwrap();
+    f
+}
+
+#[test]
+fn defaults_follow_the_spec() {
+    let c = with_tls(ConfigLoader::new()).load().unwrap();
+    assert_eq!(c.server.listen.to_string(), "127.0.0.1:8443");
+    assert_eq!(c.limits.max_body.0, 16 * 1024);
+    assert_eq!(c.log.format, LogFormat::Json);
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let f = write("[limits]\nmax_body = \"1KiB\"\nheader_timeout = \"5s\"\n");
+    let c = with_tls(ConfigLoader::new().file(f.path()).unwrap())
+        .env_from([("SLIPGATE_LIMITS__MAX_BODY".to_owned(), "2KiB".to_owned())])
+        .unwrap()
+        .load()
+        .unwrap();
+    assert_eq!(c.limits.max_body.0, 2048);
+    assert_eq!(c.limits.header_timeout.0.as_secs(), 5);
+}
+
+#[test]
+fn overrides_win_over_environment() {
+    let c = with_tls(ConfigLoader::new())
+        .env_from([("SLIPGATE_SERVER__LISTEN".to_owned(), "127.0.0.1:1".to_owned())])
+        .unwrap()
+        .set_override("server.listen=127.0.0.1:2")
+        .unwrap()
+        .load()
+        .unwrap();
+    assert_eq!(c.server.listen.port(), 2);
+}
+
+#[test]
+fn rejects_unknown_key_in_file_naming_it() {
+    let f = write("[server]\nlisten = \"127.0.0.1:8443\"\nlisen = \"x\"\n");
+    let err = ConfigLoader::new().file(f.path()).unwrap().load().unwrap_err();
+    assert!(err.to_string().contains("lisen"), "{err}");
+}
+
+#[test]
+fn rejects_unknown_section_from_environment() {
+    let err = with_tls(ConfigLoader::new())
+        .env_from([("SLIPGATE_NOPE__KEY".to_owned(), "1".to_owned())])
+        .unwrap()
+        .load()
+        .unwrap_err();
+    assert!(err.to_string().contains("nope"), "{err}");
+}
+
+#[test]
+fn rejects_malformed_units_naming_the_value() {
+    let err = with_tls(ConfigLoader::new()).set_override("limits.max_body=lots").unwrap().load().unwrap_err();
+    assert!(err.to_string().contains("lots"), "{err}");
+}
+
+#[test]
+fn requires_tls_material() {
+    let err = ConfigLoader::new().load().unwrap_err();
+    assert!(err.to_string().contains("tls.cert"), "{err}");
+}
+
+#[test]
+fn ignores_unrelated_environment_variables() {
+    let c = with_tls(ConfigLoader::new())
+        .env_from([("SLIPGATE_TOKEN".to_owned(), "x".to_owned()), ("HOME".to_owned(), "/".to_owned())])
+        .unwrap()
+        .load();
+    assert!(c.is_ok());
+}

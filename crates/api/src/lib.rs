@@ -1,0 +1,193 @@
+//! The Slipgate salary-slip service (SPEC §3): `POST /generate/salaryslip`
+//! over TLS, plus the admin listener.
+//!
+//! A binary loads a [`Config`], binds the two listeners and calls [`run`] with a
+//! shutdown future; tests call [`router`] with an [`AppState`] and drive it with
+//! `tower::ServiceExt::oneshot`, without a socket.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use slipgate_api::{ConfigLoader, Listeners, run};
+//!
+//! let config = ConfigLoader::new().file("api.toml".as_ref())?.env()?.load()?;
+//! let listeners = Listeners::bind(&config).await?;
+//! run(config, listeners, async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Security
+//! TLS 1.2/1.3 only; strict parsing and validation of the body (unknown and
+//! duplicate members refused); body size, content type and header-read time
+//! bounded; every response carries `Cache-Control: no-store`, HSTS and
+//! `nosniff`; errors are RFC 9457 problems that never echo salary data. Not yet
+//! covered here: request signatures, tokens and rate limits (their layers come
+//! from `slipgate-guard`).
+
+pub mod config;
+pub mod devpki;
+pub mod error;
+pub mod metrics;
+mod respond;
+pub mod routes;
+pub mod serve;
+pub mod state;
+pub mod tls;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use slipgate_guard::{Clock, SystemClock};
+use slipgate_payroll::{PayScale, PdfRenderer};
+use tokio::net::TcpListener;
+
+pub use config::{Config, ConfigError, ConfigLoader};
+pub use error::ApiError;
+pub use respond::RequestId;
+pub use state::AppState;
+
+/// Why the service could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The TLS material is unusable.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The pay scale could not be loaded.
+    #[error("cannot load the pay scale: {0}")]
+    PayScale(#[from] slipgate_payroll::PayScaleError),
+    /// The PDF fonts could not be prepared.
+    #[error("cannot prepare the PDF renderer: {0}")]
+    Pdf(#[from] slipgate_payroll::PdfError),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The two bound listeners the service answers on.
+#[derive(Debug)]
+pub struct Listeners {
+    /// The TLS API listener.
+    pub api: TcpListener,
+    /// The plain-HTTP admin listener.
+    pub admin: TcpListener,
+}
+
+impl Listeners {
+    /// Binds `server.listen` and `server.admin_listen`.
+    pub async fn bind(config: &Config) -> Result<Self, RunError> {
+        let bind = |addr: SocketAddr| async move {
+            TcpListener::bind(addr).await.map_err(|source| RunError::Bind { addr, source })
+        };
+        Ok(Self { api: bind(config.server.listen).await?, admin: bind(config.server.admin_listen).await? })
+    }
+}
+
+impl AppState {
+    /// Builds the shared state from `config`, reading the system clock.
+    pub fn from_config(config: &Config) -> Result<Self, RunError> {
+        Self::with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// Builds the shared state with an explicit clock (tests).
+    pub fn with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<Self, RunError> {
+        let scale = match &config.payroll.pay_scale {
+            Some(path) => PayScale::load(path)?,
+            None => PayScale::builtin()?,
+        };
+        Ok(Self {
+            scale: Arc::new(scale),
+            pdf: Arc::new(PdfRenderer::new()?),
+            clock,
+            metrics: Arc::default(),
+            max_body: usize::try_from(config.limits.max_body.0).unwrap_or(usize::MAX),
+            request_timeout: config.limits.request_timeout.0,
+        })
+    }
+}
+
+/// The API's routes with every layer in SPEC §3.3 order.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(slipgate_proto::SLIP_PATH, post(routes::slip::generate))
+        .route("/openapi.json", get(routes::openapi::openapi))
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), respond::respond))
+        .with_state(state)
+}
+
+/// The admin listener's routes.
+pub fn admin_router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(routes::admin::healthz))
+        .route("/readyz", get(routes::admin::readyz))
+        .route("/metrics", get(routes::admin::metrics))
+        .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), respond::respond))
+        .with_state(state)
+}
+
+/// Runs the API and admin listeners until `shutdown` resolves, then drains.
+pub async fn run(
+    config: Config,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let state = AppState::from_config(&config)?;
+    run_with_state(config, state, listeners, shutdown).await
+}
+
+/// [`run`] with prepared state (tests inject a clock this way).
+pub async fn run_with_state(
+    config: Config,
+    state: AppState,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    config.validate()?;
+    let (cert, key) = match (&config.tls.cert, &config.tls.key) {
+        (Some(cert), Some(key)) => (cert, key),
+        _ => {
+            return Err(ConfigError::Value { key: "tls.cert", message: "tls.cert and tls.key are required".into() }
+                .into());
+        }
+    };
+    let tls = tls::server_config(cert, key)?;
+    let limits = serve::ConnLimits { header_timeout: config.limits.header_timeout.0 };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    tracing::info!(
+        api = %listeners.api.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
+        admin = %listeners.admin.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
+        "slipgate api listening"
+    );
+    let admin = tokio::spawn(serve::serve_plain(
+        listeners.admin,
+        admin_router(state.clone()),
+        limits,
+        stopped(stop_rx.clone()),
+    ));
+    let api = serve::serve_tls(listeners.api, tls, router(state), limits, stopped(stop_rx));
+    let trigger = async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    };
+    tokio::join!(api, trigger);
+    let _ = admin.await;
+    Ok(())
+}

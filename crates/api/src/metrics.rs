@@ -1,0 +1,91 @@
+//! Request counts and latency by route and status, in the Prometheus text
+//! format (served on the admin listener at `/metrics`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Latency histogram bucket bounds, in seconds.
+const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+#[derive(Debug, Default, Clone)]
+struct Series {
+    count: u64,
+    sum_micros: u64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// The API's metrics registry.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    series: Mutex<BTreeMap<(String, u16), Series>>,
+}
+
+impl Metrics {
+    /// Records one answered request.
+    pub fn record(&self, route: &str, status: u16, elapsed: Duration) {
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        let secs = elapsed.as_secs_f64();
+        let Ok(mut map) = self.series.lock() else { return };
+        let s = map.entry((route.to_owned(), status)).or_default();
+        s.count += 1;
+        s.sum_micros = s.sum_micros.saturating_add(micros);
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                s.buckets[i] += 1;
+            }
+        }
+    }
+
+    /// The registry in the Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let snapshot = match self.series.lock() {
+            Ok(map) => map.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        let mut out = String::new();
+        out.push_str("# HELP slipgate_http_requests_total Requests answered, by route and status.\n");
+        out.push_str("# TYPE slipgate_http_requests_total counter\n");
+        for ((route, status), s) in &snapshot {
+            let _ = writeln!(out, "slipgate_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {}", s.count);
+        }
+        out.push_str("# HELP slipgate_http_request_duration_seconds Time to answer, by route and status.\n");
+        out.push_str("# TYPE slipgate_http_request_duration_seconds histogram\n");
+        for ((route, status), s) in &snapshot {
+            let labels = format!("route=\"{route}\",status=\"{status}\"");
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "slipgate_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}",
+                    s.buckets[i]
+                );
+            }
+            let _ = writeln!(out, "slipgate_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
+            let _ = writeln!(
+                out,
+                "slipgate_http_request_duration_seconds_sum{{{labels}}} {}",
+                s.sum_micros as f64 / 1e6
+            );
+            let _ = writeln!(out, "slipgate_http_request_duration_seconds_count{{{labels}}} {}", s.count);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counts_and_cumulative_buckets() {
+        let m = Metrics::default();
+        m.record("/generate/salaryslip", 200, Duration::from_micros(800));
+        m.record("/generate/salaryslip", 200, Duration::from_millis(20));
+        let text = m.render();
+        assert!(text.contains("slipgate_http_requests_total{route=\"/generate/salaryslip\",status=\"200\"} 2"));
+        assert!(text.contains("le=\"0.001\"} 1"), "{text}");
+        assert!(text.contains("le=\"0.025\"} 2"), "{text}");
+        assert!(text.contains("le=\"+Inf\"} 2"), "{text}");
+    }
+}

@@ -1,0 +1,57 @@
+//! The outermost layer: request ids, problem rendering, security headers and
+//! metrics for every response (SPEC §3.5, §3.6).
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS};
+use http::{HeaderName, HeaderValue};
+use slipgate_proto::{Problem, headers};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The id of the request being served; handlers read it from the extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Middleware: see the module docs.
+pub async fn respond(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = uuid::Uuid::new_v4().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    request.extensions_mut().insert(RequestId(id.clone()));
+
+    let mut response = next.run(request).await;
+    if let Some(error) = response.extensions_mut().remove::<ApiError>() {
+        response = render_problem(response, error, &id);
+    }
+    let h = response.headers_mut();
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(headers::HSTS_VALUE));
+    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        h.insert(HeaderName::from_static(headers::REQUEST_ID), v);
+    }
+    state.metrics.record(&route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+fn render_problem(response: Response, error: ApiError, request_id: &str) -> Response {
+    let (mut parts, _) = response.into_parts();
+    let mut problem = Problem::new(error.code, error.detail, request_id);
+    problem.errors = error.errors;
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static(headers::PROBLEM_JSON));
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    if problem.code != "internal" {
+        tracing::info!(code = %problem.code, status = problem.status, request_id, "request refused");
+    }
+    Response::from_parts(parts, Body::from(body))
+}

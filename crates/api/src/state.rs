@@ -1,0 +1,25 @@
+//! What every request handler shares, behind `Arc`s so clones are cheap.
+
+use std::sync::Arc;
+
+use slipgate_guard::Clock;
+use slipgate_payroll::{PayScale, PdfRenderer};
+
+use crate::metrics::Metrics;
+
+/// Shared state of the API router.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The pay scale slips are computed with.
+    pub scale: Arc<PayScale>,
+    /// The PDF renderer, fonts parsed once.
+    pub pdf: Arc<PdfRenderer>,
+    /// Wall-clock time (slip timestamps, default pay period).
+    pub clock: Arc<dyn Clock>,
+    /// Request counters and latencies.
+    pub metrics: Arc<Metrics>,
+    /// Largest accepted request body in bytes.
+    pub max_body: usize,
+    /// Time allowed to receive a request body.
+    pub request_timeout: std::time::Duration,
+}

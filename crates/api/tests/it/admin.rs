@@ -1,0 +1,36 @@
+//! The admin listener: health, readiness, metrics.
+
+use slipgate_test_support::{SEED_BODY, TestApi};
+
+use crate::post_slip;
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_on_plain_http() {
+    let api = TestApi::spawn(&[]).await;
+    let client = reqwest::Client::new();
+    for path in ["/healthz", "/readyz"] {
+        let response = client.get(api.admin_url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let api = TestApi::spawn(&[]).await;
+    assert_eq!(post_slip(&api, SEED_BODY, &[]).await.status(), 200);
+    assert_eq!(post_slip(&api, "{", &[]).await.status(), 400);
+    let text = reqwest::get(api.admin_url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(text.contains(r#"slipgate_http_requests_total{route="/generate/salaryslip",status="200"} 1"#), "{text}");
+    assert!(text.contains(r#"slipgate_http_requests_total{route="/generate/salaryslip",status="400"} 1"#), "{text}");
+    assert!(text.contains("slipgate_http_request_duration_seconds_bucket"), "{text}");
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn admin_routes_are_not_on_the_api_listener() {
+    let api = TestApi::spawn(&[]).await;
+    let response = api.client().get(api.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+    api.stop().await;
+}

@@ -1,0 +1,44 @@
+//! Integration tests of the API over a real TLS socket on 127.0.0.1.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod admin;
+mod errors;
+mod slips;
+mod tls;
+mod validation;
+
+use slipgate_test_support::TestApi;
+
+/// POSTs `body` as JSON to the slip endpoint with extra `headers`.
+pub async fn post_slip(api: &TestApi, body: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = api
+        .client()
+        .post(api.url("/generate/salaryslip"))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+/// Asserts `response` is a problem+json with `status` and `code`; returns the body.
+pub async fn expect_problem(response: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let content_type = response.headers().get("content-type").unwrap().to_str().unwrap().to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let request_id = response.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
+    let body = slipgate_test_support::json(&response.bytes().await.unwrap());
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert_eq!(body["type"], format!("urn:slipgate:problem:{code}"));
+    assert_eq!(body["request_id"], request_id.as_str());
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()));
+    body
+}
+
+/// The `field`s of a 422's `errors`.
+pub fn error_fields(body: &serde_json::Value) -> Vec<String> {
+    body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect()
+}

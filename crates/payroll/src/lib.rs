@@ -1,0 +1,1 @@
+//! Pay scale and salary-slip computation (being written).

@@ -1,0 +1,162 @@
+//! Fixtures and spawn helpers for Slipgate's tests: a real API on
+//! `127.0.0.1:0` with a freshly generated PKI, and TLS clients that trust it.
+//!
+//! Test code: panicking on a broken fixture is the desired failure mode.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use slipgate_api::devpki::DevPki;
+use slipgate_api::{ConfigLoader, Listeners};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The seed request of SPEC §3.1.
+pub const SEED_BODY: &str =
+    r#"{"emp_id":"01234","emp_code":"ENG","emp_name":"John Doe","emp_grade":"7.1","working_days":24}"#;
+
+/// A running API with its own PKI in a temporary directory.
+#[derive(Debug)]
+pub struct TestApi {
+    /// The TLS listener.
+    pub addr: SocketAddr,
+    /// The admin listener.
+    pub admin: SocketAddr,
+    /// The CA that signed the server certificate.
+    pub ca: PathBuf,
+    dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestApi {
+    /// Starts the API in this process with `overrides` (`section.key=value`).
+    pub async fn spawn(overrides: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = DevPki::ensure(dir.path()).unwrap();
+        let mut loader = ConfigLoader::new()
+            .set_override("server.listen=127.0.0.1:0")
+            .unwrap()
+            .set_override("server.admin_listen=127.0.0.1:0")
+            .unwrap()
+            .set_override(&format!("tls.cert=\"{}\"", pki.server_cert.display()))
+            .unwrap()
+            .set_override(&format!("tls.key=\"{}\"", pki.server_key.display()))
+            .unwrap();
+        for o in overrides {
+            loader = loader.set_override(o).unwrap();
+        }
+        let config = loader.load().unwrap();
+        let listeners = Listeners::bind(&config).await.unwrap();
+        let addr = listeners.api.local_addr().unwrap();
+        let admin = listeners.admin.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            slipgate_api::run(config, listeners, async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Self { addr, admin, ca: pki.ca_cert, dir, shutdown: Some(tx), task: Some(task) }
+    }
+
+    /// `https://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.addr)
+    }
+
+    /// `http://127.0.0.1:<admin port><path>`.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.admin)
+    }
+
+    /// An HTTP client trusting this API's CA.
+    pub fn client(&self) -> reqwest::Client {
+        https_client(&self.ca, &[&rustls::version::TLS13, &rustls::version::TLS12], &[])
+    }
+
+    /// The temporary directory holding the PKI.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Stops the server and waits for it to drain.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+    }
+}
+
+/// A rustls client configuration trusting `ca`, limited to `versions`, offering `alpn`.
+pub fn client_tls(
+    ca: &Path,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    alpn: &[&[u8]],
+) -> rustls::ClientConfig {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    config
+}
+
+/// A reqwest client over [`client_tls`].
+pub fn https_client(
+    ca: &Path,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    alpn: &[&[u8]],
+) -> reqwest::Client {
+    let builder = reqwest::Client::builder().tls_backend_preconfigured(client_tls(ca, versions, alpn));
+    let builder = if alpn == [b"h2".as_slice()] { builder.http2_prior_knowledge() } else { builder };
+    builder.build().unwrap()
+}
+
+/// A raw TLS stream to `addr`, for tests that speak bytes.
+pub async fn tls_connect(
+    addr: SocketAddr,
+    ca: &Path,
+) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let config = client_tls(ca, &[&rustls::version::TLS13], &[b"http/1.1"]);
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::IpAddress(addr.ip().into());
+    connector.connect(name, tcp).await.unwrap()
+}
+
+/// A pdftotext run over `pdf`, panicking with install instructions when the
+/// tool is missing (the README's test command installs poppler-utils).
+pub fn pdftotext(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slip.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext not found: install poppler-utils (scripts/test.sh does it for you)");
+    assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Parses a JSON body, panicking with the text when it is not JSON.
+pub fn json(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
+}
