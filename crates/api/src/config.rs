@@ -218,14 +218,16 @@ impl ConfigLoader {
     }
 
     fn set(&mut self, dotted: &str, raw: &str, origin: &str) -> Result<(), ConfigError> {
-        let (section, key) = dotted.split_once('.').ok_or_else(|| ConfigError::Override(dotted.to_owned()))?;
+        let (section, key) =
+            dotted.split_once('.').ok_or_else(|| ConfigError::Override(dotted.to_owned()))?;
         // A value that parses as TOML (a number, an array, a quoted string) is
         // taken as such; anything else is a plain string.
         let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
             .ok()
             .and_then(|mut t| t.remove("v"))
             .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
-        let entry = self.table.entry(section.to_owned()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry =
+            self.table.entry(section.to_owned()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
         let toml::Value::Table(section_table) = entry else {
             return Err(ConfigError::Invalid {
                 origin: origin.to_owned(),

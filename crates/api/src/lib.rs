@@ -160,8 +160,11 @@ pub async fn run_with_state(
     let (cert, key) = match (&config.tls.cert, &config.tls.key) {
         (Some(cert), Some(key)) => (cert, key),
         _ => {
-            return Err(ConfigError::Value { key: "tls.cert", message: "tls.cert and tls.key are required".into() }
-                .into());
+            return Err(ConfigError::Value {
+                key: "tls.cert",
+                message: "tls.cert and tls.key are required".into(),
+            }
+            .into());
         }
     };
     let tls = tls::server_config(cert, key)?;

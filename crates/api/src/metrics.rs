@@ -48,7 +48,11 @@ impl Metrics {
         out.push_str("# HELP slipgate_http_requests_total Requests answered, by route and status.\n");
         out.push_str("# TYPE slipgate_http_requests_total counter\n");
         for ((route, status), s) in &snapshot {
-            let _ = writeln!(out, "slipgate_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {}", s.count);
+            let _ = writeln!(
+                out,
+                "slipgate_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {}",
+                s.count
+            );
         }
         out.push_str("# HELP slipgate_http_request_duration_seconds Time to answer, by route and status.\n");
         out.push_str("# TYPE slipgate_http_request_duration_seconds histogram\n");
@@ -61,7 +65,11 @@ impl Metrics {
                     s.buckets[i]
                 );
             }
-            let _ = writeln!(out, "slipgate_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
+            let _ = writeln!(
+                out,
+                "slipgate_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                s.count
+            );
             let _ = writeln!(
                 out,
                 "slipgate_http_request_duration_seconds_sum{{{labels}}} {}",
@@ -83,7 +91,9 @@ mod tests {
         m.record("/generate/salaryslip", 200, Duration::from_micros(800));
         m.record("/generate/salaryslip", 200, Duration::from_millis(20));
         let text = m.render();
-        assert!(text.contains("slipgate_http_requests_total{route=\"/generate/salaryslip\",status=\"200\"} 2"));
+        assert!(
+            text.contains("slipgate_http_requests_total{route=\"/generate/salaryslip\",status=\"200\"} 2")
+        );
         assert!(text.contains("le=\"0.001\"} 1"), "{text}");
         assert!(text.contains("le=\"0.025\"} 2"), "{text}");
         assert!(text.contains("le=\"+Inf\"} 2"), "{text}");

@@ -66,7 +66,12 @@ pub async fn serve_tls(
 }
 
 /// Serves `app` over plain HTTP (the admin listener) until `shutdown` resolves.
-pub async fn serve_plain(listener: TcpListener, app: Router, limits: ConnLimits, shutdown: impl Future<Output = ()>) {
+pub async fn serve_plain(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnLimits,
+    shutdown: impl Future<Output = ()>,
+) {
     accept_loop(listener, app, limits, shutdown, |tcp| async move { Some(tcp) }).await;
 }
 

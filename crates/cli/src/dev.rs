@@ -58,7 +58,11 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let listeners = Listeners::bind(&config).await?;
     let api = listeners.api.local_addr()?;
     let admin = listeners.admin.local_addr()?;
-    let dev = DevJson { api_url: https_url(api), admin_url: format!("http://{admin}"), ca_file: pki.ca_cert.clone() };
+    let dev = DevJson {
+        api_url: https_url(api),
+        admin_url: format!("http://{admin}"),
+        ca_file: pki.ca_cert.clone(),
+    };
     let dev_json = data_dir.join("dev.json");
     devpki::write_file(&dev_json, &serde_json::to_vec_pretty(&dev)?, true)?;
     print_summary(&dev, &dev_json);

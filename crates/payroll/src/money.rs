@@ -153,6 +153,52 @@ impl FromStr for Rate {
     }
 }
 
+/// Accepts a TOML/JSON string (`"45000.50"`) or integer (`45000`); rejects
+/// floats, whose binary value is not the decimal the author wrote.
+struct DecimalVisitor<T>(std::marker::PhantomData<T>, &'static str);
+
+impl<T: FromStr<Err = DecimalError>> serde::de::Visitor<'_> for DecimalVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} as a quoted decimal string such as \"12.50\"", self.1)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+        v.parse().map_err(|e| E::custom(format_args!("invalid {}: {e}", self.1)))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<T, E> {
+        if v < 0 {
+            return Err(E::custom(format_args!("invalid {}: {}", self.1, DecimalError::Negative)));
+        }
+        self.visit_str(&v.to_string())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<T, E> {
+        self.visit_str(&v.to_string())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<T, E> {
+        Err(E::custom(format_args!(
+            "invalid {}: write decimals as quoted strings (\"12.50\", not 12.50) so they stay exact",
+            self.1
+        )))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(DecimalVisitor(std::marker::PhantomData, "amount"))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Rate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(DecimalVisitor(std::marker::PhantomData, "rate (percent)"))
+    }
+}
+
 /// Parses `digits[.d[d]]` into hundredths, rejecting anything above `max`.
 fn parse_hundredths(s: &str, max: i64) -> Result<i64, DecimalError> {
     let s = s.trim();

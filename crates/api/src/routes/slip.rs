@@ -89,7 +89,10 @@ pub fn check_shape(uri: &http::Uri, headers: &HeaderMap, max_body: usize) -> Res
         .and_then(|v| v.split(';').next())
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(headers::JSON));
     if !is_json {
-        return Err(ApiError::new(ProblemCode::UnsupportedMediaType, "Content-Type must be application/json"));
+        return Err(ApiError::new(
+            ProblemCode::UnsupportedMediaType,
+            "Content-Type must be application/json",
+        ));
     }
     if let Some(len) = headers.get(CONTENT_LENGTH) {
         let len: u64 = len
@@ -114,9 +117,14 @@ pub async fn read_bounded(body: Body, max_body: usize, timeout: Duration) -> Res
     let collect = http_body_util::Limited::new(body, max_body).collect();
     match tokio::time::timeout(timeout, collect).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large(max_body)),
+        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            Err(too_large(max_body))
+        }
         Ok(Err(_)) => Err(ApiError::new(ProblemCode::BadRequest, "the request body could not be read")),
-        Err(_) => Err(ApiError::new(ProblemCode::BadRequest, "the request body did not arrive within the time limit")),
+        Err(_) => Err(ApiError::new(
+            ProblemCode::BadRequest,
+            "the request body did not arrive within the time limit",
+        )),
     }
 }
 

@@ -21,8 +21,14 @@ async fn metrics_count_requests_by_route_and_status() {
     assert_eq!(post_slip(&api, SEED_BODY, &[]).await.status(), 200);
     assert_eq!(post_slip(&api, "{", &[]).await.status(), 400);
     let text = reqwest::get(api.admin_url("/metrics")).await.unwrap().text().await.unwrap();
-    assert!(text.contains(r#"slipgate_http_requests_total{route="/generate/salaryslip",status="200"} 1"#), "{text}");
-    assert!(text.contains(r#"slipgate_http_requests_total{route="/generate/salaryslip",status="400"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"slipgate_http_requests_total{route="/generate/salaryslip",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"slipgate_http_requests_total{route="/generate/salaryslip",status="400"} 1"#),
+        "{text}"
+    );
     assert!(text.contains("slipgate_http_request_duration_seconds_bucket"), "{text}");
     api.stop().await;
 }

@@ -33,11 +33,13 @@ async fn seed_payload_returns_a_consistent_json_slip() {
     assert_eq!(sum(&slip["deductions"]), deductions);
     assert_eq!(cents(&slip["net_pay"]), gross - deductions);
     assert!(slip["net_pay_in_words"].as_str().is_some_and(|w| !w.is_empty()));
-    assert!(time::OffsetDateTime::parse(
-        slip["generated_at"].as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339
-    )
-    .is_ok());
+    assert!(
+        time::OffsetDateTime::parse(
+            slip["generated_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339
+        )
+        .is_ok()
+    );
     api.stop().await;
 }
 

@@ -6,7 +6,11 @@ use slipgate_test_support::{SEED_BODY, TestApi, https_client, tls_connect};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-async fn status_over(api: &TestApi, versions: &[&'static rustls::SupportedProtocolVersion], alpn: &[&[u8]]) -> (u16, reqwest::Version) {
+async fn status_over(
+    api: &TestApi,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    alpn: &[&[u8]],
+) -> (u16, reqwest::Version) {
     let client = https_client(&api.ca, versions, alpn);
     let response = client
         .post(api.url("/generate/salaryslip"))
@@ -53,7 +57,8 @@ fn tls11_client_hello() -> Vec<u8> {
     }
     hello.extend_from_slice(&[1, 0]); // compression: null
     // extensions: supported_groups (secp256r1) and ec_point_formats (uncompressed)
-    let ext: Vec<u8> = vec![0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x17, 0x00, 0x0b, 0x00, 0x02, 0x01, 0x00];
+    let ext: Vec<u8> =
+        vec![0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x17, 0x00, 0x0b, 0x00, 0x02, 0x01, 0x00];
     hello.extend_from_slice(&u16::try_from(ext.len()).unwrap().to_be_bytes());
     hello.extend_from_slice(&ext);
     let mut handshake = vec![0x01];

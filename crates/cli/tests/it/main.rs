@@ -1,1 +1,4 @@
-fn main() {}
+//! End-to-end tests of the `slipgate` binary as a user runs it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod dev;

@@ -1,7 +1,8 @@
 use super::*;
 use proptest::prelude::*;
 
-const SEED: &str = r#"{"emp_id":"01234","emp_code":"ENG","emp_name":"John Doe","emp_grade":"7.1","working_days":24}"#;
+const SEED: &str =
+    r#"{"emp_id":"01234","emp_code":"ENG","emp_name":"John Doe","emp_grade":"7.1","working_days":24}"#;
 
 fn fields(body: &str) -> Vec<String> {
     match SlipRequest::parse_strict(body.as_bytes()) {
