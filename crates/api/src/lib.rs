@@ -9,7 +9,7 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use slipgate_api::{ConfigLoader, Listeners, run};
 //!
-//! let config = ConfigLoader::new().file("api.toml".as_ref())?.env()?.load()?;
+//! let config: slipgate_api::Config = ConfigLoader::new().file("api.toml".as_ref())?.env()?.load()?;
 //! let listeners = Listeners::bind(&config).await?;
 //! run(config, listeners, async { let _ = tokio::signal::ctrl_c().await; }).await?;
 //! # Ok(()) }
@@ -29,9 +29,7 @@ pub mod error;
 pub mod metrics;
 mod respond;
 pub mod routes;
-pub mod serve;
 pub mod state;
-pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -39,6 +37,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
+use slipgate_guard::transport::{self, ConnLimits, tls};
 use slipgate_guard::{Clock, SystemClock};
 use slipgate_payroll::{PayScale, PdfRenderer};
 use tokio::net::TcpListener;
@@ -57,7 +56,7 @@ pub enum RunError {
     Config(#[from] ConfigError),
     /// The TLS material is unusable.
     #[error(transparent)]
-    Tls(#[from] tls::TlsError),
+    Tls(#[from] slipgate_guard::transport::tls::TlsError),
     /// The pay scale could not be loaded.
     #[error("cannot load the pay scale: {0}")]
     PayScale(#[from] slipgate_payroll::PayScaleError),
@@ -156,7 +155,7 @@ pub async fn run_with_state(
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
-    config.validate()?;
+    config::Validate::validate(&config)?;
     let (cert, key) = match (&config.tls.cert, &config.tls.key) {
         (Some(cert), Some(key)) => (cert, key),
         _ => {
@@ -168,7 +167,7 @@ pub async fn run_with_state(
         }
     };
     let tls = tls::server_config(cert, key)?;
-    let limits = serve::ConnLimits { header_timeout: config.limits.header_timeout.0 };
+    let limits = ConnLimits { header_timeout: config.limits.header_timeout.0 };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -178,13 +177,13 @@ pub async fn run_with_state(
         admin = %listeners.admin.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
         "slipgate api listening"
     );
-    let admin = tokio::spawn(serve::serve_plain(
+    let admin = tokio::spawn(transport::serve_plain(
         listeners.admin,
         admin_router(state.clone()),
         limits,
         stopped(stop_rx.clone()),
     ));
-    let api = serve::serve_tls(listeners.api, tls, router(state), limits, stopped(stop_rx));
+    let api = transport::serve_tls(listeners.api, tls, router(state), limits, stopped(stop_rx));
     let trigger = async move {
         shutdown.await;
         tracing::info!("shutting down");

@@ -52,7 +52,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     for o in &args.overrides {
         loader = loader.set_override(o)?;
     }
-    let config = loader.load()?;
+    let config: slipgate_api::Config = loader.load()?;
     crate::logging::init(if args.config.is_some() { config.log.format } else { LogFormat::Pretty });
 
     let listeners = Listeners::bind(&config).await?;

@@ -68,7 +68,7 @@ async fn serve(path: PathBuf, overrides: Vec<String>) -> anyhow::Result<()> {
     for o in &overrides {
         loader = loader.set_override(o)?;
     }
-    let config = loader.load().with_context(|| format!("in {}", path.display()))?;
+    let config: slipgate_api::Config = loader.load().with_context(|| format!("in {}", path.display()))?;
     logging::init(config.log.format);
     let listeners = Listeners::bind(&config).await?;
     slipgate_api::run(config, listeners, shutdown_signal()).await?;

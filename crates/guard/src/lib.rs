@@ -1,9 +1,9 @@
 //! Tower layers that guard the Slipgate API (SPEC §3.3).
 //!
-//! This crate grows one folder per concern: the signature and replay layer, the
-//! token layer and the rate-limit layer, each with a pure `check` function and
-//! pluggable stores. What exists today is the shared notion of time every one of
-//! them reads through: [`Clock`].
+//! One folder per concern, each with a pure `check` function and pluggable
+//! stores: the signature and replay layer, the token layer and the rate-limit
+//! layer; plus [`transport`], the connection-level defences. Every decision
+//! reads time through [`Clock`] (defined in `slipgate-proto`, re-exported here).
 //!
 //! ```
 //! use std::time::{Duration, UNIX_EPOCH};
@@ -15,6 +15,6 @@
 //! assert_eq!(clock.now(), UNIX_EPOCH + Duration::from_secs(1_767_225_900));
 //! ```
 
-mod clock;
+pub mod transport;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use slipgate_proto::clock::{Clock, ManualClock, SystemClock};

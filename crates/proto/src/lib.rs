@@ -30,6 +30,8 @@ mod problem;
 mod request;
 mod slip;
 
+pub mod clock;
+pub mod config;
 pub mod headers;
 pub mod units;
 

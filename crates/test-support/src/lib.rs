@@ -49,7 +49,7 @@ impl TestApi {
         for o in overrides {
             loader = loader.set_override(o).unwrap();
         }
-        let config = loader.load().unwrap();
+        let config: slipgate_api::Config = loader.load().unwrap();
         let listeners = Listeners::bind(&config).await.unwrap();
         let addr = listeners.api.local_addr().unwrap();
         let admin = listeners.admin.local_addr().unwrap();
@@ -129,10 +129,7 @@ pub fn https_client(
 }
 
 /// A raw TLS stream to `addr`, for tests that speak bytes.
-pub async fn tls_connect(
-    addr: SocketAddr,
-    ca: &Path,
-) -> tokio_rustls::client::TlsStream<TcpStream> {
+pub async fn tls_connect(addr: SocketAddr, ca: &Path) -> tokio_rustls::client::TlsStream<TcpStream> {
     let config = client_tls(ca, &[&rustls::version::TLS13], &[b"http/1.1"]);
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let tcp = TcpStream::connect(addr).await.unwrap();
@@ -158,5 +155,6 @@ pub fn pdftotext(pdf: &[u8]) -> String {
 
 /// Parses a JSON body, panicking with the text when it is not JSON.
 pub fn json(bytes: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
 }

@@ -12,7 +12,7 @@ fn write(text: &str) -> tempfile::NamedTempFile {
 
 #[test]
 fn defaults_follow_the_spec() {
-    let c = with_tls(ConfigLoader::new()).load().unwrap();
+    let c = with_tls(ConfigLoader::new()).load::<Config>().unwrap();
     assert_eq!(c.server.listen.to_string(), "127.0.0.1:8443");
     assert_eq!(c.limits.max_body.0, 16 * 1024);
     assert_eq!(c.log.format, LogFormat::Json);
@@ -24,7 +24,7 @@ fn environment_overrides_the_file() {
     let c = with_tls(ConfigLoader::new().file(f.path()).unwrap())
         .env_from([("SLIPGATE_LIMITS__MAX_BODY".to_owned(), "2KiB".to_owned())])
         .unwrap()
-        .load()
+        .load::<Config>()
         .unwrap();
     assert_eq!(c.limits.max_body.0, 2048);
     assert_eq!(c.limits.header_timeout.0.as_secs(), 5);
@@ -37,7 +37,7 @@ fn overrides_win_over_environment() {
         .unwrap()
         .set_override("server.listen=127.0.0.1:2")
         .unwrap()
-        .load()
+        .load::<Config>()
         .unwrap();
     assert_eq!(c.server.listen.port(), 2);
 }
@@ -45,7 +45,7 @@ fn overrides_win_over_environment() {
 #[test]
 fn rejects_unknown_key_in_file_naming_it() {
     let f = write("[server]\nlisten = \"127.0.0.1:8443\"\nlisen = \"x\"\n");
-    let err = ConfigLoader::new().file(f.path()).unwrap().load().unwrap_err();
+    let err = ConfigLoader::new().file(f.path()).unwrap().load::<Config>().unwrap_err();
     assert!(err.to_string().contains("lisen"), "{err}");
 }
 
@@ -54,20 +54,24 @@ fn rejects_unknown_section_from_environment() {
     let err = with_tls(ConfigLoader::new())
         .env_from([("SLIPGATE_NOPE__KEY".to_owned(), "1".to_owned())])
         .unwrap()
-        .load()
+        .load::<Config>()
         .unwrap_err();
     assert!(err.to_string().contains("nope"), "{err}");
 }
 
 #[test]
 fn rejects_malformed_units_naming_the_value() {
-    let err = with_tls(ConfigLoader::new()).set_override("limits.max_body=lots").unwrap().load().unwrap_err();
+    let err = with_tls(ConfigLoader::new())
+        .set_override("limits.max_body=lots")
+        .unwrap()
+        .load::<Config>()
+        .unwrap_err();
     assert!(err.to_string().contains("lots"), "{err}");
 }
 
 #[test]
 fn requires_tls_material() {
-    let err = ConfigLoader::new().load().unwrap_err();
+    let err = ConfigLoader::new().load::<Config>().unwrap_err();
     assert!(err.to_string().contains("tls.cert"), "{err}");
 }
 
@@ -76,6 +80,6 @@ fn ignores_unrelated_environment_variables() {
     let c = with_tls(ConfigLoader::new())
         .env_from([("SLIPGATE_TOKEN".to_owned(), "x".to_owned()), ("HOME".to_owned(), "/".to_owned())])
         .unwrap()
-        .load();
+        .load::<Config>();
     assert!(c.is_ok());
 }

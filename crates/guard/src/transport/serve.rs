@@ -1,4 +1,4 @@
-//! The connection loops: TLS for the API, plain HTTP for the admin listener.
+//! The connection loops: TLS for the public listeners, plain HTTP for admin.
 //!
 //! Each accepted TCP connection gets `header_timeout` to finish the TLS
 //! handshake, and hyper enforces the same bound on reading each request head,

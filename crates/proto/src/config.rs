@@ -1,0 +1,181 @@
+//! Layered configuration shared by every Slipgate binary (SPEC §6): built-in
+//! defaults → a TOML file → `SLIPGATE_<SECTION>__<KEY>` environment variables →
+//! command-line overrides, then strict deserialization (unknown keys are
+//! errors) and a whole-config [`Validate`] check.
+//!
+//! ```
+//! use serde::Deserialize;
+//! use slipgate_proto::config::{ConfigError, ConfigLoader, Validate};
+//!
+//! #[derive(Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! struct Demo { server: Server }
+//! #[derive(Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! struct Server { listen: String }
+//! impl Validate for Demo {
+//!     fn validate(&self) -> Result<(), ConfigError> { Ok(()) }
+//! }
+//!
+//! let demo: Demo = ConfigLoader::new()
+//!     .env_from([("SLIPGATE_SERVER__LISTEN".to_owned(), "127.0.0.1:0".to_owned())])?
+//!     .load()?;
+//! assert_eq!(demo.server.listen, "127.0.0.1:0");
+//! # Ok::<(), ConfigError>(())
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// A whole-configuration check run after deserialization.
+pub trait Validate {
+    /// Checks what deserialization cannot; the error names the key and the fix.
+    fn validate(&self) -> Result<(), ConfigError>;
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML (file, environment or override) is malformed or has unknown keys.
+    #[error("invalid configuration{origin}: {message}")]
+    Invalid {
+        /// Where the bad value came from, e.g. ` in api.toml`.
+        origin: String,
+        /// toml's message, which names the key.
+        message: String,
+    },
+    /// An override was not `section.key=value`.
+    #[error("invalid override `{0}`: expected section.key=value")]
+    Override(String),
+    /// A value is well-formed but unusable.
+    #[error("invalid value for `{key}`: {message}")]
+    Value {
+        /// The dotted key.
+        key: &'static str,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `json` (default) or `pretty`.
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    #[default]
+    Json,
+    /// Human-friendly lines.
+    Pretty,
+}
+
+/// Builds a configuration from its layers.
+#[derive(Debug, Default)]
+pub struct ConfigLoader {
+    table: toml::Table,
+}
+
+impl ConfigLoader {
+    /// Starts from the built-in defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Layers a TOML file over what is there.
+    pub fn file(mut self, path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            origin: format!(" in {}", path.display()),
+            message: e.message().to_owned(),
+        })?;
+        merge(&mut self.table, table);
+        Ok(self)
+    }
+
+    /// Layers `SLIPGATE_<SECTION>__<KEY>` variables from the process environment.
+    pub fn env(self) -> Result<Self, ConfigError> {
+        self.env_from(std::env::vars())
+    }
+
+    /// Layers `SLIPGATE_<SECTION>__<KEY>` variables from `vars`.
+    pub fn env_from(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        for (name, value) in vars {
+            let Some(rest) = name.strip_prefix("SLIPGATE_") else { continue };
+            let Some((section, key)) = rest.split_once("__") else { continue };
+            let dotted = format!("{}.{}", section.to_ascii_lowercase(), key.to_ascii_lowercase());
+            self.set(&dotted, &value, &format!(" in environment variable {name}"))?;
+        }
+        Ok(self)
+    }
+
+    /// Layers one `section.key=value` override (command-line flags).
+    pub fn set_override(mut self, assignment: &str) -> Result<Self, ConfigError> {
+        let (key, value) =
+            assignment.split_once('=').ok_or_else(|| ConfigError::Override(assignment.to_owned()))?;
+        self.set(key.trim(), value.trim(), &format!(" in override `{key}`"))?;
+        Ok(self)
+    }
+
+    fn set(&mut self, dotted: &str, raw: &str, origin: &str) -> Result<(), ConfigError> {
+        let (section, key) =
+            dotted.split_once('.').ok_or_else(|| ConfigError::Override(dotted.to_owned()))?;
+        // A value that parses as TOML (a number, an array, a quoted string) is
+        // taken as such; anything else is a plain string.
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
+        let entry =
+            self.table.entry(section.to_owned()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(section_table) = entry else {
+            return Err(ConfigError::Invalid {
+                origin: origin.to_owned(),
+                message: format!("`{section}` is not a section"),
+            });
+        };
+        section_table.insert(key.to_owned(), value);
+        Ok(())
+    }
+
+    /// Deserializes and validates the layered table.
+    pub fn load<T: DeserializeOwned + Validate>(self) -> Result<T, ConfigError> {
+        let config: T = self.table.try_into().map_err(|e: toml::de::Error| ConfigError::Invalid {
+            origin: String::new(),
+            message: e.message().to_owned(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+fn merge(into: &mut toml::Table, from: toml::Table) {
+    for (k, v) in from {
+        match (into.get_mut(&k), v) {
+            (Some(toml::Value::Table(a)), toml::Value::Table(b)) => merge(a, b),
+            (_, v) => {
+                into.insert(k, v);
+            }
+        }
+    }
+}
