@@ -23,6 +23,12 @@ pub struct Config {
     /// Certificates.
     #[serde(default)]
     pub tls: TlsConfig,
+    /// Request signatures (SPEC §3.2).
+    #[serde(default)]
+    pub signature: SignatureConfig,
+    /// The nonce store.
+    #[serde(default)]
+    pub replay: ReplayConfig,
     /// Resource limits.
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -69,6 +75,130 @@ pub struct TlsConfig {
     pub cert: Option<PathBuf>,
     /// PEM private key (PKCS#8, SEC1 or PKCS#1).
     pub key: Option<PathBuf>,
+}
+
+/// `[signature]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureConfig {
+    /// The keys clients sign with; several at once for rotation.
+    #[serde(default)]
+    pub keys: Vec<KeyConfig>,
+    /// Allowed clock difference either way for `created` (default `300s`).
+    #[serde(default = "default_max_skew")]
+    pub max_skew: HumanDuration,
+}
+
+impl Default for SignatureConfig {
+    fn default() -> Self {
+        Self { keys: Vec::new(), max_skew: default_max_skew() }
+    }
+}
+
+fn default_max_skew() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(300))
+}
+
+impl SignatureConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.keys.is_empty() {
+            return Err(ConfigError::Value {
+                key: "signature.keys",
+                message: "no signing keys: add a [[signature.keys]] entry (`slipgate keys new` prints one)"
+                    .into(),
+            });
+        }
+        let mut seen = std::collections::HashSet::new();
+        for key in &self.keys {
+            if key.id.is_empty() || key.id.len() > 128 || !seen.insert(key.id.as_str()) {
+                return Err(ConfigError::Value {
+                    key: "signature.keys",
+                    message: format!("key id `{}` is empty, too long or given twice", key.id),
+                });
+            }
+            let ok = match key.alg.as_str() {
+                "hmac-sha256" => key.secret_file.is_some() && key.public_key_file.is_none(),
+                "ecdsa-p256-sha256" | "ed25519" => key.public_key_file.is_some() && key.secret_file.is_none(),
+                other => {
+                    return Err(ConfigError::Value {
+                        key: "signature.keys",
+                        message: format!(
+                            "key `{}`: unknown alg `{other}` (use hmac-sha256, ecdsa-p256-sha256 or ed25519)",
+                            key.id
+                        ),
+                    });
+                }
+            };
+            if !ok {
+                return Err(ConfigError::Value {
+                    key: "signature.keys",
+                    message: format!(
+                        "key `{}`: hmac-sha256 takes secret_file, the others public_key_file (exactly one)",
+                        key.id
+                    ),
+                });
+            }
+        }
+        let skew = self.max_skew.0;
+        if skew.is_zero() || skew > std::time::Duration::from_secs(3600) {
+            return Err(ConfigError::Value {
+                key: "signature.max_skew",
+                message: format!("{} is out of range: use 1s to 1h", self.max_skew),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// One `[[signature.keys]]` entry: `{id, alg, secret_file}` for HMAC,
+/// `{id, alg, public_key_file}` (SPKI PEM) for the others.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    /// The `keyid` clients put in their signatures.
+    pub id: String,
+    /// `hmac-sha256`, `ecdsa-p256-sha256` or `ed25519`.
+    pub alg: String,
+    /// HMAC only: a file holding the base64 secret (at least 32 bytes).
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+    /// ECDSA and Ed25519: an SPKI public key in PEM.
+    #[serde(default)]
+    pub public_key_file: Option<PathBuf>,
+}
+
+/// `[replay]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayConfig {
+    /// `memory` (default, one instance).
+    #[serde(default)]
+    pub store: StoreKind,
+    /// Memory store only: most live nonces kept; when full, new requests get
+    /// 503 `overloaded` until entries expire (default 1000000, ~50 MB).
+    #[serde(default = "default_max_entries")]
+    pub max_entries: u32,
+}
+
+impl Default for ReplayConfig {
+    fn default() -> Self {
+        Self { store: StoreKind::Memory, max_entries: default_max_entries() }
+    }
+}
+
+fn default_max_entries() -> u32 {
+    1_000_000
+}
+
+/// Where shared state lives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// In this process.
+    #[default]
+    Memory,
+    /// In Redis, shared by every instance.
+    Redis,
 }
 
 /// `[limits]`.
@@ -124,6 +254,19 @@ impl Validate for Config {
                 message: "the API serves TLS only: set tls.cert and tls.key to PEM files \
                           (`slipgate dev` generates a development pair)"
                     .into(),
+            });
+        }
+        self.signature.check()?;
+        if self.replay.store == StoreKind::Redis {
+            return Err(ConfigError::Value {
+                key: "replay.store",
+                message: "the redis store is not available in this build yet; use memory".into(),
+            });
+        }
+        if self.replay.max_entries == 0 {
+            return Err(ConfigError::Value {
+                key: "replay.max_entries",
+                message: "must be at least 1".into(),
             });
         }
         if self.limits.max_body.0 == 0 || self.limits.max_body.0 > 16 * 1024 * 1024 {

@@ -53,3 +53,9 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+impl From<slipgate_guard::Rejection> for ApiError {
+    fn from(rejection: slipgate_guard::Rejection) -> Self {
+        Self::new(rejection.code, rejection.detail.into_owned())
+    }
+}

@@ -26,6 +26,7 @@
 pub mod config;
 pub mod devpki;
 pub mod error;
+pub mod keys;
 pub mod metrics;
 mod respond;
 pub mod routes;
@@ -37,6 +38,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
+use slipgate_guard::signature::{MemoryNonceStore, SignatureLayer, SignaturePolicy};
 use slipgate_guard::transport::{self, ConnLimits, tls};
 use slipgate_guard::{Clock, SystemClock};
 use slipgate_payroll::{PayScale, PdfRenderer};
@@ -57,6 +59,9 @@ pub enum RunError {
     /// The TLS material is unusable.
     #[error(transparent)]
     Tls(#[from] slipgate_guard::transport::tls::TlsError),
+    /// A signing key could not be loaded.
+    #[error(transparent)]
+    Keys(#[from] keys::KeyLoadError),
     /// The pay scale could not be loaded.
     #[error("cannot load the pay scale: {0}")]
     PayScale(#[from] slipgate_payroll::PayScaleError),
@@ -105,7 +110,11 @@ impl AppState {
             Some(path) => PayScale::load(path)?,
             None => PayScale::builtin()?,
         };
+        let max_entries = usize::try_from(config.replay.max_entries).unwrap_or(usize::MAX);
         Ok(Self {
+            keys: Arc::new(keys::load(&config.signature.keys)?),
+            nonces: Arc::new(MemoryNonceStore::new(max_entries)),
+            policy: SignaturePolicy::new().with_max_skew(config.signature.max_skew.0),
             scale: Arc::new(scale),
             pdf: Arc::new(PdfRenderer::new()?),
             clock,
@@ -117,9 +126,19 @@ impl AppState {
 }
 
 /// The API's routes with every layer in SPEC §3.3 order.
+///
+/// Layers listed later wrap earlier ones, so the request meets them bottom-up:
+/// the request shape (step 2), then signature, digest and nonce (steps 3–6),
+/// then the handler's validation and generation (steps 10–11).
 pub fn router(state: AppState) -> Router {
+    let signature = SignatureLayer::new(state.keys.clone(), state.nonces.clone(), state.clock.clone())
+        .with_policy(state.policy.clone())
+        .with_body_limits(state.max_body, state.request_timeout);
+    let slip = post(routes::slip::generate)
+        .route_layer(signature)
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), routes::slip::shape));
     Router::new()
-        .route(slipgate_proto::SLIP_PATH, post(routes::slip::generate))
+        .route(slipgate_proto::SLIP_PATH, slip)
         .route("/openapi.json", get(routes::openapi::openapi))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)

@@ -29,7 +29,9 @@ pub async fn respond(State(state): State<AppState>, mut request: Request, next: 
     request.extensions_mut().insert(RequestId(id.clone()));
 
     let mut response = next.run(request).await;
-    if let Some(error) = response.extensions_mut().remove::<ApiError>() {
+    let rejection = response.extensions_mut().remove::<slipgate_guard::Rejection>();
+    let error = response.extensions_mut().remove::<ApiError>().or_else(|| rejection.map(ApiError::from));
+    if let Some(error) = error {
         response = render_problem(response, error, &id);
     }
     let h = response.headers_mut();

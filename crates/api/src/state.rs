@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use slipgate_guard::Clock;
+use slipgate_guard::signature::{KeyRing, NonceStore, SignaturePolicy};
 use slipgate_payroll::{PayScale, PdfRenderer};
 
 use crate::metrics::Metrics;
@@ -14,7 +15,13 @@ pub struct AppState {
     pub scale: Arc<PayScale>,
     /// The PDF renderer, fonts parsed once.
     pub pdf: Arc<PdfRenderer>,
-    /// Wall-clock time (slip timestamps, default pay period).
+    /// The request-signing keys.
+    pub keys: Arc<KeyRing>,
+    /// Where used nonces are recorded.
+    pub nonces: Arc<dyn NonceStore>,
+    /// Required components and the freshness window.
+    pub policy: SignaturePolicy,
+    /// Wall-clock time (freshness, slip timestamps, default pay period).
     pub clock: Arc<dyn Clock>,
     /// Request counters and latencies.
     pub metrics: Arc<Metrics>,

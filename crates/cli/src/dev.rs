@@ -33,6 +33,52 @@ struct DevJson {
     api_url: String,
     admin_url: String,
     ca_file: PathBuf,
+    keys: Vec<DevKey>,
+}
+
+/// One demo signing key in `dev.json`.
+#[derive(Debug, Serialize)]
+struct DevKey {
+    keyid: String,
+    alg: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_b64: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    private_key_file: Option<PathBuf>,
+}
+
+/// The three demo keys of SPEC §5, created on first run.
+fn demo_keys(dir: &Path) -> anyhow::Result<Vec<crate::keys::NewKey>> {
+    use slipgate_httpsig::Algorithm;
+    [
+        (Algorithm::HmacSha256, "dev-hmac"),
+        (Algorithm::Ed25519, "dev-ed25519"),
+        (Algorithm::EcdsaP256Sha256, "dev-p256"),
+    ]
+    .into_iter()
+    .map(|(alg, id)| crate::keys::ensure(alg, id, dir))
+    .collect()
+}
+
+fn keys_override(keys: &[crate::keys::NewKey]) -> String {
+    let entries: Vec<String> = keys
+        .iter()
+        .map(|k| match &k.public_file {
+            Some(public) => format!(
+                "{{id={}, alg=\"{}\", public_key_file={}}}",
+                toml_quote(&k.id),
+                k.alg.as_str(),
+                toml_string(public)
+            ),
+            None => format!(
+                "{{id={}, alg=\"{}\", secret_file={}}}",
+                toml_quote(&k.id),
+                k.alg.as_str(),
+                toml_string(&k.private_file)
+            ),
+        })
+        .collect();
+    format!("signature.keys=[{}]", entries.join(", "))
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
@@ -40,8 +86,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
     let data_dir = std::fs::canonicalize(&args.data_dir)?;
     let pki = DevPki::ensure(&data_dir)?;
+    let keys = demo_keys(&data_dir)?;
 
     let mut loader = ConfigLoader::new()
+        .set_override(&keys_override(&keys))?
         .set_override(&format!("tls.cert={}", toml_string(&pki.server_cert)))?
         .set_override(&format!("tls.key={}", toml_string(&pki.server_key)))?
         .set_override("log.format=pretty")?;
@@ -58,10 +106,22 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let listeners = Listeners::bind(&config).await?;
     let api = listeners.api.local_addr()?;
     let admin = listeners.admin.local_addr()?;
+    let keys = keys
+        .iter()
+        .map(|k| {
+            Ok(DevKey {
+                keyid: k.id.clone(),
+                alg: k.alg.as_str(),
+                secret_b64: k.secret_b64()?,
+                private_key_file: k.public_file.as_ref().map(|_| k.private_file.clone()),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let dev = DevJson {
         api_url: https_url(api),
         admin_url: format!("http://{admin}"),
         ca_file: pki.ca_cert.clone(),
+        keys,
     };
     let dev_json = data_dir.join("dev.json");
     devpki::write_file(&dev_json, &serde_json::to_vec_pretty(&dev)?, true)?;

@@ -2,6 +2,7 @@
 //! logging, binds, and hands over to a library `run`.
 
 mod dev;
+mod keys;
 mod logging;
 
 use std::path::PathBuf;
@@ -36,6 +37,31 @@ enum Command {
     ///
     /// Example: slipgate dev --data-dir .slipgate-dev
     Dev(dev::DevArgs),
+    /// Manage request-signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a signing key and print its `[[signature.keys]]` entry.
+    ///
+    /// HMAC writes DIR/<id>.secret (base64 of 32 random bytes); ed25519 and
+    /// ecdsa-p256-sha256 write DIR/<id>.pem (PKCS#8) and DIR/<id>.pub.pem
+    /// (SPKI). Private files get mode 0600.
+    ///
+    /// Example: slipgate keys new --alg ed25519 --id client-7 --dir keys
+    New {
+        /// hmac-sha256, ecdsa-p256-sha256 or ed25519.
+        #[arg(long)]
+        alg: String,
+        /// The key id clients will send as `keyid`.
+        #[arg(long)]
+        id: String,
+        /// Where to write the files.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -60,6 +86,19 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { config, overrides } => serve(config, overrides).await,
         Command::Dev(args) => dev::run(args).await,
+        Command::Keys(KeysCommand::New { alg, id, dir }) => {
+            let alg = alg.parse().map_err(|_| {
+                anyhow::anyhow!("unknown --alg `{alg}`: use hmac-sha256, ecdsa-p256-sha256 or ed25519")
+            })?;
+            let key = keys::create(alg, &id, &dir)?;
+            eprintln!("wrote {}", key.private_file.display());
+            if let Some(public) = &key.public_file {
+                eprintln!("wrote {}", public.display());
+            }
+            eprintln!("add this to the API's configuration:\n");
+            print!("{}", key.config_entry());
+            Ok(())
+        }
     }
 }
 

@@ -15,6 +15,10 @@
 //! assert_eq!(clock.now(), UNIX_EPOCH + Duration::from_secs(1_767_225_900));
 //! ```
 
+mod rejection;
+pub mod signature;
 pub mod transport;
+
+pub use rejection::Rejection;
 
 pub use slipgate_proto::clock::{Clock, ManualClock, SystemClock};

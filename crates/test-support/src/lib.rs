@@ -18,7 +18,16 @@ use tokio::task::JoinHandle;
 pub const SEED_BODY: &str =
     r#"{"emp_id":"01234","emp_code":"ENG","emp_name":"John Doe","emp_grade":"7.1","working_days":24}"#;
 
-/// A running API with its own PKI in a temporary directory.
+/// The HMAC key every [`TestApi`] trusts, as `test-hmac`.
+pub const TEST_HMAC_SECRET: [u8; 32] = *b"slipgate-test-hmac-secret-32byte";
+/// The key id of [`TEST_HMAC_SECRET`].
+pub const TEST_HMAC_ID: &str = "test-hmac";
+/// The key id of the Ed25519 key every [`TestApi`] trusts.
+pub const TEST_ED25519_ID: &str = "test-ed25519";
+/// A placeholder bearer token (the signature layer only needs the header).
+pub const TEST_BEARER: &str = "Bearer test-token";
+
+/// A running API with its own PKI and signing keys in a temporary directory.
 #[derive(Debug)]
 pub struct TestApi {
     /// The TLS listener.
@@ -27,6 +36,8 @@ pub struct TestApi {
     pub admin: SocketAddr,
     /// The CA that signed the server certificate.
     pub ca: PathBuf,
+    /// The Ed25519 private key (PKCS#8 PEM) registered as `test-ed25519`.
+    pub ed25519_pem: String,
     dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -35,9 +46,21 @@ pub struct TestApi {
 impl TestApi {
     /// Starts the API in this process with `overrides` (`section.key=value`).
     pub async fn spawn(overrides: &[&str]) -> Self {
+        Self::start(overrides, None).await
+    }
+
+    /// [`TestApi::spawn`] with the server reading time from `clock`.
+    pub async fn spawn_with_clock(overrides: &[&str], clock: Arc<slipgate_guard::ManualClock>) -> Self {
+        Self::start(overrides, Some(clock)).await
+    }
+
+    async fn start(overrides: &[&str], clock: Option<Arc<slipgate_guard::ManualClock>>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let pki = DevPki::ensure(dir.path()).unwrap();
+        let (keys, ed25519_pem) = write_test_keys(dir.path());
         let mut loader = ConfigLoader::new()
+            .set_override(&format!("signature.keys={keys}"))
+            .unwrap()
             .set_override("server.listen=127.0.0.1:0")
             .unwrap()
             .set_override("server.admin_listen=127.0.0.1:0")
@@ -54,14 +77,50 @@ impl TestApi {
         let addr = listeners.api.local_addr().unwrap();
         let admin = listeners.admin.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
+        let clock: Arc<dyn slipgate_guard::Clock> = match clock {
+            Some(clock) => clock,
+            None => Arc::new(slipgate_guard::SystemClock),
+        };
+        let state = slipgate_api::AppState::with_clock(&config, clock).unwrap();
         let task = tokio::spawn(async move {
-            slipgate_api::run(config, listeners, async move {
+            slipgate_api::run_with_state(config, state, listeners, async move {
                 let _ = rx.await;
             })
             .await
             .unwrap();
         });
-        Self { addr, admin, ca: pki.ca_cert, dir, shutdown: Some(tx), task: Some(task) }
+        Self { addr, admin, ca: pki.ca_cert, ed25519_pem, dir, shutdown: Some(tx), task: Some(task) }
+    }
+
+    /// A signer with the `test-hmac` key.
+    pub fn signer(&self) -> slipgate_client::RequestSigner {
+        let key = slipgate_httpsig::SigningKey::hmac_sha256(&TEST_HMAC_SECRET).unwrap();
+        slipgate_client::RequestSigner::new(TEST_HMAC_ID, key)
+    }
+
+    /// A signed `POST /generate/salaryslip` of `body`, `extra` headers added
+    /// before signing (they may replace the defaults).
+    pub async fn post_signed(&self, body: &str, extra: &[(&str, &str)]) -> reqwest::Response {
+        self.send_signed(&self.signer(), "/generate/salaryslip", body, extra).await
+    }
+
+    /// A `POST` to `path` signed by `signer`.
+    pub async fn send_signed(
+        &self,
+        signer: &slipgate_client::RequestSigner,
+        path: &str,
+        body: &str,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let url = reqwest::Url::parse(&self.url(path)).unwrap();
+        let mut headers = http::HeaderMap::new();
+        headers.insert("content-type", "application/json".parse().unwrap());
+        headers.insert("authorization", TEST_BEARER.parse().unwrap());
+        for (name, value) in extra {
+            headers.insert(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
+        }
+        signer.sign(&http::Method::POST, &url, &mut headers, body.as_bytes()).unwrap();
+        self.client().post(url).headers(headers).body(body.to_owned()).send().await.unwrap()
     }
 
     /// `https://127.0.0.1:<port><path>`.
@@ -93,6 +152,25 @@ impl TestApi {
             task.await.unwrap();
         }
     }
+}
+
+/// Writes the test keys into `dir`; returns the `signature.keys` TOML value
+/// and the Ed25519 private key PEM.
+fn write_test_keys(dir: &Path) -> (String, String) {
+    use base64::Engine as _;
+    let secret = dir.join("test-hmac.secret");
+    std::fs::write(&secret, base64::engine::general_purpose::STANDARD.encode(TEST_HMAC_SECRET)).unwrap();
+    let (key, pkcs8) = slipgate_httpsig::SigningKey::generate(slipgate_httpsig::Algorithm::Ed25519).unwrap();
+    let private_pem = slipgate_httpsig::to_pem("PRIVATE KEY", pkcs8.expose());
+    let public = dir.join("test-ed25519.pub.pem");
+    std::fs::write(&public, slipgate_httpsig::to_pem("PUBLIC KEY", &key.public_key_spki_der().unwrap()))
+        .unwrap();
+    let toml = format!(
+        r#"[{{id="{TEST_HMAC_ID}", alg="hmac-sha256", secret_file="{}"}}, {{id="{TEST_ED25519_ID}", alg="ed25519", public_key_file="{}"}}]"#,
+        secret.display(),
+        public.display()
+    );
+    (toml, private_pem)
 }
 
 /// A rustls client configuration trusting `ca`, limited to `versions`, offering `alpn`.

@@ -1,7 +1,13 @@
 use super::*;
 
 fn with_tls(loader: ConfigLoader) -> ConfigLoader {
-    loader.set_override("tls.cert=/c.pem").unwrap().set_override("tls.key=/k.pem").unwrap()
+    loader
+        .set_override("tls.cert=/c.pem")
+        .unwrap()
+        .set_override("tls.key=/k.pem")
+        .unwrap()
+        .set_override(r#"signature.keys=[{id="k1", alg="hmac-sha256", secret_file="/k1.secret"}]"#)
+        .unwrap()
 }
 
 fn write(text: &str) -> tempfile::NamedTempFile {
@@ -73,6 +79,38 @@ fn rejects_malformed_units_naming_the_value() {
 fn requires_tls_material() {
     let err = ConfigLoader::new().load::<Config>().unwrap_err();
     assert!(err.to_string().contains("tls.cert"), "{err}");
+}
+
+#[test]
+fn requires_at_least_one_signing_key() {
+    let err = ConfigLoader::new()
+        .set_override("tls.cert=/c.pem")
+        .unwrap()
+        .set_override("tls.key=/k.pem")
+        .unwrap()
+        .load::<Config>()
+        .unwrap_err();
+    assert!(err.to_string().contains("signature.keys"), "{err}");
+}
+
+#[test]
+fn rejects_key_with_the_wrong_file_kind() {
+    let err = with_tls(ConfigLoader::new())
+        .set_override(r#"signature.keys=[{id="e", alg="ed25519", secret_file="/e.secret"}]"#)
+        .unwrap()
+        .load::<Config>()
+        .unwrap_err();
+    assert!(err.to_string().contains("public_key_file"), "{err}");
+}
+
+#[test]
+fn rejects_duplicate_key_ids_and_unknown_algs() {
+    let dup = r#"signature.keys=[{id="a", alg="hmac-sha256", secret_file="/a"}, {id="a", alg="hmac-sha256", secret_file="/b"}]"#;
+    let err = with_tls(ConfigLoader::new()).set_override(dup).unwrap().load::<Config>().unwrap_err();
+    assert!(err.to_string().contains("given twice"), "{err}");
+    let rsa = r#"signature.keys=[{id="r", alg="rsa-pss-sha512", public_key_file="/r.pem"}]"#;
+    let err = with_tls(ConfigLoader::new()).set_override(rsa).unwrap().load::<Config>().unwrap_err();
+    assert!(err.to_string().contains("rsa-pss-sha512"), "{err}");
 }
 
 #[test]

@@ -26,7 +26,6 @@ pub enum Format {
 
 /// The handler.
 pub async fn generate(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
-    check_shape(request.uri(), request.headers(), state.max_body)?;
     let format = negotiate(request.headers().get(ACCEPT))?;
     let body = read_bounded(request.into_body(), state.max_body, state.request_timeout).await?;
     let slip_request = SlipRequest::parse_strict(&body).map_err(|e| match e {
@@ -74,6 +73,18 @@ pub async fn generate(State(state): State<AppState>, request: Request) -> Result
                 .map_err(|e| ApiError::internal(&e))?;
             Ok(([(CONTENT_TYPE, HeaderValue::from_static(headers::PDF))], bytes).into_response())
         }
+    }
+}
+
+/// Middleware for step 2 of SPEC §3.3, before any signature work.
+pub async fn shape(
+    State(state): State<AppState>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match check_shape(request.uri(), request.headers(), state.max_body) {
+        Ok(()) => next.run(request).await,
+        Err(error) => error.into_response(),
     }
 }
 

@@ -41,10 +41,15 @@ async fn declared_oversized_body_is_413() {
 async fn chunked_oversized_body_is_413() {
     let api = TestApi::spawn(&["limits.max_body=1KiB"]).await;
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..8).map(|_| Ok(vec![b' '; 512])).collect();
+    let url = reqwest::Url::parse(&api.url("/generate/salaryslip")).unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().unwrap());
+    headers.insert("authorization", slipgate_test_support::TEST_BEARER.parse().unwrap());
+    api.signer().sign(&http::Method::POST, &url, &mut headers, &[b' '; 4096]).unwrap();
     let response = api
         .client()
-        .post(api.url("/generate/salaryslip"))
-        .header("content-type", "application/json")
+        .post(url)
+        .headers(headers)
         .body(reqwest::Body::wrap_stream(futures_stream(chunks)))
         .send()
         .await
@@ -77,14 +82,7 @@ async fn non_json_content_type_is_415() {
 #[tokio::test]
 async fn json_content_type_with_charset_is_accepted() {
     let api = TestApi::spawn(&[]).await;
-    let response = api
-        .client()
-        .post(api.url("/generate/salaryslip"))
-        .header("content-type", "application/json; charset=utf-8")
-        .body(SEED_BODY)
-        .send()
-        .await
-        .unwrap();
+    let response = post_slip(&api, SEED_BODY, &[("content-type", "application/json; charset=utf-8")]).await;
     assert_eq!(response.status(), 200);
     api.stop().await;
 }

@@ -3,23 +3,16 @@
 
 mod admin;
 mod errors;
+mod signatures;
 mod slips;
 mod tls;
 mod validation;
 
 use slipgate_test_support::TestApi;
 
-/// POSTs `body` as JSON to the slip endpoint with extra `headers`.
+/// POSTs `body` as JSON to the slip endpoint, signed, with extra `headers`.
 pub async fn post_slip(api: &TestApi, body: &str, headers: &[(&str, &str)]) -> reqwest::Response {
-    let mut request = api
-        .client()
-        .post(api.url("/generate/salaryslip"))
-        .header("content-type", "application/json")
-        .body(body.to_owned());
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    request.send().await.unwrap()
+    api.post_signed(body, headers).await
 }
 
 /// Asserts `response` is a problem+json with `status` and `code`; returns the body.

@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use slipgate_client::{RequestSigner, load_signing_key};
+use slipgate_httpsig::SigningKey;
 use slipgate_test_support::{SEED_BODY, https_client, json, pdftotext};
 
 struct DevProcess {
@@ -62,27 +64,52 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
+/// A signer for each demo key listed in dev.json.
+fn signers(dev: &DevProcess) -> Vec<RequestSigner> {
+    dev.dev_json["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            let keyid = k["keyid"].as_str().unwrap();
+            let key = match k["secret_b64"].as_str() {
+                Some(b64) => SigningKey::hmac_sha256_base64(b64).unwrap(),
+                None => load_signing_key(Path::new(k["private_key_file"].as_str().unwrap())).unwrap(),
+            };
+            assert_eq!(key.algorithm().as_str(), k["alg"].as_str().unwrap());
+            RequestSigner::new(keyid, key)
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn dev_serves_json_and_pdf_slips_with_its_own_ca() {
     let dev = DevProcess::start();
     let ca = PathBuf::from(dev.str("ca_file"));
     let client = https_client(&ca, &[&rustls::version::TLS13, &rustls::version::TLS12], &[]);
-    let url = format!("{}/generate/salaryslip", dev.str("api_url"));
-    let post = |accept: &'static str| {
-        client
-            .post(&url)
-            .header("content-type", "application/json")
-            .header("accept", accept)
-            .body(SEED_BODY)
-            .send()
+    let url = reqwest::Url::parse(&format!("{}/generate/salaryslip", dev.str("api_url"))).unwrap();
+    let signers = signers(&dev);
+    let ids: Vec<&str> = signers.iter().map(RequestSigner::keyid).collect();
+    assert_eq!(ids, ["dev-hmac", "dev-ed25519", "dev-p256"]);
+    let post = |accept: &'static str, signer: &RequestSigner| {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("content-type", "application/json".parse().unwrap());
+        headers.insert("accept", accept.parse().unwrap());
+        headers.insert("authorization", "Bearer dev-token".parse().unwrap());
+        signer.sign(&http::Method::POST, &url, &mut headers, SEED_BODY.as_bytes()).unwrap();
+        client.post(url.clone()).headers(headers).body(SEED_BODY).send()
     };
+    for signer in &signers {
+        let response = post("application/json", signer).await.unwrap();
+        assert_eq!(response.status(), 200, "signed with {}", signer.keyid());
+    }
 
-    let slip = post("application/json").await.unwrap();
+    let slip = post("application/json", &signers[0]).await.unwrap();
     assert_eq!(slip.status(), 200);
     let slip = json(&slip.bytes().await.unwrap());
     assert_eq!(slip["employee"]["emp_name"], "John Doe");
 
-    let pdf = post("application/pdf").await.unwrap();
+    let pdf = post("application/pdf", &signers[1]).await.unwrap();
     assert_eq!(pdf.headers()["content-type"], "application/pdf");
     let text = pdftotext(&pdf.bytes().await.unwrap());
     assert!(text.contains("John Doe"), "{text}");
@@ -99,6 +126,9 @@ fn dev_writes_private_files_with_mode_0600() {
     assert_eq!(mode(&dir.join("dev.json")), 0o600);
     assert_eq!(mode(&dir.join("server-key.pem")), 0o600);
     assert_eq!(mode(&dir.join("ca-key.pem")), 0o600);
+    assert_eq!(mode(&dir.join("dev-hmac.secret")), 0o600);
+    assert_eq!(mode(&dir.join("dev-ed25519.pem")), 0o600);
+    assert_eq!(mode(&dir.join("dev-p256.pem")), 0o600);
     assert!(dev.str("api_url").starts_with("https://127.0.0.1:"));
     assert!(!dev.str("api_url").ends_with(":0"), "dev.json must hold the bound port");
 }
@@ -117,4 +147,40 @@ fn serve_rejects_unknown_config_keys_with_a_clear_message() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("listn"), "{stderr}");
+}
+
+#[test]
+fn keys_new_writes_private_files_0600_and_prints_the_config_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |alg: &str, id: &str| {
+        Command::new(env!("CARGO_BIN_EXE_slipgate"))
+            .args(["keys", "new", "--alg", alg, "--id", id, "--dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run("ed25519", "client-7");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let entry = String::from_utf8(out.stdout).unwrap();
+    assert!(entry.contains("[[signature.keys]]") && entry.contains("id = \"client-7\""), "{entry}");
+    assert!(entry.contains("alg = \"ed25519\"") && entry.contains("public_key_file"), "{entry}");
+    assert_eq!(mode(&dir.path().join("client-7.pem")), 0o600);
+    assert!(load_signing_key(&dir.path().join("client-7.pem")).is_ok());
+
+    let out = run("hmac-sha256", "client-8");
+    let entry = String::from_utf8(out.stdout).unwrap();
+    assert!(entry.contains("secret_file"), "{entry}");
+    assert_eq!(mode(&dir.path().join("client-8.secret")), 0o600);
+    let secret = std::fs::read_to_string(dir.path().join("client-8.secret")).unwrap();
+    assert_eq!(base64_len(secret.trim()), 32);
+
+    let again = run("ed25519", "client-7");
+    assert!(!again.status.success(), "must refuse to overwrite an existing key");
+    let bad = run("rsa", "x");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown --alg"));
+}
+
+fn base64_len(s: &str) -> usize {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap().len()
 }

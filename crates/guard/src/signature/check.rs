@@ -1,0 +1,190 @@
+//! The signature decision as pure functions (SPEC §3.3 steps 3–5), unit-tested
+//! without tower: [`SignaturePolicy::check_head`] before the body is read,
+//! [`SignaturePolicy::check_body`] after.
+
+use std::num::NonZeroU32;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::request::Parts;
+use slipgate_httpsig::params::{ParseError, ParsedSignature, parse_signature_header_map};
+use slipgate_httpsig::{
+    Algorithm, BaseError, DigestError, VerifyError, VerifyingKey, signature_base, verify_content_digest,
+    verify_signature,
+};
+use slipgate_proto::ProblemCode;
+
+use super::keys::{KeyResolver, VerifiedKey};
+use crate::Rejection;
+
+/// The components every request must cover by default (SPEC §3.2).
+pub const DEFAULT_REQUIRED: [&str; 6] =
+    ["@method", "@path", "@authority", "content-type", "content-digest", "authorization"];
+
+/// What the signature layer requires of a request.
+#[derive(Debug, Clone)]
+pub struct SignaturePolicy {
+    required: Vec<String>,
+    max_skew: Duration,
+}
+
+impl Default for SignaturePolicy {
+    fn default() -> Self {
+        Self {
+            required: DEFAULT_REQUIRED.iter().map(|s| (*s).to_owned()).collect(),
+            max_skew: Duration::from_secs(300),
+        }
+    }
+}
+
+/// A request whose signature headers passed step 3; the body is next.
+#[derive(Debug)]
+pub struct HeadChecked {
+    parsed: ParsedSignature,
+    key: Arc<VerifyingKey>,
+    keyid: String,
+    nonce: String,
+    created: i64,
+}
+
+fn reject(code: ProblemCode, detail: impl Into<std::borrow::Cow<'static, str>>) -> Rejection {
+    Rejection::new(code, detail)
+}
+
+impl SignaturePolicy {
+    /// The defaults: SPEC §3.2's components and a 300 s skew.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Allows `max_skew` of clock difference either way (default 300 s).
+    pub fn with_max_skew(mut self, max_skew: Duration) -> Self {
+        self.max_skew = max_skew;
+        self
+    }
+
+    /// Requires these components in addition to nothing (replaces the list).
+    pub fn with_required(mut self, components: &[&str]) -> Self {
+        self.required = components.iter().map(|s| (*s).to_owned()).collect();
+        self
+    }
+
+    /// The freshness window.
+    pub fn max_skew(&self) -> Duration {
+        self.max_skew
+    }
+
+    /// How long a nonce must be remembered: 2 × `max_skew` (SPEC §3.2).
+    pub fn nonce_ttl(&self) -> Duration {
+        self.max_skew.saturating_mul(2)
+    }
+
+    /// Step 3: the signature fields parse, name a known key, cover the
+    /// required components and are fresh at `now` (unix seconds).
+    pub fn check_head(
+        &self,
+        parts: &Parts,
+        keys: &dyn KeyResolver,
+        now: i64,
+    ) -> Result<HeadChecked, Rejection> {
+        let parsed = parse_signature_header_map(&parts.headers).map_err(|e| match e {
+            ParseError::Missing => {
+                reject(ProblemCode::SignatureMissing, "send Signature and Signature-Input")
+            }
+            ParseError::NonceMalformed => {
+                reject(ProblemCode::SignatureMalformed, "nonce must be 8-128 chars of [A-Za-z0-9._~+/=-]")
+            }
+            other => reject(ProblemCode::SignatureMalformed, other.to_string()),
+        })?;
+        let params = &parsed.params;
+        let Some(created) = params.created else {
+            return Err(reject(ProblemCode::SignatureMalformed, "the created parameter is required"));
+        };
+        let Some(keyid) = params.keyid.clone() else {
+            return Err(reject(ProblemCode::SignatureMalformed, "the keyid parameter is required"));
+        };
+        let Some(nonce) = params.nonce.clone() else {
+            return Err(reject(ProblemCode::NonceMissing, "the nonce parameter is required"));
+        };
+        let required: Vec<&str> = self.required.iter().map(String::as_str).collect();
+        let missing = params.missing_components(&required);
+        if !missing.is_empty() {
+            return Err(reject(
+                ProblemCode::ComponentsMissing,
+                format!("the signature must cover {}", missing.join(", ")),
+            ));
+        }
+        let key = keys
+            .resolve(&keyid)
+            .ok_or_else(|| reject(ProblemCode::UnknownKey, "the keyid is not registered"))?;
+        if let Some(alg) = &params.alg
+            && Algorithm::from_str(alg).ok() != Some(key.algorithm())
+        {
+            return Err(reject(ProblemCode::AlgorithmMismatch, "the alg parameter does not match the key"));
+        }
+        let skew = i64::try_from(self.max_skew.as_secs()).unwrap_or(i64::MAX);
+        if created.abs_diff(now) > skew.unsigned_abs() {
+            return Err(reject(
+                ProblemCode::RequestExpired,
+                format!("created is more than {skew} s away from the server clock"),
+            ));
+        }
+        if let Some(expires) = params.expires
+            && now > expires
+        {
+            return Err(reject(ProblemCode::RequestExpired, "the signature has expired"));
+        }
+        Ok(HeadChecked { parsed, key, keyid, nonce, created })
+    }
+
+    /// Steps 4–5: the body matches `Content-Digest`, and the signature over
+    /// the rebuilt base verifies (in constant time for HMAC).
+    pub fn check_body(
+        &self,
+        head: HeadChecked,
+        parts: &Parts,
+        body: &[u8],
+    ) -> Result<VerifiedKey, Rejection> {
+        let digest = parts.headers.get(slipgate_proto::headers::CONTENT_DIGEST);
+        let digest = match digest.map(|v| v.to_str()) {
+            None => None,
+            Some(Ok(v)) => Some(v),
+            Some(Err(_)) => return Err(reject(ProblemCode::DigestMismatch, "Content-Digest is not ASCII")),
+        };
+        verify_content_digest(digest, body).map_err(|e| match e {
+            DigestError::Missing => {
+                reject(ProblemCode::DigestMissing, "send Content-Digest with a sha-256 or sha-512 member")
+            }
+            _ => reject(ProblemCode::DigestMismatch, "Content-Digest does not match the body"),
+        })?;
+        let params = &head.parsed.params;
+        let base = signature_base(params, parts, None::<&Parts>).map_err(|e| match e {
+            BaseError::ComponentMissing(id) => reject(
+                ProblemCode::ComponentsMissing,
+                format!("covered component {id} is absent from the request"),
+            ),
+            other => reject(ProblemCode::SignatureMalformed, other.to_string()),
+        })?;
+        verify_signature(params, &head.parsed.signature, &base, &head.key).map_err(|e| match e {
+            VerifyError::AlgorithmMismatch(_) => {
+                reject(ProblemCode::AlgorithmMismatch, "the alg parameter does not match the key")
+            }
+            _ => reject(ProblemCode::SignatureInvalid, "the signature does not verify"),
+        })?;
+        Ok(VerifiedKey {
+            keyid: head.keyid,
+            alg: head.key.algorithm(),
+            label: params.label.clone(),
+            signature: head.parsed.signature,
+            nonce: head.nonce,
+            created: head.created,
+        })
+    }
+}
+
+/// Capacity of the memory nonce store by default.
+pub const DEFAULT_NONCE_CAPACITY: NonZeroU32 = match NonZeroU32::new(1_000_000) {
+    Some(n) => n,
+    None => NonZeroU32::MIN,
+};

@@ -1,0 +1,410 @@
+//! Parsing `Signature-Input` and `Signature` (RFC 9421 §4) into [`SignatureParams`].
+//!
+//! Both fields are structured-field dictionaries keyed by signature label. The *first* member of
+//! `Signature-Input` is the one evaluated (SPEC §3.2); the `Signature` member with the same label
+//! must exist. Parsing is bounded ([`crate::MAX_FIELD_LEN`], [`crate::MAX_MEMBERS`],
+//! [`crate::MAX_COMPONENTS`]) and never panics.
+//!
+//! ```
+//! use slipgate_httpsig::params::{parse_signature_headers, ParseError};
+//!
+//! let input = r#"sig1=("@method" "content-digest");created=1767225600;keyid="k1";nonce="abcdefgh12""#;
+//! let parsed = parse_signature_headers(Some(input), Some("sig1=:AAAA:")).unwrap();
+//! assert_eq!(parsed.params.label, "sig1");
+//! assert!(parsed.params.covers("content-digest"));
+//! assert_eq!(parsed.params.created, Some(1_767_225_600));
+//! assert_eq!(parse_signature_headers(None, None), Err(ParseError::Missing));
+//! ```
+//!
+//! # Security
+//!
+//! Rejects malformed input early with a typed error (SPEC §3.6 maps [`ParseError::Missing`] to
+//! `signature_missing`, the others to `signature_malformed`). Whether `created`, `keyid` and
+//! `nonce` are present, and which components are required, is the caller's policy.
+
+use sfv::{BareItem, InnerList, Item, ListEntry, Parameters, Parser, SerializeValue};
+
+use crate::{MAX_COMPONENTS, MAX_FIELD_LEN, MAX_MEMBERS, MAX_NONCE_LEN, MIN_NONCE_LEN};
+
+/// Why the signature fields could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// Neither `Signature-Input` nor `Signature` is present.
+    #[error("signature and signature-input are missing")]
+    Missing,
+    /// Only one field is present, the labels do not match, the structured field is unparsable,
+    /// or a component or parameter is invalid or unsupported.
+    #[error("malformed signature: {0}")]
+    Malformed(String),
+    /// A `nonce` parameter is present but not 8–128 chars of `[A-Za-z0-9._~+/=-]`.
+    #[error("malformed signature: nonce must be 8-128 chars of [A-Za-z0-9._~+/=-]")]
+    NonceMalformed,
+}
+
+fn malformed(why: impl Into<String>) -> ParseError {
+    ParseError::Malformed(why.into())
+}
+
+/// A component parameter (RFC 9421 §2.1, §2.4). Order is significant and preserved.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ComponentParam {
+    /// `req`: take the component from the related request (signing a response).
+    Req,
+    /// `key="…"`: one member of a dictionary-structured field.
+    Key(String),
+    /// `sf`: the field re-serialized as a structured field.
+    Sf,
+    /// `bs`: each field value wrapped as a byte sequence.
+    Bs,
+}
+
+/// The derived components this crate supports (RFC 9421 §2.2).
+pub const DERIVED_COMPONENTS: [&str; 8] =
+    ["@method", "@target-uri", "@authority", "@scheme", "@request-target", "@path", "@query", "@status"];
+
+/// One covered component: a derived component (`@method`, …) or a lowercase field name, with
+/// its parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Component {
+    /// `@method`, `@path`, … or a lowercase field name such as `content-digest`.
+    pub name: String,
+    /// Parameters in the order they were received or given.
+    pub params: Vec<ComponentParam>,
+}
+
+impl Component {
+    /// A component without parameters; `name` is taken as given (validate with [`Self::check`]).
+    #[must_use]
+    pub fn field_or_derived(name: &str) -> Self {
+        Self { name: name.to_owned(), params: Vec::new() }
+    }
+
+    /// Adds `;req` (the component comes from the related request).
+    #[must_use]
+    pub fn req(mut self) -> Self {
+        self.params.push(ComponentParam::Req);
+        self
+    }
+
+    /// Adds `;key="member"` (one member of a dictionary field).
+    #[must_use]
+    pub fn key(mut self, member: &str) -> Self {
+        self.params.push(ComponentParam::Key(member.to_owned()));
+        self
+    }
+
+    /// Adds `;sf` (re-serialize the field as a structured field).
+    #[must_use]
+    pub fn sf(mut self) -> Self {
+        self.params.push(ComponentParam::Sf);
+        self
+    }
+
+    /// Whether this is a derived component (its name starts with `@`).
+    #[must_use]
+    pub fn is_derived(&self) -> bool {
+        self.name.starts_with('@')
+    }
+
+    /// Whether the `req` parameter is present.
+    #[must_use]
+    pub fn has_req(&self) -> bool {
+        self.params.contains(&ComponentParam::Req)
+    }
+
+    /// Checks the name and parameter combination against what this crate supports.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::Malformed`] naming the component when it is unknown, not lowercase,
+    /// duplicated, or has a parameter that does not apply.
+    pub fn check(&self) -> Result<(), ParseError> {
+        let name = &self.name;
+        if self.is_derived() {
+            if !DERIVED_COMPONENTS.contains(&name.as_str()) {
+                return Err(malformed(format!("unsupported derived component {name:?}")));
+            }
+        } else if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.!#$%&'*+^`|~".contains(&b))
+        {
+            return Err(malformed(format!("component {name:?} is not a lowercase field name")));
+        }
+        let (mut req, mut key, mut sf, mut bs) = (0, 0, 0, 0);
+        for p in &self.params {
+            match p {
+                ComponentParam::Req => req += 1,
+                ComponentParam::Key(_) => key += 1,
+                ComponentParam::Sf => sf += 1,
+                ComponentParam::Bs => bs += 1,
+            }
+        }
+        if req > 1 || key > 1 || sf > 1 || bs > 1 {
+            return Err(malformed(format!("component {name:?} repeats a parameter")));
+        }
+        if self.is_derived() && key + sf + bs > 0 {
+            return Err(malformed(format!("derived component {name:?} takes only the req parameter")));
+        }
+        if bs > 0 && key + sf > 0 {
+            return Err(malformed(format!("component {name:?} combines bs with key or sf")));
+        }
+        if name == "@status" && req > 0 {
+            return Err(malformed("component \"@status\" cannot take req"));
+        }
+        Ok(())
+    }
+
+    /// The component identifier serialized as in the signature base, e.g. `"@path";req`.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::Malformed`] when the name or a `key` value cannot be an sf-string.
+    pub fn to_identifier(&self) -> Result<String, ParseError> {
+        self.to_item()?.serialize_value().map_err(|e| malformed(format!("component {:?}: {e}", self.name)))
+    }
+
+    pub(crate) fn to_item(&self) -> Result<Item, ParseError> {
+        let mut params = Parameters::new();
+        for p in &self.params {
+            let (k, v) = match p {
+                ComponentParam::Req => ("req", BareItem::Boolean(true)),
+                ComponentParam::Key(m) => ("key", BareItem::String(m.clone())),
+                ComponentParam::Sf => ("sf", BareItem::Boolean(true)),
+                ComponentParam::Bs => ("bs", BareItem::Boolean(true)),
+            };
+            params.insert(k.to_owned(), v);
+        }
+        Ok(Item::with_params(BareItem::String(self.name.clone()), params))
+    }
+
+    fn from_item(item: &Item) -> Result<Self, ParseError> {
+        let BareItem::String(name) = &item.bare_item else {
+            return Err(malformed("component identifier is not a string"));
+        };
+        let mut params = Vec::with_capacity(item.params.len());
+        for (k, v) in &item.params {
+            let p = match (k.as_str(), v) {
+                ("req", BareItem::Boolean(true)) => ComponentParam::Req,
+                ("sf", BareItem::Boolean(true)) => ComponentParam::Sf,
+                ("bs", BareItem::Boolean(true)) => ComponentParam::Bs,
+                ("key", BareItem::String(m)) => ComponentParam::Key(m.clone()),
+                _ => return Err(malformed(format!("component {name:?} has unsupported parameter {k:?}"))),
+            };
+            params.push(p);
+        }
+        let c = Self { name: name.clone(), params };
+        c.check()?;
+        Ok(c)
+    }
+}
+
+/// The evaluated signature's label, covered components and parameters (RFC 9421 §2.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureParams {
+    /// The dictionary key of the signature (e.g. `sig1`).
+    pub label: String,
+    /// Covered components, in signed order.
+    pub components: Vec<Component>,
+    /// `created`, unix seconds.
+    pub created: Option<i64>,
+    /// `expires`, unix seconds.
+    pub expires: Option<i64>,
+    /// `nonce`, already checked against the SPEC §3.2 form.
+    pub nonce: Option<String>,
+    /// `keyid`.
+    pub keyid: Option<String>,
+    /// `alg`; when present it must match the key's algorithm.
+    pub alg: Option<String>,
+    /// `tag`.
+    pub tag: Option<String>,
+    /// The inner list serialized as it is signed in `@signature-params`, parameters in the order
+    /// received (canonical structured-field serialization of what was received).
+    pub raw: String,
+}
+
+impl SignatureParams {
+    /// Whether a covered component has this name (any parameters).
+    #[must_use]
+    pub fn covers(&self, name: &str) -> bool {
+        self.components.iter().any(|c| c.name == name)
+    }
+
+    /// The required names that are not covered, in the order given.
+    #[must_use]
+    pub fn missing_components<'a>(&self, required: &[&'a str]) -> Vec<&'a str> {
+        required.iter().copied().filter(|r| !self.covers(r)).collect()
+    }
+}
+
+/// The evaluated signature: its parameters and the decoded signature bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedSignature {
+    /// Label, components and parameters of the first `Signature-Input` member.
+    pub params: SignatureParams,
+    /// The `Signature` member with the same label, base64-decoded.
+    pub signature: Vec<u8>,
+}
+
+/// Parses both fields and returns the first `Signature-Input` member with its signature.
+///
+/// Pass each field's value with multiple field lines joined by `", "`.
+///
+/// # Errors
+///
+/// [`ParseError::Missing`] when both are `None`; [`ParseError::NonceMalformed`] for a bad nonce;
+/// [`ParseError::Malformed`] for everything else (one field only, label mismatch, bad syntax,
+/// limits exceeded, unsupported components or parameters).
+pub fn parse_signature_headers(
+    signature_input: Option<&str>,
+    signature: Option<&str>,
+) -> Result<ParsedSignature, ParseError> {
+    let (input, sig) = match (signature_input, signature) {
+        (None, None) => return Err(ParseError::Missing),
+        (None, Some(_)) => return Err(malformed("signature-input is missing")),
+        (Some(_), None) => return Err(malformed("signature is missing")),
+        (Some(i), Some(s)) => (i, s),
+    };
+    let params = parse_signature_input(input)?;
+    let sig_dict = parse_dict(sig, "signature")?;
+    let entry = sig_dict
+        .get(&params.label)
+        .ok_or_else(|| malformed(format!("signature has no member labelled {:?}", params.label)))?;
+    let ListEntry::Item(Item { bare_item: BareItem::ByteSeq(bytes), .. }) = entry else {
+        return Err(malformed(format!("signature {:?} is not a byte sequence", params.label)));
+    };
+    Ok(ParsedSignature { params, signature: bytes.clone() })
+}
+
+/// [`parse_signature_headers`] on the `Signature-Input` and `Signature` fields of a header map,
+/// each field's lines joined with `", "`.
+///
+/// # Errors
+///
+/// As [`parse_signature_headers`]; a field value that is not visible ASCII is
+/// [`ParseError::Malformed`].
+pub fn parse_signature_header_map(headers: &http::HeaderMap) -> Result<ParsedSignature, ParseError> {
+    let input = joined_field(headers, "signature-input")?;
+    let sig = joined_field(headers, "signature")?;
+    parse_signature_headers(input.as_deref(), sig.as_deref())
+}
+
+/// All lines of a field joined with `", "` (RFC 9110 §5.3); `None` when absent.
+///
+/// # Errors
+///
+/// [`ParseError::Malformed`] when a line is not visible ASCII or the total exceeds
+/// [`crate::MAX_FIELD_LEN`].
+pub fn joined_field(headers: &http::HeaderMap, name: &str) -> Result<Option<String>, ParseError> {
+    let mut out: Option<String> = None;
+    for v in headers.get_all(name) {
+        let v = v.to_str().map_err(|_| malformed(format!("{name} is not visible ascii")))?;
+        match &mut out {
+            None => out = Some(v.to_owned()),
+            Some(o) => {
+                o.push_str(", ");
+                o.push_str(v);
+            }
+        }
+        if out.as_ref().is_some_and(|o| o.len() > MAX_FIELD_LEN) {
+            return Err(malformed(format!("{name} is longer than {MAX_FIELD_LEN} bytes")));
+        }
+    }
+    Ok(out)
+}
+
+/// Parses a `Signature-Input` value and returns its first member.
+///
+/// # Errors
+///
+/// As [`parse_signature_headers`].
+pub fn parse_signature_input(value: &str) -> Result<SignatureParams, ParseError> {
+    let dict = parse_dict(value, "signature-input")?;
+    let (label, entry) = dict.first().ok_or_else(|| malformed("signature-input is empty"))?;
+    let ListEntry::InnerList(inner) = entry else {
+        return Err(malformed(format!("signature-input {label:?} is not an inner list")));
+    };
+    params_from_inner_list(label, inner)
+}
+
+pub(crate) fn params_from_inner_list(label: &str, inner: &InnerList) -> Result<SignatureParams, ParseError> {
+    if inner.items.len() > MAX_COMPONENTS {
+        return Err(malformed(format!("signature-input {label:?} covers too many components")));
+    }
+    let mut components: Vec<Component> = Vec::with_capacity(inner.items.len());
+    for item in &inner.items {
+        let c = Component::from_item(item)?;
+        if components.contains(&c) {
+            return Err(malformed(format!("component {:?} is covered twice", c.name)));
+        }
+        components.push(c);
+    }
+    let mut out = SignatureParams {
+        label: label.to_owned(),
+        components,
+        created: None,
+        expires: None,
+        nonce: None,
+        keyid: None,
+        alg: None,
+        tag: None,
+        raw: String::new(),
+    };
+    for (k, v) in &inner.params {
+        match k.as_str() {
+            "created" => out.created = Some(int_param(k, v)?),
+            "expires" => out.expires = Some(int_param(k, v)?),
+            "nonce" => {
+                let n = str_param(k, v)?;
+                if !nonce_is_well_formed(&n) {
+                    return Err(ParseError::NonceMalformed);
+                }
+                out.nonce = Some(n);
+            }
+            "keyid" => out.keyid = Some(str_param(k, v)?),
+            "alg" => out.alg = Some(str_param(k, v)?),
+            "tag" => out.tag = Some(str_param(k, v)?),
+            // Extension parameters are signed (they are in `raw`) but carry no meaning here.
+            _ => {}
+        }
+    }
+    out.raw = vec![ListEntry::InnerList(inner.clone())]
+        .serialize_value()
+        .map_err(|e| malformed(format!("signature-input {label:?}: {e}")))?;
+    Ok(out)
+}
+
+/// Whether `nonce` is 8–128 chars of `[A-Za-z0-9._~+/=-]` (SPEC §3.2).
+#[must_use]
+pub fn nonce_is_well_formed(nonce: &str) -> bool {
+    (MIN_NONCE_LEN..=MAX_NONCE_LEN).contains(&nonce.len())
+        && nonce.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~+/=-".contains(&b))
+}
+
+fn parse_dict(value: &str, field: &str) -> Result<sfv::Dictionary, ParseError> {
+    if value.len() > MAX_FIELD_LEN {
+        return Err(malformed(format!("{field} is longer than {MAX_FIELD_LEN} bytes")));
+    }
+    let dict = Parser::parse_dictionary(value.as_bytes())
+        .map_err(|e| malformed(format!("{field} is not a structured-field dictionary: {e}")))?;
+    if dict.len() > MAX_MEMBERS {
+        return Err(malformed(format!("{field} has more than {MAX_MEMBERS} members")));
+    }
+    Ok(dict)
+}
+
+fn int_param(name: &str, v: &BareItem) -> Result<i64, ParseError> {
+    match v {
+        BareItem::Integer(i) => Ok(*i),
+        _ => Err(malformed(format!("parameter {name:?} is not an integer"))),
+    }
+}
+
+fn str_param(name: &str, v: &BareItem) -> Result<String, ParseError> {
+    match v {
+        BareItem::String(s) => Ok(s.clone()),
+        _ => Err(malformed(format!("parameter {name:?} is not a string"))),
+    }
+}
