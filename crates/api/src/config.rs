@@ -29,6 +29,9 @@ pub struct Config {
     /// The nonce store.
     #[serde(default)]
     pub replay: ReplayConfig,
+    /// Bearer tokens from the identity server (SPEC §4).
+    #[serde(default)]
+    pub auth: AuthConfig,
     /// Resource limits.
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -167,6 +170,104 @@ pub struct KeyConfig {
     pub public_key_file: Option<PathBuf>,
 }
 
+/// `[auth]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `introspection` (default) or `jwt`.
+    #[serde(default)]
+    pub mode: AuthMode,
+    /// The identity server's base URL, `https://…`.
+    #[serde(default)]
+    pub idp_url: Option<String>,
+    /// PEM CA that signed the identity server's certificate (system roots when unset).
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+    /// Introspection: the registered client the API authenticates as.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Introspection: a file holding that client's secret.
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
+    /// Introspection: how long a verdict is cached (default `30s`; never past `exp`).
+    #[serde(default = "default_cache_ttl")]
+    pub cache_ttl: HumanDuration,
+    /// JWT mode: the expected `iss` (default: `idp_url`).
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// JWT mode: the expected `aud` (default `slipgate-api`).
+    #[serde(default = "default_audience")]
+    pub audience: String,
+    /// Bound on each call to the identity server (default `3s`).
+    #[serde(default = "default_auth_timeout")]
+    pub timeout: HumanDuration,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::Introspection,
+            idp_url: None,
+            ca: None,
+            client_id: None,
+            client_secret_file: None,
+            cache_ttl: default_cache_ttl(),
+            issuer: None,
+            audience: default_audience(),
+            timeout: default_auth_timeout(),
+        }
+    }
+}
+
+fn default_cache_ttl() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(30))
+}
+
+fn default_audience() -> String {
+    "slipgate-api".to_owned()
+}
+
+fn default_auth_timeout() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(3))
+}
+
+/// How the API validates bearer tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// RFC 7662 introspection, cached.
+    #[default]
+    Introspection,
+    /// Local EdDSA JWT verification against the JWKS.
+    Jwt,
+}
+
+impl AuthConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        let value =
+            |key: &'static str, message: &str| ConfigError::Value { key, message: message.to_owned() };
+        let url = self
+            .idp_url
+            .as_deref()
+            .ok_or_else(|| value("auth.idp_url", "set the identity server's https:// URL"))?;
+        if !url.starts_with("https://") {
+            return Err(value("auth.idp_url", "must be an https:// URL: tokens never travel in clear text"));
+        }
+        if self.mode == AuthMode::Introspection
+            && (self.client_id.is_none() || self.client_secret_file.is_none())
+        {
+            return Err(value(
+                "auth.client_id",
+                "introspection needs auth.client_id and auth.client_secret_file (`slipgate idp client add` creates one)",
+            ));
+        }
+        if self.timeout.0.is_zero() {
+            return Err(value("auth.timeout", "must be greater than zero"));
+        }
+        Ok(())
+    }
+}
+
 /// `[replay]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -257,6 +358,7 @@ impl Validate for Config {
             });
         }
         self.signature.check()?;
+        self.auth.check()?;
         if self.replay.store == StoreKind::Redis {
             return Err(ConfigError::Value {
                 key: "replay.store",

@@ -6,7 +6,6 @@
 //! stays in the data directory so certificates can be re-issued. Never point a
 //! production deployment at these files.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
@@ -104,19 +103,6 @@ fn name(cn: &str) -> DistinguishedName {
 
 /// Writes `bytes` to `path` atomically; `private` files get mode 0600 from creation.
 pub fn write_file(path: &Path, bytes: &[u8], private: bool) -> Result<(), PkiError> {
-    let err = |source| PkiError::Write { path: path.to_owned(), source };
-    let tmp = path.with_extension("tmp");
-    // A stale temporary file would keep its old mode; start from nothing.
-    let _ = std::fs::remove_file(&tmp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(if private { 0o600 } else { 0o644 });
-    }
-    let mut file = options.open(&tmp).map_err(err)?;
-    file.write_all(bytes).map_err(err)?;
-    file.sync_all().map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
+    slipgate_proto::files::write_atomic(path, bytes, private)
+        .map_err(|source| PkiError::Write { path: path.to_owned(), source })
 }

@@ -39,6 +39,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 use slipgate_guard::signature::{MemoryNonceStore, SignatureLayer, SignaturePolicy};
+use slipgate_guard::token::{self, TokenLayer, TokenValidator};
 use slipgate_guard::transport::{self, ConnLimits, tls};
 use slipgate_guard::{Clock, SystemClock};
 use slipgate_payroll::{PayScale, PdfRenderer};
@@ -59,6 +60,9 @@ pub enum RunError {
     /// The TLS material is unusable.
     #[error(transparent)]
     Tls(#[from] slipgate_guard::transport::tls::TlsError),
+    /// The identity-server client could not be built.
+    #[error("cannot set up token validation: {0}")]
+    Token(#[from] slipgate_guard::token::TokenError),
     /// A signing key could not be loaded.
     #[error(transparent)]
     Keys(#[from] keys::KeyLoadError),
@@ -112,6 +116,7 @@ impl AppState {
         };
         let max_entries = usize::try_from(config.replay.max_entries).unwrap_or(usize::MAX);
         Ok(Self {
+            tokens: token_validator(&config.auth, clock.clone())?,
             keys: Arc::new(keys::load(&config.signature.keys)?),
             nonces: Arc::new(MemoryNonceStore::new(max_entries)),
             policy: SignaturePolicy::new().with_max_skew(config.signature.max_skew.0),
@@ -125,16 +130,48 @@ impl AppState {
     }
 }
 
+/// The token validator `auth` describes.
+fn token_validator(
+    auth: &config::AuthConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<dyn TokenValidator>, RunError> {
+    let url = auth.idp_url.clone().unwrap_or_default();
+    let http = token::idp_client(auth.ca.as_deref(), auth.timeout.0)?;
+    Ok(match auth.mode {
+        config::AuthMode::Introspection => {
+            let (Some(id), Some(file)) = (&auth.client_id, &auth.client_secret_file) else {
+                return Err(ConfigError::Value {
+                    key: "auth.client_id",
+                    message: "required for introspection".into(),
+                }
+                .into());
+            };
+            let secret = std::fs::read_to_string(file).map_err(|e| ConfigError::Value {
+                key: "auth.client_secret_file",
+                message: format!("cannot read {}: {e}", file.display()),
+            })?;
+            let secret = token::ClientSecret::new(secret.trim().to_owned());
+            Arc::new(token::Introspector::new(http, &url, id.clone(), secret, auth.cache_ttl.0, clock)?)
+        }
+        config::AuthMode::Jwt => {
+            let issuer = auth.issuer.clone().unwrap_or_else(|| url.trim_end_matches('/').to_owned());
+            Arc::new(token::JwtValidator::new(http, &url, issuer, auth.audience.clone(), clock))
+        }
+    })
+}
+
 /// The API's routes with every layer in SPEC §3.3 order.
 ///
 /// Layers listed later wrap earlier ones, so the request meets them bottom-up:
 /// the request shape (step 2), then signature, digest and nonce (steps 3–6),
-/// then the handler's validation and generation (steps 10–11).
+/// then the bearer token and its scope (steps 7, 9), then the handler's
+/// object-level rule, validation and generation (steps 9–11).
 pub fn router(state: AppState) -> Router {
     let signature = SignatureLayer::new(state.keys.clone(), state.nonces.clone(), state.clock.clone())
         .with_policy(state.policy.clone())
         .with_body_limits(state.max_body, state.request_timeout);
     let slip = post(routes::slip::generate)
+        .route_layer(TokenLayer::new(state.tokens.clone()))
         .route_layer(signature)
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), routes::slip::shape));
     Router::new()

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use slipgate_guard::Clock;
 use slipgate_guard::signature::{KeyRing, NonceStore, SignaturePolicy};
+use slipgate_guard::token::TokenValidator;
 use slipgate_payroll::{PayScale, PdfRenderer};
 
 use crate::metrics::Metrics;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     /// Where used nonces are recorded.
     pub nonces: Arc<dyn NonceStore>,
+    /// Validates bearer tokens (introspection or JWT).
+    pub tokens: Arc<dyn TokenValidator>,
     /// Required components and the freshness window.
     pub policy: SignaturePolicy,
     /// Wall-clock time (freshness, slip timestamps, default pay period).

@@ -17,6 +17,7 @@
 
 mod rejection;
 pub mod signature;
+pub mod token;
 pub mod transport;
 
 pub use rejection::Rejection;

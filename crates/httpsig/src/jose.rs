@@ -514,8 +514,8 @@ mod tests {
 
     #[test]
     fn rfc8037_example_signature_verifies() {
-        // RFC 8037 appendix A.4, with the header this module requires re-signed
-        // is not possible (no private key use here), so check the raw JWS input.
+        // RFC 8037 appendix A.4: the published signature over the published
+        // input verifies with the published key.
         let jwk = Jwk::ed25519(
             &URL_SAFE_NO_PAD.decode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo").unwrap(),
             "a4",

@@ -135,9 +135,17 @@ pub enum VerifyError {
 }
 
 /// Secret bytes (an HMAC secret or a PKCS#8 document) whose `Debug` prints `[redacted]`; the
-/// buffer is overwritten on drop.
-#[derive(Clone, PartialEq, Eq)]
+/// buffer is overwritten on drop. Equality is constant-time.
+#[derive(Clone)]
 pub struct SecretBytes(Vec<u8>);
+
+impl PartialEq for SecretBytes {
+    fn eq(&self, other: &Self) -> bool {
+        aws_lc_rs::constant_time::verify_slices_are_equal(&self.0, &other.0).is_ok()
+    }
+}
+
+impl Eq for SecretBytes {}
 
 impl SecretBytes {
     /// Wraps bytes.

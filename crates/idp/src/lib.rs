@@ -1,5 +1,178 @@
-//! The Slipgate identity server (SPEC §4): users, clients, OAuth 2.0 token,
-//! introspection and revocation endpoints.
+//! The Slipgate identity server (SPEC §4; user guide in
+//! `docs/identity-server.md`): users and registered clients in SQLite or
+//! PostgreSQL, and the OAuth 2.0 endpoints over TLS — token (password,
+//! refresh-token and client-credentials grants), introspection (RFC 7662),
+//! revocation (RFC 7009), JWKS and RFC 8414 metadata.
 //!
-//! Not implemented yet: this crate marks the boundary so that the API and the
-//! client never grow a dependency on it. The identity-server issue fills it in.
+//! A binary loads an [`IdpConfig`], binds with [`bind`] and calls [`run`] with a
+//! shutdown future; tests build an [`IdpState`] with a manual clock and call
+//! [`run_with_state`] or drive [`router`] directly.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use slipgate_idp::{ConfigLoader, IdpConfig, bind, run};
+//!
+//! let config: IdpConfig = ConfigLoader::new().file("idp.toml".as_ref())?.env()?.load()?;
+//! let listener = bind(&config).await?;
+//! run(config, listener, async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Security
+//! HTTPS only (TLS 1.2/1.3 through `slipgate-guard`'s transport). Passwords are
+//! argon2id hashes checked on a bounded blocking pool; an unknown username
+//! costs one verification against a dummy hash, like a wrong password. Failed
+//! logins are throttled per username and per IP ([`throttle`]). Access tokens
+//! are short-lived EdDSA JWTs; refresh tokens are random, stored hashed, rotate
+//! on use, and a reused one revokes its whole session. Client secrets are
+//! generated, stored as SHA-256 and compared in constant time. No password,
+//! secret or token is ever logged, and secret types redact their `Debug`.
+//!
+//! Not covered: a token stolen before it expires is usable by the thief until
+//! it is revoked (introspection mode) or expires (JWT mode); the database holds
+//! the signing key and must be protected as such.
+
+pub mod admin;
+pub mod config;
+mod crypto;
+pub mod error;
+pub mod routes;
+pub mod secret;
+pub mod state;
+pub mod store;
+pub mod throttle;
+pub mod tokens;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use http::{HeaderValue, header};
+use slipgate_guard::transport::{ConnLimits, serve_tls, tls};
+use slipgate_proto::clock::SystemClock;
+use tokio::net::TcpListener;
+
+pub use admin::{
+    AdminError, ClientSummary, DevSeed, DevUser, Role, UserSummary, client_add, client_add_with_scopes,
+    client_list, seed_dev, user_add, user_disable, user_enable, user_list, user_passwd,
+};
+pub use config::{ConfigError, ConfigLoader, IdpConfig, Validate};
+pub use error::OAuthError;
+pub use secret::Secret;
+pub use state::IdpState;
+pub use store::{PgStore, SqliteStore, Store, StoreError, open_store};
+pub use tokens::AccessClaims;
+
+/// Bound on the TLS handshake and each request head.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the identity server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The TLS material is unusable.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The database could not be opened or migrated.
+    #[error("identity store: {0}")]
+    Store(#[from] StoreError),
+    /// The signing key could not be loaded or created.
+    #[error(transparent)]
+    Keys(#[from] tokens::KeyError),
+    /// Password hashing failed at start.
+    #[error(transparent)]
+    Hash(#[from] crypto::HashError),
+    /// The system random generator failed.
+    #[error("the system random generator failed")]
+    Random,
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The identity server's routes.
+pub fn router(state: IdpState) -> Router {
+    Router::new()
+        .route("/oauth/token", post(routes::token::token))
+        .route("/oauth/introspect", post(routes::introspect::introspect))
+        .route("/oauth/revoke", post(routes::revoke::revoke))
+        .route("/.well-known/jwks.json", get(routes::wellknown::jwks))
+        .route("/.well-known/oauth-authorization-server", get(routes::wellknown::metadata))
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Binds `idp.listen`.
+pub async fn bind(config: &IdpConfig) -> Result<TcpListener, RunError> {
+    let addr = config.idp.listen;
+    TcpListener::bind(addr).await.map_err(|source| RunError::Bind { addr, source })
+}
+
+/// Opens the store, runs its migrations, and serves until `shutdown` resolves.
+pub async fn run(
+    config: IdpConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    config.validate()?;
+    let url = config.database_url()?;
+    let store = open_store(url.expose()).await?;
+    let state = IdpState::new(&config, store, Arc::new(SystemClock)).await?;
+    run_with_state(config, state, listener, shutdown).await
+}
+
+/// [`run`] with prepared state (tests inject a store and a clock this way).
+pub async fn run_with_state(
+    config: IdpConfig,
+    state: IdpState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    config.validate()?;
+    let (Some(cert), Some(key)) = (&config.tls.cert, &config.tls.key) else {
+        return Err(ConfigError::Value {
+            key: "tls.cert",
+            message: "tls.cert and tls.key are required".into(),
+        }
+        .into());
+    };
+    let tls = tls::server_config(cert, key)?;
+    if let Err(error) =
+        state.store.purge_expired(state.clock.unix_seconds(), routes::revoke::PURGE_GRACE_SECS).await
+    {
+        tracing::warn!(%error, "purging expired tokens failed");
+    }
+    tracing::info!(
+        listen = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
+        kid = %state.keys.kid(),
+        "slipgate identity server listening"
+    );
+    serve_tls(listener, tls, router(state), ConnLimits { header_timeout: HEADER_TIMEOUT }, async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+    })
+    .await;
+    Ok(())
+}

@@ -32,6 +32,7 @@ mod slip;
 
 pub mod clock;
 pub mod config;
+pub mod files;
 pub mod headers;
 pub mod units;
 

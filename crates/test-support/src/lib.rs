@@ -2,7 +2,9 @@
 //! `127.0.0.1:0` with a freshly generated PKI, and TLS clients that trust it.
 //!
 //! Test code: panicking on a broken fixture is the desired failure mode.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+pub mod idp;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -24,8 +26,6 @@ pub const TEST_HMAC_SECRET: [u8; 32] = *b"slipgate-test-hmac-secret-32byte";
 pub const TEST_HMAC_ID: &str = "test-hmac";
 /// The key id of the Ed25519 key every [`TestApi`] trusts.
 pub const TEST_ED25519_ID: &str = "test-ed25519";
-/// A placeholder bearer token (the signature layer only needs the header).
-pub const TEST_BEARER: &str = "Bearer test-token";
 
 /// A running API with its own PKI and signing keys in a temporary directory.
 #[derive(Debug)]
@@ -38,6 +38,9 @@ pub struct TestApi {
     pub ca: PathBuf,
     /// The Ed25519 private key (PKCS#8 PEM) registered as `test-ed25519`.
     pub ed25519_pem: String,
+    /// The identity server the API validates tokens with.
+    pub idp: idp::TestIdp,
+    paula: String,
     dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -58,8 +61,23 @@ impl TestApi {
         let dir = tempfile::tempdir().unwrap();
         let pki = DevPki::ensure(dir.path()).unwrap();
         let (keys, ed25519_pem) = write_test_keys(dir.path());
+        let idp = idp::TestIdp::spawn().await;
+        let (client_id, secret) = idp.introspection_client();
+        let secret_file = dir.path().join("introspection.secret");
+        std::fs::write(&secret_file, secret).unwrap();
+        let paula = idp.login_ok("paula").await["access_token"].as_str().unwrap().to_owned();
         let mut loader = ConfigLoader::new()
             .set_override(&format!("signature.keys={keys}"))
+            .unwrap()
+            .set_override(&format!("auth.idp_url=\"{}\"", idp.url("")))
+            .unwrap()
+            .set_override(&format!("auth.ca=\"{}\"", idp.ca.display()))
+            .unwrap()
+            .set_override(&format!("auth.client_id=\"{client_id}\""))
+            .unwrap()
+            .set_override(&format!("auth.client_secret_file=\"{}\"", secret_file.display()))
+            .unwrap()
+            .set_override(&format!("auth.issuer=\"{}\"", idp.issuer))
             .unwrap()
             .set_override("server.listen=127.0.0.1:0")
             .unwrap()
@@ -89,7 +107,17 @@ impl TestApi {
             .await
             .unwrap();
         });
-        Self { addr, admin, ca: pki.ca_cert, ed25519_pem, dir, shutdown: Some(tx), task: Some(task) }
+        Self {
+            addr,
+            admin,
+            ca: pki.ca_cert,
+            ed25519_pem,
+            idp,
+            paula,
+            dir,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
     }
 
     /// A signer with the `test-hmac` key.
@@ -98,8 +126,18 @@ impl TestApi {
         slipgate_client::RequestSigner::new(TEST_HMAC_ID, key)
     }
 
-    /// A signed `POST /generate/salaryslip` of `body`, `extra` headers added
-    /// before signing (they may replace the defaults).
+    /// `Bearer <token>` of paula (scope `salaryslip:any`).
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.paula)
+    }
+
+    /// A fresh access token of the seeded user `username` (alice or paula).
+    pub async fn token_of(&self, username: &str) -> String {
+        self.idp.login_ok(username).await["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A signed `POST /generate/salaryslip` of `body` as paula, `extra`
+    /// headers added before signing (they may replace the defaults).
     pub async fn post_signed(&self, body: &str, extra: &[(&str, &str)]) -> reqwest::Response {
         self.send_signed(&self.signer(), "/generate/salaryslip", body, extra).await
     }
@@ -115,7 +153,7 @@ impl TestApi {
         let url = reqwest::Url::parse(&self.url(path)).unwrap();
         let mut headers = http::HeaderMap::new();
         headers.insert("content-type", "application/json".parse().unwrap());
-        headers.insert("authorization", TEST_BEARER.parse().unwrap());
+        headers.insert("authorization", self.bearer().parse().unwrap());
         for (name, value) in extra {
             headers.insert(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
         }
@@ -151,6 +189,7 @@ impl TestApi {
         if let Some(task) = self.task.take() {
             task.await.unwrap();
         }
+        self.idp.stop().await;
     }
 }
 

@@ -8,6 +8,12 @@ fn with_tls(loader: ConfigLoader) -> ConfigLoader {
         .unwrap()
         .set_override(r#"signature.keys=[{id="k1", alg="hmac-sha256", secret_file="/k1.secret"}]"#)
         .unwrap()
+        .set_override("auth.idp_url=https://127.0.0.1:8444")
+        .unwrap()
+        .set_override("auth.client_id=slipgate-api")
+        .unwrap()
+        .set_override("auth.client_secret_file=/api.secret")
+        .unwrap()
 }
 
 fn write(text: &str) -> tempfile::NamedTempFile {
@@ -120,4 +126,34 @@ fn ignores_unrelated_environment_variables() {
         .unwrap()
         .load::<Config>();
     assert!(c.is_ok());
+}
+
+#[test]
+fn requires_an_https_identity_server() {
+    let err = with_tls(ConfigLoader::new())
+        .set_override("auth.idp_url=http://127.0.0.1:8444")
+        .unwrap()
+        .load::<Config>()
+        .unwrap_err();
+    assert!(err.to_string().contains("https"), "{err}");
+}
+
+#[test]
+fn introspection_requires_client_credentials_but_jwt_does_not() {
+    let base = || {
+        ConfigLoader::new()
+            .set_override("tls.cert=/c.pem")
+            .unwrap()
+            .set_override("tls.key=/k.pem")
+            .unwrap()
+            .set_override(r#"signature.keys=[{id="k1", alg="hmac-sha256", secret_file="/k1.secret"}]"#)
+            .unwrap()
+            .set_override("auth.idp_url=https://idp.example")
+            .unwrap()
+    };
+    let err = base().load::<Config>().unwrap_err();
+    assert!(err.to_string().contains("auth.client_id"), "{err}");
+    let jwt = base().set_override("auth.mode=jwt").unwrap().load::<Config>().unwrap();
+    assert_eq!(jwt.auth.mode, AuthMode::Jwt);
+    assert_eq!(jwt.auth.audience, "slipgate-api");
 }

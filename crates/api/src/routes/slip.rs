@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue};
 use http_body_util::BodyExt;
+use slipgate_guard::token::{TokenClaims, authorize_employee};
 use slipgate_payroll::{ComputeError, SlipInput};
 use slipgate_proto::{FieldError, ProblemCode, SlipRequest, headers};
 use std::time::Duration;
@@ -26,6 +27,11 @@ pub enum Format {
 
 /// The handler.
 pub async fn generate(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let claims = request
+        .extensions()
+        .get::<TokenClaims>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal(&"the token layer did not run"))?;
     let format = negotiate(request.headers().get(ACCEPT))?;
     let body = read_bounded(request.into_body(), state.max_body, state.request_timeout).await?;
     let slip_request = SlipRequest::parse_strict(&body).map_err(|e| match e {
@@ -35,6 +41,9 @@ pub async fn generate(State(state): State<AppState>, request: Request) -> Result
         slipgate_proto::RequestError::Invalid(errors) => ApiError::validation(errors),
         other => ApiError::new(ProblemCode::ValidationFailed, other.to_string()),
     })?;
+    // SPEC §3.4 object-level rule: needs the employee the body names, so it
+    // runs once the body's structure is known, before pay-scale checks.
+    authorize_employee(&claims, &slip_request.emp_id)?;
     let now = OffsetDateTime::from(state.clock.now());
     let (year, month) = match slip_request.pay_period.as_deref().and_then(slipgate_proto::parse_period) {
         Some(period) => period,

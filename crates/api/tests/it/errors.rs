@@ -44,7 +44,7 @@ async fn chunked_oversized_body_is_413() {
     let url = reqwest::Url::parse(&api.url("/generate/salaryslip")).unwrap();
     let mut headers = http::HeaderMap::new();
     headers.insert("content-type", "application/json".parse().unwrap());
-    headers.insert("authorization", slipgate_test_support::TEST_BEARER.parse().unwrap());
+    headers.insert("authorization", api.bearer().parse().unwrap());
     api.signer().sign(&http::Method::POST, &url, &mut headers, &[b' '; 4096]).unwrap();
     let response = api
         .client()

@@ -7,9 +7,7 @@ use http::HeaderMap;
 use slipgate_guard::ManualClock;
 use slipgate_httpsig::params::Component;
 use slipgate_httpsig::{Algorithm, DigestAlgorithm, SignParams, SigningKey, content_digest, sign_message};
-use slipgate_test_support::{
-    SEED_BODY, TEST_BEARER, TEST_ED25519_ID, TEST_HMAC_ID, TEST_HMAC_SECRET, TestApi,
-};
+use slipgate_test_support::{SEED_BODY, TEST_ED25519_ID, TEST_HMAC_ID, TEST_HMAC_SECRET, TestApi};
 
 use crate::expect_problem;
 
@@ -40,7 +38,7 @@ fn signed_headers(
 ) -> HeaderMap {
     let mut parts = http::Request::post(api.url("/generate/salaryslip")).body(()).unwrap().into_parts().0;
     parts.headers.insert("content-type", "application/json".parse().unwrap());
-    parts.headers.insert("authorization", TEST_BEARER.parse().unwrap());
+    parts.headers.insert("authorization", api.bearer().parse().unwrap());
     parts
         .headers
         .insert("content-digest", content_digest(DigestAlgorithm::Sha256, body.as_bytes()).parse().unwrap());

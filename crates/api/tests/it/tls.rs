@@ -15,7 +15,7 @@ async fn status_over(
     let url = reqwest::Url::parse(&api.url("/generate/salaryslip")).unwrap();
     let mut headers = http::HeaderMap::new();
     headers.insert("content-type", "application/json".parse().unwrap());
-    headers.insert("authorization", slipgate_test_support::TEST_BEARER.parse().unwrap());
+    headers.insert("authorization", api.bearer().parse().unwrap());
     api.signer().sign(&http::Method::POST, &url, &mut headers, SEED_BODY.as_bytes()).unwrap();
     let response = client.post(url).headers(headers).body(SEED_BODY).send().await.unwrap();
     (response.status().as_u16(), response.version())

@@ -1,0 +1,130 @@
+//! Client profiles and the flags that override them (SPEC §5).
+//!
+//! A profile is a small TOML file under `$XDG_CONFIG_HOME/slipgate/profiles/`
+//! (default `~/.config/slipgate/profiles/`); `slipgate dev` writes `default`.
+//! Tokens live beside them in `tokens/<profile>.json`, mode 0600.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, anyhow};
+use serde::{Deserialize, Serialize};
+
+/// Where a client talks to and with which key.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The API, `https://…`.
+    pub api_url: Option<String>,
+    /// The identity server, `https://…`.
+    pub idp_url: Option<String>,
+    /// PEM CA to trust for both (system roots when unset).
+    pub ca_file: Option<PathBuf>,
+    /// The signing key id.
+    pub key_id: Option<String>,
+    /// The signing key file (`.secret` or PKCS#8 `.pem`).
+    pub key_file: Option<PathBuf>,
+}
+
+/// The flags every client command takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientArgs {
+    /// A profile name (under the config directory) or a profile file path.
+    #[arg(long, value_name = "NAME|FILE", default_value = "default", global = true)]
+    pub profile: String,
+    /// The API URL (overrides the profile).
+    #[arg(long, value_name = "URL", global = true)]
+    pub api: Option<String>,
+    /// The identity server URL (overrides the profile).
+    #[arg(long, value_name = "URL", global = true)]
+    pub idp: Option<String>,
+    /// A PEM CA file to trust (overrides the profile).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub ca: Option<PathBuf>,
+    /// The signing key id (overrides the profile).
+    #[arg(long, value_name = "ID", global = true)]
+    pub key_id: Option<String>,
+    /// The signing key file (overrides the profile).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub key_file: Option<PathBuf>,
+}
+
+/// A profile with every field the command needs.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub api_url: String,
+    pub idp_url: String,
+    pub ca_file: Option<PathBuf>,
+    pub key_id: String,
+    pub key_file: PathBuf,
+    pub token_file: PathBuf,
+}
+
+/// `$XDG_CONFIG_HOME/slipgate` or `~/.config/slipgate`.
+pub fn config_dir() -> anyhow::Result<PathBuf> {
+    if let Some(xdg) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(xdg).join("slipgate"));
+    }
+    let home = std::env::var_os("HOME").ok_or_else(|| anyhow!("neither XDG_CONFIG_HOME nor HOME is set"))?;
+    Ok(PathBuf::from(home).join(".config").join("slipgate"))
+}
+
+fn is_path(profile: &str) -> bool {
+    profile.contains('/') || profile.ends_with(".toml")
+}
+
+/// The file of profile `name` (a name or a path).
+pub fn profile_path(name: &str) -> anyhow::Result<PathBuf> {
+    if is_path(name) {
+        return Ok(PathBuf::from(name));
+    }
+    Ok(config_dir()?.join("profiles").join(format!("{name}.toml")))
+}
+
+fn token_path(name: &str) -> anyhow::Result<PathBuf> {
+    let stem = if is_path(name) {
+        Path::new(name).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "default".into())
+    } else {
+        name.to_owned()
+    };
+    Ok(config_dir()?.join("tokens").join(format!("{stem}.json")))
+}
+
+impl Profile {
+    /// Reads a profile file; a missing default profile is empty.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).with_context(|| format!("invalid profile {}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(e).with_context(|| format!("cannot read profile {}", path.display())),
+        }
+    }
+
+    /// Writes the profile (0600: it names key files).
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let text = toml::to_string(self)?;
+        slipgate_proto::files::write_atomic(path, text.as_bytes(), true)
+            .with_context(|| format!("cannot write profile {}", path.display()))
+    }
+}
+
+impl ClientArgs {
+    /// The profile with the flags applied; names what is missing and how to set it.
+    pub fn resolve(&self) -> anyhow::Result<Resolved> {
+        let path = profile_path(&self.profile)?;
+        let p = Profile::load(&path)?;
+        let missing = |what: &str, flag: &str| {
+            anyhow!(
+                "no {what}: pass {flag} or set it in the profile {} (`slipgate dev` writes one)",
+                path.display()
+            )
+        };
+        Ok(Resolved {
+            api_url: self.api.clone().or(p.api_url).ok_or_else(|| missing("API URL", "--api"))?,
+            idp_url: self.idp.clone().or(p.idp_url).ok_or_else(|| missing("identity server URL", "--idp"))?,
+            ca_file: self.ca.clone().or(p.ca_file),
+            key_id: self.key_id.clone().or(p.key_id).ok_or_else(|| missing("signing key id", "--key-id"))?,
+            key_file: self.key_file.clone().or(p.key_file).ok_or_else(|| missing("signing key file", "--key-file"))?,
+            token_file: token_path(&self.profile)?,
+        })
+    }
+}

@@ -1,0 +1,383 @@
+//! Administration, as called by `slipgate idp user …|client …` and by
+//! `slipgate dev`: users, clients and the development seed.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use slipgate_idp::admin::{Role, user_add};
+//! use slipgate_idp::{Secret, store::open_store};
+//!
+//! let store = open_store("sqlite://slipgate-idp.db").await?;
+//! user_add(store.as_ref(), "alice", &Secret::new("a long passphrase"), "01234", &[Role::Employee]).await?;
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+use slipgate_proto::clock::{Clock as _, SystemClock};
+
+use crate::crypto::{self, HashError};
+use crate::secret::Secret;
+use crate::store::{ClientRecord, Store, StoreError, UserRecord};
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_LEN: usize = 8;
+/// Longest password accepted.
+pub const MAX_PASSWORD_LEN: usize = 1024;
+/// The id of the introspection client [`seed_dev`] registers.
+pub const DEV_INTROSPECTION_CLIENT: &str = "slipgate-api";
+
+/// A user's role; each grants one scope (SPEC §3.4, §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// May generate their own slip: `salaryslip:self`.
+    Employee,
+    /// May generate any slip: `salaryslip:any`.
+    Payroll,
+}
+
+impl Role {
+    /// The role's name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Employee => "employee",
+            Self::Payroll => "payroll",
+        }
+    }
+
+    /// The scope the role grants.
+    #[must_use]
+    pub fn scope(self) -> &'static str {
+        match self {
+            Self::Employee => "salaryslip:self",
+            Self::Payroll => "salaryslip:any",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = AdminError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "employee" => Ok(Self::Employee),
+            "payroll" => Ok(Self::Payroll),
+            _ => Err(AdminError::Invalid { field: "role", message: "use employee or payroll".into() }),
+        }
+    }
+}
+
+/// The scopes stored role names grant, in a stable order; unknown names grant nothing.
+#[must_use]
+pub fn scopes_for_roles(roles: &[String]) -> Vec<String> {
+    let mut scopes: Vec<String> = Vec::new();
+    for role in roles.iter().filter_map(|r| r.parse::<Role>().ok()) {
+        if !scopes.iter().any(|s| s == role.scope()) {
+            scopes.push(role.scope().to_owned());
+        }
+    }
+    scopes
+}
+
+/// Why an administrative action failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    /// An argument is unusable.
+    #[error("invalid {field}: {message}")]
+    Invalid {
+        /// Which argument.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// No such user or client.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The store failed (including [`StoreError::Conflict`] for duplicates).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Hashing failed.
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    /// The system random generator failed.
+    #[error("the system random generator failed")]
+    Random,
+}
+
+/// A user as listed (no hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserSummary {
+    /// Login name.
+    pub username: String,
+    /// Employee id.
+    pub emp_id: String,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// Whether login is refused.
+    pub disabled: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A client as listed (no secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientSummary {
+    /// Client id.
+    pub client_id: String,
+    /// Label.
+    pub name: String,
+    /// Scopes for `client_credentials`.
+    pub scopes: Vec<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+fn check_name(field: &'static str, value: &str, max: usize) -> Result<(), AdminError> {
+    let ok = !value.is_empty()
+        && value.len() <= max
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"._@-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid { field, message: format!("use 1 to {max} of A-Z a-z 0-9 . _ @ -") })
+    }
+}
+
+fn check_password(password: &Secret) -> Result<(), AdminError> {
+    let len = password.expose().chars().count();
+    if (MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&len) {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid {
+            field: "password",
+            message: format!("use {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"),
+        })
+    }
+}
+
+async fn hash(password: &Secret) -> Result<String, AdminError> {
+    let password = password.clone();
+    tokio::task::spawn_blocking(move || crypto::hash_password(&password))
+        .await
+        .map_err(|_| AdminError::Random)?
+        .map_err(AdminError::Hash)
+}
+
+fn now() -> i64 {
+    SystemClock.unix_seconds()
+}
+
+/// Adds a user with an argon2id hash of `password`.
+pub async fn user_add(
+    store: &dyn Store,
+    username: &str,
+    password: &Secret,
+    emp_id: &str,
+    roles: &[Role],
+) -> Result<(), AdminError> {
+    check_name("username", username, 64)?;
+    check_name("emp_id", emp_id, 32)?;
+    check_password(password)?;
+    if roles.is_empty() {
+        return Err(AdminError::Invalid { field: "role", message: "give at least one role".into() });
+    }
+    let mut names: Vec<String> = roles.iter().map(|r| r.as_str().to_owned()).collect();
+    names.sort();
+    names.dedup();
+    let record = UserRecord {
+        username: username.to_owned(),
+        password_hash: hash(password).await?,
+        emp_id: emp_id.to_owned(),
+        roles: names,
+        disabled: false,
+        created_at: now(),
+    };
+    store.insert_user(&record).await?;
+    Ok(())
+}
+
+/// Every user, by name.
+pub async fn user_list(store: &dyn Store) -> Result<Vec<UserSummary>, AdminError> {
+    Ok(store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| UserSummary {
+            username: u.username,
+            emp_id: u.emp_id,
+            roles: u.roles,
+            disabled: u.disabled,
+            created_at: u.created_at,
+        })
+        .collect())
+}
+
+/// Disables a user: logins and refreshes fail and their access tokens
+/// introspect as inactive at once.
+pub async fn user_disable(store: &dyn Store, username: &str) -> Result<(), AdminError> {
+    user_set_disabled(store, username, true).await
+}
+
+/// Enables a disabled user again.
+pub async fn user_enable(store: &dyn Store, username: &str) -> Result<(), AdminError> {
+    user_set_disabled(store, username, false).await
+}
+
+async fn user_set_disabled(store: &dyn Store, username: &str, disabled: bool) -> Result<(), AdminError> {
+    if store.set_user_disabled(username, disabled).await? {
+        Ok(())
+    } else {
+        Err(AdminError::NotFound(format!("user `{username}`")))
+    }
+}
+
+/// Replaces a user's password.
+pub async fn user_passwd(store: &dyn Store, username: &str, password: &Secret) -> Result<(), AdminError> {
+    check_password(password)?;
+    if store.set_user_password(username, &hash(password).await?).await? {
+        Ok(())
+    } else {
+        Err(AdminError::NotFound(format!("user `{username}`")))
+    }
+}
+
+fn new_secret() -> Result<Secret, AdminError> {
+    crypto::random_token::<32>().map(Secret::new).map_err(|()| AdminError::Random)
+}
+
+/// Registers a confidential client with no `client_credentials` scope (enough
+/// for introspection and revocation) and returns its generated secret, shown
+/// once: only its SHA-256 is stored.
+pub async fn client_add(store: &dyn Store, client_id: &str, name: &str) -> Result<Secret, AdminError> {
+    client_add_with_scopes(store, client_id, name, &[]).await
+}
+
+/// [`client_add`] with the scopes the client may request by `client_credentials`.
+pub async fn client_add_with_scopes(
+    store: &dyn Store,
+    client_id: &str,
+    name: &str,
+    scopes: &[String],
+) -> Result<Secret, AdminError> {
+    check_name("client_id", client_id, 64)?;
+    if name.len() > 200 || name.chars().any(char::is_control) {
+        return Err(AdminError::Invalid {
+            field: "name",
+            message: "use up to 200 printable characters".into(),
+        });
+    }
+    if let Some(bad) = scopes.iter().find(|s| !["salaryslip:self", "salaryslip:any"].contains(&s.as_str())) {
+        return Err(AdminError::Invalid { field: "scope", message: format!("unknown scope `{bad}`") });
+    }
+    let secret = new_secret()?;
+    store
+        .insert_client(&ClientRecord {
+            client_id: client_id.to_owned(),
+            secret_hash: crypto::sha256_b64(secret.expose()),
+            name: name.to_owned(),
+            scopes: scopes.to_vec(),
+            created_at: now(),
+        })
+        .await?;
+    Ok(secret)
+}
+
+/// Every client, by id.
+pub async fn client_list(store: &dyn Store) -> Result<Vec<ClientSummary>, AdminError> {
+    Ok(store
+        .clients()
+        .await?
+        .into_iter()
+        .map(|c| ClientSummary {
+            client_id: c.client_id,
+            name: c.name,
+            scopes: c.scopes,
+            created_at: c.created_at,
+        })
+        .collect())
+}
+
+/// A demo user made by [`seed_dev`].
+#[derive(Debug, Clone)]
+pub struct DevUser {
+    /// Login name.
+    pub username: String,
+    /// The fresh password.
+    pub password: Secret,
+    /// Employee id.
+    pub emp_id: String,
+    /// Roles.
+    pub roles: Vec<Role>,
+}
+
+/// The demo credentials of `slipgate dev`.
+#[derive(Debug, Clone)]
+pub struct DevSeed {
+    /// alice (employee, 01234) and paula (payroll, 00001).
+    pub users: Vec<DevUser>,
+    /// The client the API introspects with: (id, secret).
+    pub introspection_client: (String, Secret),
+}
+
+impl DevSeed {
+    /// The `users` and `introspection_client` members of `dev.json` (SPEC §5).
+    /// Holds the secrets in clear: write it only to a 0600 file.
+    #[must_use]
+    pub fn to_dev_json(&self) -> serde_json::Value {
+        let users: Vec<_> = self
+            .users
+            .iter()
+            .map(|u| {
+                serde_json::json!({
+                    "username": u.username,
+                    "password": u.password.expose(),
+                    "emp_id": u.emp_id,
+                    "roles": u.roles,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "users": users,
+            "introspection_client": {
+                "client_id": self.introspection_client.0,
+                "client_secret": self.introspection_client.1.expose(),
+            },
+        })
+    }
+}
+
+/// Creates the demo users and the introspection client, or, when they exist,
+/// gives them fresh random credentials (and re-enables the users): every run
+/// returns credentials that work, and old ones stop working.
+pub async fn seed_dev(store: &dyn Store) -> Result<DevSeed, AdminError> {
+    let demo = [("alice", "01234", Role::Employee), ("paula", "00001", Role::Payroll)];
+    let mut users = Vec::new();
+    for (username, emp_id, role) in demo {
+        // 18 random bytes: 24 base64url characters, 144 bits.
+        let password = crypto::random_token::<18>().map(Secret::new).map_err(|()| AdminError::Random)?;
+        if store.user(username).await?.is_some() {
+            user_passwd(store, username, &password).await?;
+            user_enable(store, username).await?;
+        } else {
+            user_add(store, username, &password, emp_id, &[role]).await?;
+        }
+        users.push(DevUser { username: username.into(), password, emp_id: emp_id.into(), roles: vec![role] });
+    }
+    let secret = if store.client(DEV_INTROSPECTION_CLIENT).await?.is_some() {
+        let secret = new_secret()?;
+        store.set_client_secret(DEV_INTROSPECTION_CLIENT, &crypto::sha256_b64(secret.expose())).await?;
+        secret
+    } else {
+        client_add(store, DEV_INTROSPECTION_CLIENT, "Slipgate API (dev introspection)").await?
+    };
+    Ok(DevSeed { users, introspection_client: (DEV_INTROSPECTION_CLIENT.into(), secret) })
+}

@@ -1,0 +1,250 @@
+//! `POST /oauth/token` (RFC 6749 §4.3, §6, §4.4): the password, refresh-token
+//! and client-credentials grants.
+//!
+//! Refresh tokens rotate: each use marks the presented token used and issues a
+//! successor in the same family; presenting a used token again (a stolen copy,
+//! or the thief's after the user's) revokes the whole family, which also
+//! deactivates the family's access tokens at introspection (claim `sid`).
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::Request;
+
+use super::{Caller, Form, authenticate, no_store_json, peer_ip};
+use crate::admin::scopes_for_roles;
+use crate::crypto;
+use crate::error::OAuthError;
+use crate::secret::Secret;
+use crate::state::IdpState;
+use crate::store::{RefreshRecord, RefreshUse, UserRecord};
+use crate::tokens::AccessClaims;
+
+/// Longest password checked; longer ones fail without hashing.
+const MAX_PASSWORD_LEN: usize = 1024;
+/// Longest username accepted.
+const MAX_USERNAME_LEN: usize = 128;
+
+/// The token endpoint.
+pub async fn token(State(state): State<IdpState>, request: Request<Body>) -> Response {
+    match grant(&state, request).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn grant(state: &IdpState, request: Request<Body>) -> Result<Response, OAuthError> {
+    let (parts, form) = Form::read(request).await?;
+    let caller = authenticate(state, &parts.headers, &form).await?;
+    match form.required("grant_type")? {
+        "password" => password_grant(state, &form, &caller, &peer_ip(&parts)).await,
+        "refresh_token" => refresh_grant(state, &form, &caller).await,
+        "client_credentials" => client_credentials_grant(state, &form, caller).await,
+        _ => Err(OAuthError::unsupported_grant_type(
+            "supported grant types: password, refresh_token, client_credentials",
+        )),
+    }
+}
+
+async fn password_grant(
+    state: &IdpState,
+    form: &Form,
+    caller: &Caller,
+    ip: &str,
+) -> Result<Response, OAuthError> {
+    let username = form.required("username")?;
+    let password = form.secret("password")?;
+    if username.len() > MAX_USERNAME_LEN {
+        return Err(OAuthError::invalid_request("username is too long"));
+    }
+    let now = state.now();
+    if let Some(retry_after) = state.throttle.retry_after(username, ip, now) {
+        tracing::warn!(%ip, "login throttled");
+        return Err(OAuthError::slow_down(retry_after));
+    }
+    let user = state.store.user(username).await?;
+    let ok = if password.expose().len() > MAX_PASSWORD_LEN {
+        false
+    } else {
+        state.check_password(user.as_ref().map(|u| u.password_hash.clone()), password).await?
+    };
+    let user = match user {
+        Some(user) if ok && !user.disabled => user,
+        _ => {
+            state.throttle.failure(username, ip, state.now());
+            tracing::info!(%ip, "login failed");
+            return Err(OAuthError::invalid_grant("invalid username or password"));
+        }
+    };
+    state.throttle.success(username);
+    let scopes = grant_scopes(&scopes_for_roles(&user.roles), form.get("scope"))?;
+    let family = crypto::random_token::<16>().map_err(|()| OAuthError::server_error(&"no randomness"))?;
+    issue_user_tokens(state, &user, caller.client_id(), &scopes, family, None).await
+}
+
+async fn refresh_grant(state: &IdpState, form: &Form, caller: &Caller) -> Result<Response, OAuthError> {
+    let presented = form.secret("refresh_token")?;
+    if presented.expose().len() > 256 {
+        return Err(OAuthError::invalid_grant("invalid refresh token"));
+    }
+    let hash = crypto::sha256_b64(presented.expose());
+    let now = state.now();
+    let old = match state.store.use_refresh(&hash, now).await? {
+        RefreshUse::Rotated(record) => record,
+        RefreshUse::Reused(record) => {
+            state.store.revoke_family(&record.family_id).await?;
+            tracing::warn!(family = %record.family_id, "refresh token reused; session revoked");
+            return Err(OAuthError::invalid_grant("refresh token already used; the session is revoked"));
+        }
+        _ => return Err(OAuthError::invalid_grant("invalid, expired or revoked refresh token")),
+    };
+    let named = match caller {
+        Caller::Registered(c) => Some(c.client_id.as_str()),
+        Caller::Public(id) => id.as_deref(),
+    };
+    if named.is_some_and(|id| id != old.client_id) {
+        state.store.revoke_family(&old.family_id).await?;
+        return Err(OAuthError::invalid_grant("refresh token was issued to another client"));
+    }
+    let user = match state.store.user(&old.username).await? {
+        Some(user) if !user.disabled => user,
+        _ => {
+            state.store.revoke_family(&old.family_id).await?;
+            return Err(OAuthError::invalid_grant("the user is disabled or gone"));
+        }
+    };
+    // Never more than first granted, nor more than the roles allow today.
+    let allowed: Vec<String> =
+        old.scopes.iter().filter(|s| scopes_for_roles(&user.roles).contains(s)).cloned().collect();
+    let scopes = grant_scopes(&allowed, form.get("scope"))?;
+    issue_user_tokens(state, &user, &old.client_id, &scopes, old.family_id.clone(), Some(old.token_hash))
+        .await
+}
+
+async fn client_credentials_grant(
+    state: &IdpState,
+    form: &Form,
+    caller: Caller,
+) -> Result<Response, OAuthError> {
+    let Caller::Registered(client) = caller else {
+        return Err(OAuthError::invalid_client(
+            "client_credentials requires HTTP Basic client authentication",
+        ));
+    };
+    let scopes = grant_scopes(&client.scopes, form.get("scope"))?;
+    let now = state.now();
+    let claims = AccessClaims {
+        iss: state.issuer.clone(),
+        sub: client.client_id.clone(),
+        aud: state.audience.clone(),
+        exp: now + state.access_ttl,
+        iat: now,
+        jti: crypto::random_token::<16>().map_err(|()| OAuthError::server_error(&"no randomness"))?,
+        scope: scopes.join(" "),
+        client_id: client.client_id.clone(),
+        emp_id: None,
+        sid: None,
+    };
+    let access = state.keys.sign(&claims).map_err(|e| OAuthError::server_error(&e))?;
+    tracing::info!(client_id = %client.client_id, "client token issued");
+    Ok(no_store_json(serde_json::json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": state.access_ttl,
+        "scope": claims.scope,
+    })))
+}
+
+/// The scopes to grant: all of `allowed` when none are requested, else the
+/// requested ones, each of which must be allowed.
+pub(crate) fn grant_scopes(allowed: &[String], requested: Option<&str>) -> Result<Vec<String>, OAuthError> {
+    let Some(requested) = requested else { return Ok(allowed.to_vec()) };
+    if requested.len() > 1024 {
+        return Err(OAuthError::invalid_scope("scope is too long"));
+    }
+    let mut scopes: Vec<String> = Vec::new();
+    for scope in requested.split(' ').filter(|s| !s.is_empty()) {
+        if !allowed.iter().any(|a| a == scope) {
+            return Err(OAuthError::invalid_scope("a requested scope is not allowed for this grant"));
+        }
+        if !scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_owned());
+        }
+    }
+    if scopes.is_empty() { Ok(allowed.to_vec()) } else { Ok(scopes) }
+}
+
+async fn issue_user_tokens(
+    state: &IdpState,
+    user: &UserRecord,
+    client_id: &str,
+    scopes: &[String],
+    family_id: String,
+    parent_hash: Option<String>,
+) -> Result<Response, OAuthError> {
+    let random = || crypto::random_token::<32>().map_err(|()| OAuthError::server_error(&"no randomness"));
+    let now = state.now();
+    let claims = AccessClaims {
+        iss: state.issuer.clone(),
+        sub: user.username.clone(),
+        aud: state.audience.clone(),
+        exp: now + state.access_ttl,
+        iat: now,
+        jti: crypto::random_token::<16>().map_err(|()| OAuthError::server_error(&"no randomness"))?,
+        scope: scopes.join(" "),
+        client_id: client_id.to_owned(),
+        emp_id: Some(user.emp_id.clone()),
+        sid: Some(family_id.clone()),
+    };
+    let access = state.keys.sign(&claims).map_err(|e| OAuthError::server_error(&e))?;
+    let refresh = Secret::new(random()?);
+    state
+        .store
+        .insert_refresh(&RefreshRecord {
+            token_hash: crypto::sha256_b64(refresh.expose()),
+            family_id,
+            parent_hash,
+            username: user.username.clone(),
+            client_id: client_id.to_owned(),
+            scopes: scopes.to_vec(),
+            issued_at: now,
+            expires_at: now + state.refresh_ttl,
+            used: false,
+            revoked: false,
+        })
+        .await?;
+    tracing::info!(client_id, "user token issued");
+    Ok(no_store_json(serde_json::json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": state.access_ttl,
+        "refresh_token": refresh.expose(),
+        "scope": claims.scope,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn grants_every_allowed_scope_when_none_requested() {
+        assert_eq!(grant_scopes(&words("a b"), None).unwrap(), words("a b"));
+    }
+
+    #[test]
+    fn grants_a_requested_subset() {
+        assert_eq!(grant_scopes(&words("a b"), Some("b b")).unwrap(), words("b"));
+    }
+
+    #[test]
+    fn rejects_a_scope_beyond_the_allowed() {
+        let err = grant_scopes(&words("salaryslip:self"), Some("salaryslip:any")).unwrap_err();
+        assert_eq!(err.error, "invalid_scope");
+    }
+}

@@ -1,0 +1,38 @@
+//! `GET /.well-known/jwks.json` (RFC 7517) and
+//! `GET /.well-known/oauth-authorization-server` (RFC 8414).
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, header};
+
+use crate::state::IdpState;
+
+/// The public signing keys; cacheable for five minutes.
+pub async fn jwks(State(state): State<IdpState>) -> Response {
+    let mut response = Json(state.keys.jwks().clone()).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response
+}
+
+/// The authorization-server metadata document.
+pub async fn metadata(State(state): State<IdpState>) -> Response {
+    let issuer = &state.issuer;
+    let mut response = Json(serde_json::json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}/oauth/token"),
+        "introspection_endpoint": format!("{issuer}/oauth/introspect"),
+        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "grant_types_supported": ["password", "refresh_token", "client_credentials"],
+        "response_types_supported": [],
+        "scopes_supported": ["salaryslip:self", "salaryslip:any"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
+        "access_token_signing_alg_values_supported": ["EdDSA"],
+    }))
+    .into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response
+}

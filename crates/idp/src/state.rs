@@ -1,0 +1,105 @@
+//! The shared state behind every handler.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use slipgate_proto::clock::Clock;
+use tokio::sync::Semaphore;
+
+use crate::RunError;
+use crate::config::IdpConfig;
+use crate::crypto;
+use crate::error::OAuthError;
+use crate::secret::Secret;
+use crate::store::Store;
+use crate::throttle::LoginThrottle;
+use crate::tokens::TokenKeys;
+
+/// Password hashes computed at once; each takes 19 MiB, so this bounds memory
+/// and CPU under a login flood (the rest wait in line).
+const CONCURRENT_HASHES: usize = 4;
+
+/// Handler state; clones share everything.
+#[derive(Debug, Clone)]
+pub struct IdpState(Arc<Inner>);
+
+/// What the handlers share.
+#[derive(Debug)]
+pub struct Inner {
+    /// Users, clients, tokens, keys.
+    pub store: Arc<dyn Store>,
+    /// The signing key and JWKS.
+    pub keys: TokenKeys,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Failed-login counters.
+    pub throttle: LoginThrottle,
+    hashing: Semaphore,
+    dummy_hash: String,
+    /// `iss`.
+    pub issuer: String,
+    /// `aud`.
+    pub audience: String,
+    /// Access-token lifetime, seconds.
+    pub access_ttl: i64,
+    /// Refresh-token lifetime, seconds.
+    pub refresh_ttl: i64,
+}
+
+impl Deref for IdpState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl IdpState {
+    /// Builds the state: loads (or creates) the signing key and prepares the
+    /// dummy hash that unknown usernames are checked against.
+    pub async fn new(
+        config: &IdpConfig,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, RunError> {
+        let keys = TokenKeys::load_or_create(store.as_ref(), clock.unix_seconds()).await?;
+        let dummy = Secret::new(crypto::random_token::<18>().map_err(|()| RunError::Random)?);
+        let dummy_hash = tokio::task::spawn_blocking(move || crypto::hash_password(&dummy))
+            .await
+            .map_err(|_| RunError::Random)?
+            .map_err(RunError::Hash)?;
+        let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        Ok(Self(Arc::new(Inner {
+            store,
+            keys,
+            clock,
+            throttle: LoginThrottle::new(config.idp.login_max_failures),
+            hashing: Semaphore::new(CONCURRENT_HASHES),
+            dummy_hash,
+            issuer: config.issuer().to_owned(),
+            audience: config.idp.audience.clone(),
+            access_ttl: secs(config.idp.access_token_ttl.0),
+            refresh_ttl: secs(config.idp.refresh_token_ttl.0),
+        })))
+    }
+
+    /// Now, unix seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.unix_seconds()
+    }
+
+    /// Checks `password` against `hash`, or against the dummy hash when there
+    /// is no user, so both cost one argon2id verification.
+    pub(crate) async fn check_password(
+        &self,
+        hash: Option<String>,
+        password: Secret,
+    ) -> Result<bool, OAuthError> {
+        let _permit = self.hashing.acquire().await.map_err(|e| OAuthError::server_error(&e))?;
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| self.dummy_hash.clone());
+        let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&hash, &password))
+            .await
+            .map_err(|e| OAuthError::server_error(&e))?;
+        Ok(ok && known)
+    }
+}

@@ -1,0 +1,250 @@
+//! Persistent state of the identity server behind one async trait, [`Store`],
+//! with two implementations: [`SqliteStore`] (the default, one file) and
+//! [`PgStore`] (PostgreSQL, for several instances). Both run the same SQL and
+//! the same migrations, applied at start by [`open_store`].
+//!
+//! What is stored: users (argon2id PHC hash, never the password), registered
+//! clients (SHA-256 of a generated secret), refresh tokens as SHA-256 hashes
+//! with their rotation family, the `jti` of revoked access tokens until they
+//! expire, and the Ed25519 signing key (PKCS#8) so restarts keep the `kid`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), slipgate_idp::store::StoreError> {
+//! let store = slipgate_idp::store::open_store("sqlite://slipgate-idp.db").await?;
+//! let users = store.users().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Security
+//! A database dump yields no password, client secret or refresh token, but it
+//! does hold the token-signing key: protect it like a private key.
+
+mod sql;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use sql::{PgStore, SqliteStore};
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database URL is not `sqlite:…` or `postgres://…`, or does not parse.
+    #[error("invalid database url `{url}`: {message}")]
+    Url {
+        /// The URL with any password hidden.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// A row with this key already exists.
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// The database refused or failed the operation.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    /// A stored row does not decode.
+    #[error("corrupt row in {table}: {message}")]
+    Corrupt {
+        /// The table.
+        table: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Database(e)
+    }
+}
+
+/// A user as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Unique login name.
+    pub username: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// The employee id the `salaryslip:self` scope is bound to.
+    pub emp_id: String,
+    /// Role names (`employee`, `payroll`).
+    pub roles: Vec<String>,
+    /// A disabled user cannot log in, and its tokens introspect as inactive.
+    pub disabled: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("username", &self.username)
+            .field("password_hash", &"[redacted]")
+            .field("emp_id", &self.emp_id)
+            .field("roles", &self.roles)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A registered (confidential) client as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientRecord {
+    /// The client id.
+    pub client_id: String,
+    /// base64url SHA-256 of the generated secret.
+    pub secret_hash: String,
+    /// A human label.
+    pub name: String,
+    /// Scopes a `client_credentials` token may carry (may be empty).
+    pub scopes: Vec<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl fmt::Debug for ClientRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientRecord")
+            .field("client_id", &self.client_id)
+            .field("secret_hash", &"[redacted]")
+            .field("name", &self.name)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A refresh token as stored: only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRecord {
+    /// base64url SHA-256 of the token.
+    pub token_hash: String,
+    /// The rotation family (one login session); also the access tokens' `sid`.
+    pub family_id: String,
+    /// The hash of the token this one replaced.
+    pub parent_hash: Option<String>,
+    /// The user.
+    pub username: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Unix seconds.
+    pub issued_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Already exchanged once.
+    pub used: bool,
+    /// Revoked (with its whole family).
+    pub revoked: bool,
+}
+
+/// What happened when a refresh token was presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefreshUse {
+    /// It was valid and is now marked used; issue its successor.
+    Rotated(RefreshRecord),
+    /// It had been used before: a stolen copy or a replay. Revoke its family.
+    Reused(RefreshRecord),
+    /// Revoked or expired.
+    Dead,
+    /// No such token.
+    Unknown,
+}
+
+/// A token-signing key as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    /// The key id (RFC 7638 thumbprint).
+    pub kid: String,
+    /// base64 of the PKCS#8 Ed25519 private key.
+    pub pkcs8_b64: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKeyRecord").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+/// The identity server's persistent state.
+#[async_trait]
+pub trait Store: Send + Sync + fmt::Debug + 'static {
+    /// Applies the schema migrations that are not applied yet.
+    async fn migrate(&self) -> Result<(), StoreError>;
+
+    /// Adds a user; [`StoreError::Conflict`] if the username exists.
+    async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError>;
+    /// The user named `username`.
+    async fn user(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// Every user, by username.
+    async fn users(&self) -> Result<Vec<UserRecord>, StoreError>;
+    /// Sets the disabled flag; `false` when there is no such user.
+    async fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<bool, StoreError>;
+    /// Replaces the password hash; `false` when there is no such user.
+    async fn set_user_password(&self, username: &str, password_hash: &str) -> Result<bool, StoreError>;
+
+    /// Adds a client; [`StoreError::Conflict`] if the id exists.
+    async fn insert_client(&self, client: &ClientRecord) -> Result<(), StoreError>;
+    /// The client `client_id`.
+    async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError>;
+    /// Every client, by id.
+    async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError>;
+    /// Replaces the secret hash; `false` when there is no such client.
+    async fn set_client_secret(&self, client_id: &str, secret_hash: &str) -> Result<bool, StoreError>;
+
+    /// Stores a new refresh token.
+    async fn insert_refresh(&self, token: &RefreshRecord) -> Result<(), StoreError>;
+    /// Atomically marks the token with `token_hash` used, if it is live at `now`.
+    async fn use_refresh(&self, token_hash: &str, now: i64) -> Result<RefreshUse, StoreError>;
+    /// The token with `token_hash`, whatever its state.
+    async fn refresh(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError>;
+    /// Revokes every refresh token of `family_id`.
+    async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError>;
+    /// Whether `family_id` was revoked.
+    async fn family_revoked(&self, family_id: &str) -> Result<bool, StoreError>;
+
+    /// Records an access token's `jti` as revoked until `expires_at`.
+    async fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
+    /// Whether `jti` was revoked.
+    async fn jti_revoked(&self, jti: &str) -> Result<bool, StoreError>;
+    /// Deletes revoked `jti`s past their expiry and refresh tokens expired
+    /// more than `grace` seconds ago; returns the number of rows removed.
+    async fn purge_expired(&self, now: i64, grace: i64) -> Result<u64, StoreError>;
+
+    /// Stores a signing key unless one with its `kid` exists.
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;
+    /// Every signing key, oldest first.
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
+}
+
+/// Opens the store named by `url` (`sqlite://FILE`, `sqlite::memory:`,
+/// `postgres://…`) and applies the migrations.
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(SqliteStore::connect(url).await?)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Arc::new(PgStore::connect(url).await?)
+    } else {
+        return Err(StoreError::Url {
+            url: crate::config::DatabaseUrl(url.to_owned()).redacted(),
+            message: "use sqlite://FILE or postgres://USER@HOST/DB".into(),
+        });
+    };
+    store.migrate().await?;
+    Ok(store)
+}
+
+pub(crate) fn join_words(words: &[String]) -> String {
+    words.join(" ")
+}
+
+pub(crate) fn split_words(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_owned).collect()
+}

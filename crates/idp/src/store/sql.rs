@@ -1,0 +1,391 @@
+//! The SQL behind [`SqliteStore`] and [`PgStore`]: one schema and one set of
+//! statements for both databases (`$N` placeholders, `BIGINT` flags and times,
+//! `TEXT` everything else), generated into two `impl Store` blocks by a macro so
+//! the two backends cannot drift.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::Row as _;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+use super::{
+    ClientRecord, RefreshRecord, RefreshUse, SigningKeyRecord, Store, StoreError, UserRecord, join_words,
+    split_words,
+};
+use crate::config::DatabaseUrl;
+
+/// Schema migrations, applied in order and recorded in `idp_migrations`.
+/// Append only: never edit an applied one.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+
+/// The SQLite store (default): one file, WAL mode.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Connects to `url` (`sqlite://FILE`, created when missing, or `sqlite::memory:`).
+    /// Call [`Store::migrate`] (or use [`super::open_store`]) before use.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Url { url: url.to_owned(), message: e.to_string() })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(5));
+        // Each in-memory connection is a separate database: keep exactly one.
+        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if memory { 1 } else { 4 })
+            .min_connections(u32::from(memory))
+            .idle_timeout(if memory { None } else { Some(Duration::from_secs(600)) })
+            .max_lifetime(if memory { None } else { Some(Duration::from_secs(3600)) })
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The PostgreSQL store, for several identity-server instances.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=…]`).
+    /// Call [`Store::migrate`] (or use [`super::open_store`]) before use.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::Url {
+            url: DatabaseUrl(url.to_owned()).redacted(),
+            message: e.to_string(),
+        })?;
+        Self::connect_with(options).await
+    }
+
+    /// Connects with prepared options (tests pick a database this way).
+    pub async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn conflict(e: sqlx::Error, what: String) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::Database(e),
+    }
+}
+
+fn flag(value: i64) -> bool {
+    value != 0
+}
+
+macro_rules! sql_store {
+    ($store:ty, $row:ty, $migration_lock:expr) => {
+        impl $store {
+            fn user_from(row: &$row) -> Result<UserRecord, StoreError> {
+                Ok(UserRecord {
+                    username: row.try_get("username")?,
+                    password_hash: row.try_get("password_hash")?,
+                    emp_id: row.try_get("emp_id")?,
+                    roles: split_words(&row.try_get::<String, _>("roles")?),
+                    disabled: flag(row.try_get("disabled")?),
+                    created_at: row.try_get("created_at")?,
+                })
+            }
+
+            fn client_from(
+                row: &$row,
+            ) -> Result<ClientRecord, StoreError> {
+                Ok(ClientRecord {
+                    client_id: row.try_get("client_id")?,
+                    secret_hash: row.try_get("secret_hash")?,
+                    name: row.try_get("name")?,
+                    scopes: split_words(&row.try_get::<String, _>("scope")?),
+                    created_at: row.try_get("created_at")?,
+                })
+            }
+
+            fn refresh_from(
+                row: &$row,
+            ) -> Result<RefreshRecord, StoreError> {
+                Ok(RefreshRecord {
+                    token_hash: row.try_get("token_hash")?,
+                    family_id: row.try_get("family_id")?,
+                    parent_hash: row.try_get("parent_hash")?,
+                    username: row.try_get("username")?,
+                    client_id: row.try_get("client_id")?,
+                    scopes: split_words(&row.try_get::<String, _>("scope")?),
+                    issued_at: row.try_get("issued_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    used: flag(row.try_get("used")?),
+                    revoked: flag(row.try_get("revoked")?),
+                })
+            }
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            async fn migrate(&self) -> Result<(), StoreError> {
+                sqlx::raw_sql("CREATE TABLE IF NOT EXISTS idp_migrations (version BIGINT PRIMARY KEY)")
+                    .execute(&self.pool)
+                    .await?;
+                let applied: Vec<i64> =
+                    sqlx::query_scalar("SELECT version FROM idp_migrations").fetch_all(&self.pool).await?;
+                for (version, sql) in MIGRATIONS {
+                    if applied.contains(version) {
+                        continue;
+                    }
+                    // One script on one connection: the migration and its record
+                    // commit together. Migrations are idempotent, so two servers
+                    // racing here (serialised by the lock on PostgreSQL) are harmless.
+                    let script = format!(
+                        "BEGIN; {lock}{sql}\nINSERT INTO idp_migrations (version) VALUES ({version}) \
+                         ON CONFLICT (version) DO NOTHING; COMMIT;",
+                        lock = $migration_lock,
+                    );
+                    sqlx::raw_sql(&script).execute(&self.pool).await?;
+                    tracing::info!(version, "applied identity-store migration");
+                }
+                Ok(())
+            }
+
+            async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO idp_users (username, password_hash, emp_id, roles, disabled, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&user.username)
+                .bind(&user.password_hash)
+                .bind(&user.emp_id)
+                .bind(join_words(&user.roles))
+                .bind(i64::from(user.disabled))
+                .bind(user.created_at)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| conflict(e, format!("user `{}`", user.username)))?;
+                Ok(())
+            }
+
+            async fn user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+                let row = sqlx::query("SELECT * FROM idp_users WHERE username = $1")
+                    .bind(username)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::user_from).transpose()
+            }
+
+            async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+                let rows = sqlx::query("SELECT * FROM idp_users ORDER BY username").fetch_all(&self.pool).await?;
+                rows.iter().map(Self::user_from).collect()
+            }
+
+            async fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE idp_users SET disabled = $1 WHERE username = $2")
+                    .bind(i64::from(disabled))
+                    .bind(username)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_user_password(&self, username: &str, password_hash: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE idp_users SET password_hash = $1 WHERE username = $2")
+                    .bind(password_hash)
+                    .bind(username)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO idp_clients (client_id, secret_hash, name, scope, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&client.client_id)
+                .bind(&client.secret_hash)
+                .bind(&client.name)
+                .bind(join_words(&client.scopes))
+                .bind(client.created_at)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| conflict(e, format!("client `{}`", client.client_id)))?;
+                Ok(())
+            }
+
+            async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
+                let row = sqlx::query("SELECT * FROM idp_clients WHERE client_id = $1")
+                    .bind(client_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::client_from).transpose()
+            }
+
+            async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
+                let rows =
+                    sqlx::query("SELECT * FROM idp_clients ORDER BY client_id").fetch_all(&self.pool).await?;
+                rows.iter().map(Self::client_from).collect()
+            }
+
+            async fn set_client_secret(&self, client_id: &str, secret_hash: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE idp_clients SET secret_hash = $1 WHERE client_id = $2")
+                    .bind(secret_hash)
+                    .bind(client_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_refresh(&self, token: &RefreshRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO idp_refresh_tokens (token_hash, family_id, parent_hash, username, client_id, \
+                     scope, issued_at, expires_at, used, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(&token.token_hash)
+                .bind(&token.family_id)
+                .bind(&token.parent_hash)
+                .bind(&token.username)
+                .bind(&token.client_id)
+                .bind(join_words(&token.scopes))
+                .bind(token.issued_at)
+                .bind(token.expires_at)
+                .bind(i64::from(token.used))
+                .bind(i64::from(token.revoked))
+                .execute(&self.pool)
+                .await
+                .map_err(|e| conflict(e, "refresh token".into()))?;
+                Ok(())
+            }
+
+            async fn use_refresh(&self, token_hash: &str, now: i64) -> Result<RefreshUse, StoreError> {
+                // The conditional update is the atomic step: of two concurrent
+                // presentations exactly one wins, the other is a reuse.
+                let done = sqlx::query(
+                    "UPDATE idp_refresh_tokens SET used = 1 \
+                     WHERE token_hash = $1 AND used = 0 AND revoked = 0 AND expires_at > $2",
+                )
+                .bind(token_hash)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                let Some(record) = self.refresh(token_hash).await? else { return Ok(RefreshUse::Unknown) };
+                Ok(if done.rows_affected() == 1 {
+                    RefreshUse::Rotated(record)
+                } else if record.revoked {
+                    RefreshUse::Dead
+                } else if record.used {
+                    RefreshUse::Reused(record)
+                } else {
+                    RefreshUse::Dead
+                })
+            }
+
+            async fn refresh(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError> {
+                let row = sqlx::query("SELECT * FROM idp_refresh_tokens WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::refresh_from).transpose()
+            }
+
+            async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE idp_refresh_tokens SET revoked = 1 WHERE family_id = $1")
+                    .bind(family_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn family_revoked(&self, family_id: &str) -> Result<bool, StoreError> {
+                let row = sqlx::query("SELECT 1 FROM idp_refresh_tokens WHERE family_id = $1 AND revoked = 1 LIMIT 1")
+                    .bind(family_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.is_some())
+            }
+
+            async fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO idp_revoked_jti (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+                )
+                .bind(jti)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn jti_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+                let row = sqlx::query("SELECT 1 FROM idp_revoked_jti WHERE jti = $1")
+                    .bind(jti)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.is_some())
+            }
+
+            async fn purge_expired(&self, now: i64, grace: i64) -> Result<u64, StoreError> {
+                let jti = sqlx::query("DELETE FROM idp_revoked_jti WHERE expires_at < $1")
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                let refresh = sqlx::query("DELETE FROM idp_refresh_tokens WHERE expires_at < $1")
+                    .bind(now.saturating_sub(grace))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(jti.rows_affected() + refresh.rows_affected())
+            }
+
+            async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO idp_signing_keys (kid, pkcs8, created_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (kid) DO NOTHING",
+                )
+                .bind(&key.kid)
+                .bind(&key.pkcs8_b64)
+                .bind(key.created_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
+                let rows = sqlx::query("SELECT * FROM idp_signing_keys ORDER BY created_at, kid")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(SigningKeyRecord {
+                            kid: row.try_get("kid")?,
+                            pkcs8_b64: row.try_get("pkcs8")?,
+                            created_at: row.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+sql_store!(SqliteStore, sqlx::sqlite::SqliteRow, "");
+// Two instances starting together take turns migrating.
+sql_store!(PgStore, sqlx::postgres::PgRow, "SELECT pg_advisory_xact_lock(7301554120);\n");

@@ -1,0 +1,9 @@
+//! Integration tests of the identity server: the store suite against SQLite and
+//! PostgreSQL, and the OAuth endpoints through a real TLS server on 127.0.0.1:0.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod endpoints;
+mod jwt;
+mod store_suite;
+mod support;
+mod throttling;

@@ -1,0 +1,191 @@
+//! One suite of store behaviours, run against SQLite (a temporary file) and a
+//! real PostgreSQL (a database of its own per test, dropped afterwards).
+
+use slipgate_idp::Store;
+use slipgate_idp::store::{
+    ClientRecord, RefreshRecord, RefreshUse, SigningKeyRecord, StoreError, UserRecord,
+};
+
+fn user(name: &str) -> UserRecord {
+    UserRecord {
+        username: name.into(),
+        password_hash: "$argon2id$dummy".into(),
+        emp_id: "01234".into(),
+        roles: vec!["employee".into(), "payroll".into()],
+        disabled: false,
+        created_at: 1_700_000_000,
+    }
+}
+
+fn refresh(hash: &str, family: &str, expires_at: i64) -> RefreshRecord {
+    RefreshRecord {
+        token_hash: hash.into(),
+        family_id: family.into(),
+        parent_hash: None,
+        username: "alice".into(),
+        client_id: "cli".into(),
+        scopes: vec!["salaryslip:self".into()],
+        issued_at: 1000,
+        expires_at,
+        used: false,
+        revoked: false,
+    }
+}
+
+pub async fn users_round_trip(store: &dyn Store) {
+    store.insert_user(&user("bob")).await.unwrap();
+    store.insert_user(&user("alice")).await.unwrap();
+    assert_eq!(store.user("alice").await.unwrap(), Some(user("alice")));
+    assert_eq!(store.user("carol").await.unwrap(), None);
+    let names: Vec<String> = store.users().await.unwrap().into_iter().map(|u| u.username).collect();
+    assert_eq!(names, ["alice", "bob"]);
+    assert!(matches!(store.insert_user(&user("alice")).await, Err(StoreError::Conflict(_))));
+
+    assert!(store.set_user_disabled("alice", true).await.unwrap());
+    assert!(store.user("alice").await.unwrap().unwrap().disabled);
+    assert!(!store.set_user_disabled("carol", true).await.unwrap());
+    assert!(store.set_user_password("alice", "$argon2id$new").await.unwrap());
+    assert_eq!(store.user("alice").await.unwrap().unwrap().password_hash, "$argon2id$new");
+    assert!(!store.set_user_password("carol", "x").await.unwrap());
+}
+
+pub async fn clients_round_trip(store: &dyn Store) {
+    let client = ClientRecord {
+        client_id: "api".into(),
+        secret_hash: "hash".into(),
+        name: "The API".into(),
+        scopes: vec![],
+        created_at: 5,
+    };
+    store.insert_client(&client).await.unwrap();
+    assert_eq!(store.client("api").await.unwrap(), Some(client.clone()));
+    assert!(matches!(store.insert_client(&client).await, Err(StoreError::Conflict(_))));
+    let scoped = ClientRecord { client_id: "batch".into(), scopes: vec!["salaryslip:any".into()], ..client };
+    store.insert_client(&scoped).await.unwrap();
+    let ids: Vec<String> = store.clients().await.unwrap().into_iter().map(|c| c.client_id).collect();
+    assert_eq!(ids, ["api", "batch"]);
+    assert_eq!(store.client("batch").await.unwrap().unwrap().scopes, ["salaryslip:any"]);
+    assert!(store.set_client_secret("api", "hash2").await.unwrap());
+    assert_eq!(store.client("api").await.unwrap().unwrap().secret_hash, "hash2");
+    assert!(!store.set_client_secret("nobody", "x").await.unwrap());
+}
+
+pub async fn refresh_tokens_rotate_once_and_detect_reuse(store: &dyn Store) {
+    store.insert_refresh(&refresh("h1", "fam", 5000)).await.unwrap();
+    let RefreshUse::Rotated(record) = store.use_refresh("h1", 2000).await.unwrap() else {
+        panic!("not rotated")
+    };
+    assert_eq!(record.family_id, "fam");
+    assert!(record.used);
+    let child = RefreshRecord { parent_hash: Some("h1".into()), ..refresh("h2", "fam", 6000) };
+    store.insert_refresh(&child).await.unwrap();
+    assert_eq!(store.refresh("h2").await.unwrap().unwrap().parent_hash.as_deref(), Some("h1"));
+
+    assert!(
+        matches!(store.use_refresh("h1", 2001).await.unwrap(), RefreshUse::Reused(r) if r.family_id == "fam")
+    );
+    assert!(!store.family_revoked("fam").await.unwrap());
+    store.revoke_family("fam").await.unwrap();
+    assert!(store.family_revoked("fam").await.unwrap());
+    assert_eq!(store.use_refresh("h2", 2002).await.unwrap(), RefreshUse::Dead);
+    assert_eq!(store.use_refresh("nope", 2002).await.unwrap(), RefreshUse::Unknown);
+}
+
+pub async fn expired_refresh_tokens_are_dead_and_purged(store: &dyn Store) {
+    store.insert_refresh(&refresh("old", "f1", 1500)).await.unwrap();
+    store.insert_refresh(&refresh("new", "f2", 9000)).await.unwrap();
+    assert_eq!(store.use_refresh("old", 1500).await.unwrap(), RefreshUse::Dead);
+    assert!(!store.refresh("old").await.unwrap().unwrap().used);
+    // Within the grace period nothing goes; past it only the expired row.
+    assert_eq!(store.purge_expired(1600, 1000).await.unwrap(), 0);
+    assert_eq!(store.purge_expired(2600, 1000).await.unwrap(), 1);
+    assert_eq!(store.refresh("old").await.unwrap(), None);
+    assert!(store.refresh("new").await.unwrap().is_some());
+}
+
+pub async fn revoked_jtis_last_until_expiry(store: &dyn Store) {
+    store.revoke_jti("j1", 100).await.unwrap();
+    store.revoke_jti("j1", 100).await.unwrap();
+    store.revoke_jti("j2", 300).await.unwrap();
+    assert!(store.jti_revoked("j1").await.unwrap());
+    assert!(!store.jti_revoked("j3").await.unwrap());
+    assert_eq!(store.purge_expired(200, 0).await.unwrap(), 1);
+    assert!(!store.jti_revoked("j1").await.unwrap());
+    assert!(store.jti_revoked("j2").await.unwrap());
+}
+
+pub async fn signing_keys_persist_oldest_first(store: &dyn Store) {
+    assert!(store.signing_keys().await.unwrap().is_empty());
+    let key =
+        |kid: &str, at| SigningKeyRecord { kid: kid.into(), pkcs8_b64: format!("der-{kid}"), created_at: at };
+    store.insert_signing_key(&key("b", 20)).await.unwrap();
+    store.insert_signing_key(&key("a", 30)).await.unwrap();
+    store.insert_signing_key(&SigningKeyRecord { pkcs8_b64: "other".into(), ..key("b", 20) }).await.unwrap();
+    let keys = store.signing_keys().await.unwrap();
+    assert_eq!(keys, [key("b", 20), key("a", 30)]);
+}
+
+pub async fn migrations_are_idempotent(store: &dyn Store) {
+    store.insert_user(&user("alice")).await.unwrap();
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    assert!(store.user("alice").await.unwrap().is_some());
+}
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (store, _dir) = crate::support::sqlite_store().await;
+                    super::$name(store.as_ref()).await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let db = crate::support::PgDatabase::create().await;
+                    super::$name(db.store.as_ref()).await;
+                    db.drop_now().await;
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    users_round_trip,
+    clients_round_trip,
+    refresh_tokens_rotate_once_and_detect_reuse,
+    expired_refresh_tokens_are_dead_and_purged,
+    revoked_jtis_last_until_expiry,
+    signing_keys_persist_oldest_first,
+    migrations_are_idempotent,
+);
+
+#[tokio::test]
+async fn sqlite_store_survives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("idp.db").display());
+    let store = slipgate_idp::open_store(&url).await.unwrap();
+    store.insert_user(&user("alice")).await.unwrap();
+    drop(store);
+    let store = slipgate_idp::open_store(&url).await.unwrap();
+    assert!(store.user("alice").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn open_store_refuses_an_unknown_scheme() {
+    assert!(matches!(slipgate_idp::open_store("mysql://x/y").await, Err(StoreError::Url { .. })));
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_store_keeps_data_across_calls() {
+    let store = slipgate_idp::open_store("sqlite::memory:").await.unwrap();
+    store.insert_user(&user("alice")).await.unwrap();
+    assert_eq!(store.users().await.unwrap().len(), 1);
+}

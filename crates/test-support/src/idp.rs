@@ -1,0 +1,154 @@
+//! A real identity server over TLS on `127.0.0.1:0`, with a manual clock and
+//! the dev users seeded, for the identity server's and the API's tests.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use slipgate_api::devpki::DevPki;
+use slipgate_idp::{ConfigLoader, DevSeed, IdpConfig, IdpState, Store};
+use slipgate_proto::clock::{Clock, ManualClock, SystemClock};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running identity server.
+#[derive(Debug)]
+pub struct TestIdp {
+    /// Its listener.
+    pub addr: SocketAddr,
+    pub clock: Arc<ManualClock>,
+    pub store: Arc<dyn Store>,
+    pub seed: DevSeed,
+    pub http: reqwest::Client,
+    /// The CA that signed its certificate.
+    pub ca: PathBuf,
+    /// The `iss` of its tokens.
+    pub issuer: String,
+    _dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestIdp {
+    /// A server on a fresh SQLite file, seeded with the dev users.
+    pub async fn spawn() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("idp.db").display());
+        let store = slipgate_idp::open_store(&url).await.unwrap();
+        Self::spawn_on(store, dir).await
+    }
+
+    pub async fn spawn_on(store: Arc<dyn Store>, dir: tempfile::TempDir) -> Self {
+        let pki = DevPki::ensure(dir.path()).unwrap();
+        let config: IdpConfig = ConfigLoader::new()
+            .set_override("idp.listen=\"127.0.0.1:0\"")
+            .unwrap()
+            .set_override(&format!("tls.cert=\"{}\"", pki.server_cert.display()))
+            .unwrap()
+            .set_override(&format!("tls.key=\"{}\"", pki.server_key.display()))
+            .unwrap()
+            .load()
+            .unwrap();
+        let clock = Arc::new(ManualClock::at_unix(u64::try_from(SystemClock.unix_seconds()).unwrap()));
+        let issuer = config.idp.issuer.clone();
+        let seed = slipgate_idp::seed_dev(store.as_ref()).await.unwrap();
+        let state = IdpState::new(&config, store.clone(), clock.clone()).await.unwrap();
+        let listener = slipgate_idp::bind(&config).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            slipgate_idp::run_with_state(config, state, listener, async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        let http =
+            crate::https_client(&pki.ca_cert, &[&rustls::version::TLS13, &rustls::version::TLS12], &[]);
+        Self {
+            addr,
+            clock,
+            store,
+            seed,
+            http,
+            ca: pki.ca_cert.clone(),
+            issuer,
+            _dir: dir,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.addr)
+    }
+
+    pub fn password_of(&self, username: &str) -> String {
+        self.seed.users.iter().find(|u| u.username == username).unwrap().password.expose().to_owned()
+    }
+
+    pub fn introspection_client(&self) -> (String, String) {
+        (self.seed.introspection_client.0.clone(), self.seed.introspection_client.1.expose().to_owned())
+    }
+
+    pub async fn token(&self, form: &[(&str, &str)]) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let response = self.http.post(self.url("/oauth/token")).form(form).send().await.unwrap();
+        split(response).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> (StatusCode, Value) {
+        let (status, _, body) =
+            self.token(&[("grant_type", "password"), ("username", username), ("password", password)]).await;
+        (status, body)
+    }
+
+    /// Logs in as `username` with its seeded password and returns the token response.
+    pub async fn login_ok(&self, username: &str) -> Value {
+        let (status, body) = self.login(username, &self.password_of(username)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    pub async fn introspect(&self, token: &str) -> Value {
+        let (id, secret) = self.introspection_client();
+        let response = self
+            .http
+            .post(self.url("/oauth/introspect"))
+            .basic_auth(id, Some(secret))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        let (status, _, body) = split(response).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    pub async fn revoke(&self, token: &str) -> StatusCode {
+        self.http.post(self.url("/oauth/revoke")).form(&[("token", token)]).send().await.unwrap().status()
+    }
+
+    pub async fn stop(mut self) {
+        self.halt().await;
+    }
+
+    /// Stops the server, keeping the value (to test an unreachable server).
+    pub async fn halt(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+    }
+}
+
+pub async fn split(response: reqwest::Response) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.unwrap();
+    let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+    (status, headers, body)
+}
