@@ -21,6 +21,40 @@ need_pkg() { # need_pkg <command> <debian package>
 
 need_pkg pdftotext poppler-utils
 need_pkg cc gcc
+need_pkg script bsdutils   # a pseudo-terminal for the credential-prompt test
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# PostgreSQL for the identity server's store suite: the one on 127.0.0.1:5432
+# when it answers (trust auth, database `test`), else a private throw-away
+# instance on 127.0.0.1:55432, stopped when this script exits.
+pg_private_stop() { :; }
+ensure_postgres() {
+  if [ -n "${SLIPGATE_TEST_POSTGRES_URL:-}" ]; then return 0; fi
+  if [ -z "${SLIPGATE_TEST_PRIVATE_PG:-}" ] && port_open 5432; then
+    export SLIPGATE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:5432/test"
+    return 0
+  fi
+  if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then
+    step "installing postgresql"
+    if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  local bin dir run
+  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  dir=$(mktemp -d /tmp/slipgate-pg.XXXXXX)
+  run=()
+  if [ "$(id -u)" = 0 ]; then chown postgres "$dir"; run=(runuser -u postgres --); fi
+  step "starting a private PostgreSQL on 127.0.0.1:55432 ($dir)"
+  "${run[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
+  "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
+    -o "-p 55432 -k $dir -c listen_addresses=127.0.0.1" start >/dev/null
+  "${run[@]}" "$bin/createdb" -h 127.0.0.1 -p 55432 -U postgres test
+  export SLIPGATE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:55432/test"
+  eval "pg_private_stop() { ${run[*]} '$bin/pg_ctl' -D '$dir/data' -m fast stop >/dev/null 2>&1; rm -rf '$dir'; }"
+}
+trap 'pg_private_stop' EXIT
+ensure_postgres
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo not found: install Rust 1.95+ with rustup (https://rustup.rs)" >&2

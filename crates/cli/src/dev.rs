@@ -1,10 +1,12 @@
 //! `slipgate dev`: the whole system on localhost for a first run (SPEC §5).
 //!
-//! It creates (or reuses) a development CA and server certificate in the data
-//! directory, binds the listeners, writes `DIR/dev.json` (mode 0600) once both
-//! are bound, prints how to call the API, and serves until Ctrl-C.
+//! In one process: the identity server (SQLite in the data directory, demo
+//! users with fresh random passwords, an introspection client) and the API
+//! over TLS with a generated CA, plus three demo signing keys. Once every
+//! listener is bound it writes `DIR/dev.json` (mode 0600, the only place the
+//! credentials appear) and the `default` client profile, prints how to call
+//! it — never a password, secret or token — and serves until Ctrl-C.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -12,28 +14,23 @@ use serde::Serialize;
 use slipgate_api::config::LogFormat;
 use slipgate_api::devpki::{self, DevPki};
 use slipgate_api::{ConfigLoader, Listeners};
+use slipgate_idp::IdpConfig;
+
+use crate::keys::NewKey;
+use crate::profile::{Profile, profile_path};
 
 /// Arguments of `slipgate dev`.
 #[derive(Debug, clap::Args)]
 pub struct DevArgs {
-    /// Where certificates and dev.json live (created if missing).
+    /// Where certificates, keys, the identity database and dev.json live.
     #[arg(long, value_name = "DIR", default_value = ".slipgate-dev")]
     data_dir: PathBuf,
-    /// Optional TOML with the API's sections, layered over the dev defaults.
+    /// Optional TOML with the API's sections plus `[idp]`, over the dev defaults.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Override one key (repeatable), e.g. `--set server.listen=127.0.0.1:0`.
     #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
     overrides: Vec<String>,
-}
-
-/// The machine-readable summary written to `DIR/dev.json`.
-#[derive(Debug, Serialize)]
-struct DevJson {
-    api_url: String,
-    admin_url: String,
-    ca_file: PathBuf,
-    keys: Vec<DevKey>,
 }
 
 /// One demo signing key in `dev.json`.
@@ -48,7 +45,7 @@ struct DevKey {
 }
 
 /// The three demo keys of SPEC §5, created on first run.
-fn demo_keys(dir: &Path) -> anyhow::Result<Vec<crate::keys::NewKey>> {
+fn demo_keys(dir: &Path) -> anyhow::Result<Vec<NewKey>> {
     use slipgate_httpsig::Algorithm;
     [
         (Algorithm::HmacSha256, "dev-hmac"),
@@ -60,36 +57,38 @@ fn demo_keys(dir: &Path) -> anyhow::Result<Vec<crate::keys::NewKey>> {
     .collect()
 }
 
-fn keys_override(keys: &[crate::keys::NewKey]) -> String {
+fn keys_override(keys: &[NewKey]) -> String {
     let entries: Vec<String> = keys
         .iter()
-        .map(|k| match &k.public_file {
-            Some(public) => format!(
-                "{{id={}, alg=\"{}\", public_key_file={}}}",
-                toml_quote(&k.id),
-                k.alg.as_str(),
-                toml_string(public)
-            ),
-            None => format!(
-                "{{id={}, alg=\"{}\", secret_file={}}}",
-                toml_quote(&k.id),
-                k.alg.as_str(),
-                toml_string(&k.private_file)
-            ),
+        .map(|k| {
+            let file = match &k.public_file {
+                Some(public) => format!("public_key_file={}", toml_string(public)),
+                None => format!("secret_file={}", toml_string(&k.private_file)),
+            };
+            format!("{{id={}, alg=\"{}\", {file}}}", toml_quote(&k.id), k.alg.as_str())
         })
         .collect();
     format!("signature.keys=[{}]", entries.join(", "))
 }
 
-pub async fn run(args: DevArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
-    let data_dir = std::fs::canonicalize(&args.data_dir)?;
-    let pki = DevPki::ensure(&data_dir)?;
-    let keys = demo_keys(&data_dir)?;
+fn dev_keys(keys: &[NewKey]) -> anyhow::Result<Vec<DevKey>> {
+    keys.iter()
+        .map(|k| {
+            Ok(DevKey {
+                keyid: k.id.clone(),
+                alg: k.alg.as_str(),
+                secret_b64: k.secret_b64()?,
+                private_key_file: k.public_file.as_ref().map(|_| k.private_file.clone()),
+            })
+        })
+        .collect()
+}
 
+/// Layers defaults, the file, the environment and the flags, then splits the
+/// `[idp]` section off for the identity server.
+fn layered(args: &DevArgs, pki: &DevPki, keys: &[NewKey]) -> anyhow::Result<(ConfigLoader, ConfigLoader)> {
     let mut loader = ConfigLoader::new()
-        .set_override(&keys_override(&keys))?
+        .set_override(&keys_override(keys))?
         .set_override(&format!("tls.cert={}", toml_string(&pki.server_cert)))?
         .set_override(&format!("tls.key={}", toml_string(&pki.server_key)))?
         .set_override("log.format=pretty")?;
@@ -100,38 +99,96 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     for o in &args.overrides {
         loader = loader.set_override(o)?;
     }
-    let config: slipgate_api::Config = loader.load()?;
-    crate::logging::init(if args.config.is_some() { config.log.format } else { LogFormat::Pretty });
+    let idp = loader.take_section("idp");
+    Ok((loader, idp))
+}
 
+pub async fn run(args: DevArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
+    let dir = std::fs::canonicalize(&args.data_dir)?;
+    let pki = DevPki::ensure(&dir)?;
+    let keys = demo_keys(&dir)?;
+    let (api_loader, idp_loader) = layered(&args, &pki, &keys)?;
+
+    // The identity server first: the API's configuration needs its address.
+    let database = format!("sqlite://{}", dir.join("idp.db").display());
+    let mut idp_config: IdpConfig = idp_loader
+        .set_override(&format!("idp.database={}", toml_quote(&database)))?
+        .set_override(&format!("tls.cert={}", toml_string(&pki.server_cert)))?
+        .set_override(&format!("tls.key={}", toml_string(&pki.server_key)))?
+        .load()?;
+    let idp_listener = slipgate_idp::bind(&idp_config).await?;
+    let idp_url = format!("https://{}", idp_listener.local_addr()?);
+    idp_config.idp.issuer.clone_from(&idp_url);
+    let store = slipgate_idp::open_store(&database).await?;
+    let seed = slipgate_idp::seed_dev(store.as_ref()).await?;
+    let secret_file = dir.join("introspection.secret");
+    devpki::write_file(&secret_file, seed.introspection_client.1.expose().as_bytes(), true)?;
+
+    let config: slipgate_api::Config = api_loader
+        .set_override(&format!("auth.idp_url={}", toml_quote(&idp_url)))?
+        .set_override(&format!("auth.issuer={}", toml_quote(&idp_url)))?
+        .set_override(&format!("auth.ca={}", toml_string(&pki.ca_cert)))?
+        .set_override(&format!("auth.client_id={}", toml_quote(&seed.introspection_client.0)))?
+        .set_override(&format!("auth.client_secret_file={}", toml_string(&secret_file)))?
+        .load()?;
+    crate::logging::init(if args.config.is_some() { config.log.format } else { LogFormat::Pretty });
     let listeners = Listeners::bind(&config).await?;
-    let api = listeners.api.local_addr()?;
-    let admin = listeners.admin.local_addr()?;
-    let keys = keys
-        .iter()
-        .map(|k| {
-            Ok(DevKey {
-                keyid: k.id.clone(),
-                alg: k.alg.as_str(),
-                secret_b64: k.secret_b64()?,
-                private_key_file: k.public_file.as_ref().map(|_| k.private_file.clone()),
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let dev = DevJson {
-        api_url: https_url(api),
-        admin_url: format!("http://{admin}"),
-        ca_file: pki.ca_cert.clone(),
-        keys,
-    };
-    let dev_json = data_dir.join("dev.json");
+    let api_url = format!("https://{}", listeners.api.local_addr()?);
+    let admin_url = format!("http://{}", listeners.admin.local_addr()?);
+
+    let mut dev = serde_json::json!({
+        "api_url": api_url,
+        "idp_url": idp_url,
+        "admin_url": admin_url,
+        "ca_file": pki.ca_cert,
+        "keys": dev_keys(&keys)?,
+    });
+    if let (Some(dev), serde_json::Value::Object(seeded)) = (dev.as_object_mut(), seed.to_dev_json()) {
+        dev.extend(seeded);
+    }
+    let dev_json = dir.join("dev.json");
     devpki::write_file(&dev_json, &serde_json::to_vec_pretty(&dev)?, true)?;
-    print_summary(&dev, &dev_json);
-    slipgate_api::run(config, listeners, crate::shutdown_signal()).await?;
+    let profile = Profile {
+        api_url: Some(api_url.clone()),
+        idp_url: Some(idp_url.clone()),
+        ca_file: Some(pki.ca_cert.clone()),
+        key_id: Some("dev-hmac".into()),
+        key_file: keys.first().map(|k| k.private_file.clone()),
+    };
+    let profile_file = write_profile(&profile)?;
+    print_summary(&api_url, &idp_url, &admin_url, &pki.ca_cert, &dev_json, &profile_file);
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let idp = tokio::spawn(slipgate_idp::run(idp_config, idp_listener, stopped(stop_rx.clone())));
+    let api = slipgate_api::run(config, listeners, stopped(stop_rx));
+    let trigger = async move {
+        crate::shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    let (api, ()) = tokio::join!(api, trigger);
+    api?;
+    idp.await??;
     Ok(())
 }
 
-fn https_url(addr: SocketAddr) -> String {
-    format!("https://{addr}")
+/// Writes the `default` profile, keeping a copy of one that pointed elsewhere.
+fn write_profile(profile: &Profile) -> anyhow::Result<PathBuf> {
+    let path = profile_path("default")?;
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let ours = existing.contains("127.0.0.1") || existing.contains("localhost");
+        if !ours {
+            let backup = path.with_extension("toml.bak");
+            std::fs::copy(&path, &backup)?;
+            eprintln!("note: your default profile pointed elsewhere; saved it as {}", backup.display());
+        }
+    }
+    profile.save(&path)?;
+    Ok(path)
 }
 
 /// A path as a TOML string literal, so overrides survive any characters.
@@ -152,15 +209,17 @@ fn toml_quote(s: &str) -> String {
     out
 }
 
-fn print_summary(dev: &DevJson, dev_json: &Path) {
-    let ca = dev.ca_file.display();
+fn print_summary(api: &str, idp: &str, admin: &str, ca: &Path, dev_json: &Path, profile: &Path) {
     println!(
-        "\nSlipgate dev is running.\n\n  API    {api}\n  admin  {admin}\n  CA     {ca}\n  state  {json}\n\n\
-         Try it:\n  curl --cacert {ca} -H 'Content-Type: application/json' \\\n    \
-         -d '{{\"emp_id\":\"01234\",\"emp_code\":\"ENG\",\"emp_name\":\"John Doe\",\"emp_grade\":\"7.1\",\"working_days\":24}}' \\\n    \
-         {api}/generate/salaryslip\n\nAdd -H 'Accept: application/pdf' -o slip.pdf for a PDF. Ctrl-C stops.\n",
-        api = dev.api_url,
-        admin = dev.admin_url,
+        "\nSlipgate dev is running.\n\n  API        {api}\n  identity   {idp}\n  admin      {admin}\n  CA         {ca}\n  \
+         credentials and keys  {json} (mode 0600)\n  client profile        {profile}\n\n\
+         Demo users: alice (employee 01234, may fetch only her own slip) and paula (payroll, any slip);\n\
+         their passwords are in dev.json.\n\n\
+         Try it (in another terminal):\n  slipgate login --username alice\n  \
+         slipgate generate --emp-id 01234 --emp-code ENG --emp-name 'John Doe' --grade 7.1 --working-days 24\n\n\
+         Ctrl-C stops.\n",
+        ca = ca.display(),
         json = dev_json.display(),
+        profile = profile.display(),
     );
 }

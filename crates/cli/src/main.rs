@@ -1,9 +1,13 @@
 //! `slipgate`: the one binary. It parses arguments and configuration, sets up
 //! logging, binds, and hands over to a library `run`.
 
+mod client_cmd;
 mod dev;
+mod idp_cmd;
 mod keys;
 mod logging;
+mod profile;
+mod prompt;
 
 use std::path::PathBuf;
 
@@ -40,6 +44,32 @@ enum Command {
     /// Manage request-signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The identity server: serve it, manage its users and clients.
+    #[command(subcommand)]
+    Idp(idp_cmd::IdpCommand),
+    /// Log in and store the tokens (prompts for what is missing).
+    ///
+    /// Example: slipgate login --username alice
+    /// Example: printf '%s\n' "$PASSWORD" | slipgate login --username alice --password-stdin
+    Login {
+        #[command(flatten)]
+        client: profile::ClientArgs,
+        #[arg(long)]
+        username: Option<String>,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Generate one salary slip, signed, as JSON (stdout) or PDF (a file).
+    ///
+    /// Example: slipgate generate --emp-id 01234 --emp-code ENG --emp-name 'John Doe' --grade 7.1 --working-days 24
+    /// Example: slipgate generate ... --format pdf --out slip.pdf
+    Generate {
+        #[command(flatten)]
+        client: profile::ClientArgs,
+        #[command(flatten)]
+        args: client_cmd::GenerateArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +116,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { config, overrides } => serve(config, overrides).await,
         Command::Dev(args) => dev::run(args).await,
+        Command::Idp(command) => idp_cmd::run(command).await,
+        Command::Login { client, username, password_stdin } => {
+            client_cmd::login(&client, username, password_stdin).await
+        }
+        Command::Generate { client, args } => client_cmd::generate(&client, args).await,
         Command::Keys(KeysCommand::New { alg, id, dir }) => {
             let alg = alg.parse().map_err(|_| {
                 anyhow::anyhow!("unknown --alg `{alg}`: use hmac-sha256, ecdsa-p256-sha256 or ed25519")

@@ -82,7 +82,10 @@ pub fn profile_path(name: &str) -> anyhow::Result<PathBuf> {
 
 fn token_path(name: &str) -> anyhow::Result<PathBuf> {
     let stem = if is_path(name) {
-        Path::new(name).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "default".into())
+        Path::new(name)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "default".into())
     } else {
         name.to_owned()
     };
@@ -123,7 +126,11 @@ impl ClientArgs {
             idp_url: self.idp.clone().or(p.idp_url).ok_or_else(|| missing("identity server URL", "--idp"))?,
             ca_file: self.ca.clone().or(p.ca_file),
             key_id: self.key_id.clone().or(p.key_id).ok_or_else(|| missing("signing key id", "--key-id"))?,
-            key_file: self.key_file.clone().or(p.key_file).ok_or_else(|| missing("signing key file", "--key-file"))?,
+            key_file: self
+                .key_file
+                .clone()
+                .or(p.key_file)
+                .ok_or_else(|| missing("signing key file", "--key-file"))?,
             token_file: token_path(&self.profile)?,
         })
     }

@@ -24,6 +24,11 @@ impl Password {
     pub fn new(password: String) -> Self {
         Self(password)
     }
+
+    /// The password itself; handle with care.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for Password {

@@ -158,6 +158,16 @@ impl ConfigLoader {
         Ok(())
     }
 
+    /// Removes section `name` from the layers and returns it as a loader of
+    /// its own (`slipgate dev` splits its `[idp]` section off this way).
+    pub fn take_section(&mut self, name: &str) -> ConfigLoader {
+        let mut table = toml::Table::new();
+        if let Some(toml::Value::Table(section)) = self.table.remove(name) {
+            table.insert(name.to_owned(), toml::Value::Table(section));
+        }
+        ConfigLoader { table }
+    }
+
     /// Deserializes and validates the layered table.
     pub fn load<T: DeserializeOwned + Validate>(self) -> Result<T, ConfigError> {
         let config: T = self.table.try_into().map_err(|e: toml::de::Error| ConfigError::Invalid {

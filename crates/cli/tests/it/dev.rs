@@ -8,35 +8,54 @@ use slipgate_client::{RequestSigner, load_signing_key};
 use slipgate_httpsig::SigningKey;
 use slipgate_test_support::{SEED_BODY, https_client, json, pdftotext};
 
-struct DevProcess {
+pub struct DevProcess {
     child: Child,
-    dev_json: serde_json::Value,
+    pub dev_json: serde_json::Value,
+    /// XDG_CONFIG_HOME of this run: profiles and tokens.
+    pub config_home: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl DevProcess {
-    fn start() -> Self {
+    pub fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let config_home = dir.path().join("config");
         let child = Command::new(env!("CARGO_BIN_EXE_slipgate"))
             .args(["dev", "--data-dir"])
-            .arg(dir.path())
+            .arg(dir.path().join("data"))
+            .env("XDG_CONFIG_HOME", &config_home)
             .args(["--set", "server.listen=127.0.0.1:0", "--set", "server.admin_listen=127.0.0.1:0"])
+            .args(["--set", "idp.listen=127.0.0.1:0"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let path = dir.path().join("dev.json");
+        let path = dir.path().join("data").join("dev.json");
         let deadline = Instant::now() + Duration::from_secs(60);
         while !path.exists() {
             assert!(Instant::now() < deadline, "dev.json not written within 60 s");
             std::thread::sleep(Duration::from_millis(50));
         }
         let dev_json = json(&std::fs::read(&path).unwrap());
-        Self { child, dev_json, _dir: dir }
+        Self { child, dev_json, config_home, _dir: dir }
     }
 
-    fn str(&self, key: &str) -> &str {
+    pub fn str(&self, key: &str) -> &str {
         self.dev_json[key].as_str().unwrap()
+    }
+
+    /// The seeded password of `username`.
+    pub fn password_of(&self, username: &str) -> String {
+        let users = self.dev_json["users"].as_array().unwrap();
+        let user = users.iter().find(|u| u["username"] == username).unwrap();
+        user["password"].as_str().unwrap().to_owned()
+    }
+
+    /// A `slipgate` command running with this dev's profile directory.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_slipgate"));
+        command.env("XDG_CONFIG_HOME", &self.config_home).env_remove("SLIPGATE_IDP__DATABASE");
+        command
     }
 
     fn terminate(mut self) -> std::process::ExitStatus {
@@ -64,6 +83,18 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
+/// A token of paula, fetched with the password from dev.json.
+async fn paula_token(dev: &DevProcess) -> String {
+    let ca = PathBuf::from(dev.str("ca_file"));
+    let client = https_client(&ca, &[&rustls::version::TLS13], &[]);
+    let password = dev.password_of("paula");
+    let form = [("grant_type", "password"), ("username", "paula"), ("password", password.as_str())];
+    let response =
+        client.post(format!("{}/oauth/token", dev.str("idp_url"))).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    json(&response.bytes().await.unwrap())["access_token"].as_str().unwrap().to_owned()
+}
+
 /// A signer for each demo key listed in dev.json.
 fn signers(dev: &DevProcess) -> Vec<RequestSigner> {
     dev.dev_json["keys"]
@@ -89,13 +120,14 @@ async fn dev_serves_json_and_pdf_slips_with_its_own_ca() {
     let client = https_client(&ca, &[&rustls::version::TLS13, &rustls::version::TLS12], &[]);
     let url = reqwest::Url::parse(&format!("{}/generate/salaryslip", dev.str("api_url"))).unwrap();
     let signers = signers(&dev);
+    let token = paula_token(&dev).await;
     let ids: Vec<&str> = signers.iter().map(RequestSigner::keyid).collect();
     assert_eq!(ids, ["dev-hmac", "dev-ed25519", "dev-p256"]);
     let post = |accept: &'static str, signer: &RequestSigner| {
         let mut headers = http::HeaderMap::new();
         headers.insert("content-type", "application/json".parse().unwrap());
         headers.insert("accept", accept.parse().unwrap());
-        headers.insert("authorization", "Bearer dev-token".parse().unwrap());
+        headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
         signer.sign(&http::Method::POST, &url, &mut headers, SEED_BODY.as_bytes()).unwrap();
         client.post(url.clone()).headers(headers).body(SEED_BODY).send()
     };
@@ -131,6 +163,12 @@ fn dev_writes_private_files_with_mode_0600() {
     assert_eq!(mode(&dir.join("dev-p256.pem")), 0o600);
     assert!(dev.str("api_url").starts_with("https://127.0.0.1:"));
     assert!(!dev.str("api_url").ends_with(":0"), "dev.json must hold the bound port");
+    assert!(dev.str("idp_url").starts_with("https://127.0.0.1:"));
+    for key in ["admin_url", "ca_file", "keys", "users", "introspection_client"] {
+        assert!(dev.dev_json.get(key).is_some(), "dev.json lacks {key}");
+    }
+    let profile = dev.config_home.join("slipgate/profiles/default.toml");
+    assert_eq!(mode(&profile), 0o600);
 }
 
 #[test]

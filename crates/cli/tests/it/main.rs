@@ -1,4 +1,5 @@
 //! End-to-end tests of the `slipgate` binary as a user runs it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod client;
 mod dev;

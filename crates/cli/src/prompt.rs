@@ -1,0 +1,66 @@
+//! Asking a person for credentials: on the terminal only, password unechoed.
+//! Passwords never come from the command line (SPEC §5).
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+
+use anyhow::{Context as _, bail};
+use slipgate_client::{Credentials, Password};
+
+/// Whether stdin and stderr are a terminal a person can answer on.
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Prompts for a username (unless given) and a password.
+pub fn credentials(username: Option<&str>) -> anyhow::Result<Credentials> {
+    let username = match username {
+        Some(u) => u.to_owned(),
+        None => {
+            eprint!("Username: ");
+            std::io::stderr().flush()?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim().to_owned()
+        }
+    };
+    if username.is_empty() {
+        bail!("no username given");
+    }
+    let password = rpassword::prompt_password(format!("Password for {username}: "))
+        .context("cannot read the password")?;
+    Ok(Credentials { username, password: Password::new(password) })
+}
+
+/// The first line of stdin, for `--password-stdin`.
+pub fn password_from_stdin() -> anyhow::Result<Password> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("--password-stdin: stdin held no password");
+    }
+    Ok(Password::new(password))
+}
+
+/// A new password: from stdin, or typed twice on the terminal.
+pub fn new_password(from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin {
+        return Ok(expose(password_from_stdin()?));
+    }
+    if !interactive() {
+        bail!("no terminal to prompt on: pass --password-stdin");
+    }
+    let first = rpassword::prompt_password("New password: ")?;
+    let second = rpassword::prompt_password("Repeat it: ")?;
+    if first != second {
+        bail!("the passwords differ");
+    }
+    if first.chars().count() < 12 {
+        bail!("use at least 12 characters");
+    }
+    Ok(first)
+}
+
+fn expose(password: Password) -> String {
+    password.expose().to_owned()
+}
