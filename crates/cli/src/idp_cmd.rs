@@ -149,7 +149,7 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
             eprintln!("added user {username}");
         }
         UserCommand::List { db } => {
-            println!("{:<24} {:<12} {:<20} {}", "USERNAME", "EMP_ID", "ROLES", "STATUS");
+            println!("{:<24} {:<12} {:<20} STATUS", "USERNAME", "EMP_ID", "ROLES");
             for u in slipgate_idp::user_list(open(&db).await?.as_ref()).await? {
                 let roles = u.roles.join(",");
                 let status = if u.disabled { "disabled" } else { "active" };
@@ -193,7 +193,7 @@ async fn client(command: ClientCommand) -> anyhow::Result<()> {
             }
         }
         ClientCommand::List { db } => {
-            println!("{:<24} {:<32} {}", "CLIENT_ID", "NAME", "SCOPES");
+            println!("{:<24} {:<32} SCOPES", "CLIENT_ID", "NAME");
             for c in slipgate_idp::client_list(open(&db).await?.as_ref()).await? {
                 println!("{:<24} {:<32} {}", c.client_id, c.name, c.scopes.join(" "));
             }
