@@ -28,6 +28,7 @@ pub mod devpki;
 pub mod error;
 pub mod keys;
 pub mod metrics;
+pub mod readiness;
 mod respond;
 pub mod routes;
 pub mod state;
@@ -117,6 +118,10 @@ impl AppState {
         let max_entries = usize::try_from(config.replay.max_entries).unwrap_or(usize::MAX);
         Ok(Self {
             tokens: token_validator(&config.auth, clock.clone())?,
+            probes: vec![Arc::new(readiness::IdpProbe::new(
+                token::idp_client(config.auth.ca.as_deref(), config.auth.timeout.0)?,
+                config.auth.idp_url.as_deref().unwrap_or_default(),
+            ))],
             keys: Arc::new(keys::load(&config.signature.keys)?),
             nonces: Arc::new(MemoryNonceStore::new(max_entries)),
             policy: SignaturePolicy::new().with_max_skew(config.signature.max_skew.0),

@@ -26,6 +26,8 @@ pub struct AppState {
     pub policy: SignaturePolicy,
     /// Wall-clock time (freshness, slip timestamps, default pay period).
     pub clock: Arc<dyn Clock>,
+    /// What `/readyz` checks.
+    pub probes: Vec<Arc<dyn crate::readiness::Probe>>,
     /// Request counters and latencies.
     pub metrics: Arc<Metrics>,
     /// Largest accepted request body in bytes.

@@ -15,11 +15,19 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-/// Readiness: every dependency this instance is configured with answers.
-/// Today the API has none beyond its own listeners; the identity server and
-/// Redis checks join here with the issues that add them.
-pub async fn readyz() -> impl IntoResponse {
-    Json(json!({"status": "ready", "checks": {}}))
+/// Readiness: every dependency this instance is configured with answers
+/// (503 with the failing checks named otherwise).
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let results = crate::readiness::check_all(&state.probes).await;
+    let ready = results.iter().all(|(_, r)| r.is_ok());
+    let checks: serde_json::Map<String, serde_json::Value> = results
+        .into_iter()
+        .map(|(name, r)| {
+            (name.to_owned(), r.map_or_else(|e| json!({"ok": false, "error": e}), |()| json!({"ok": true})))
+        })
+        .collect();
+    let status = if ready { http::StatusCode::OK } else { http::StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(json!({"status": if ready { "ready" } else { "not_ready" }, "checks": checks})))
 }
 
 /// Prometheus text format.

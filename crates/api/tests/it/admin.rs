@@ -40,3 +40,17 @@ async fn admin_routes_are_not_on_the_api_listener() {
     assert_eq!(response.status(), 404);
     api.stop().await;
 }
+
+#[tokio::test]
+async fn readyz_reports_an_unreachable_identity_server() {
+    let mut api = TestApi::spawn(&[]).await;
+    let client = reqwest::Client::new();
+    let ready = client.get(api.admin_url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    api.idp.halt().await;
+    let not_ready = client.get(api.admin_url("/readyz")).send().await.unwrap();
+    assert_eq!(not_ready.status(), 503);
+    let body: serde_json::Value = not_ready.json().await.unwrap();
+    assert_eq!(body["checks"]["identity_server"]["ok"], false, "{body}");
+    api.stop().await;
+}
