@@ -315,6 +315,9 @@ pub struct LimitsConfig {
     /// Time allowed for a whole request, body included (default `30s`).
     #[serde(default = "default_request_timeout")]
     pub request_timeout: HumanDuration,
+    /// Requests served at once; more are shed with 503 `overloaded` (default 1024).
+    #[serde(default = "default_max_concurrency")]
+    pub max_concurrency: u32,
 }
 
 impl Default for LimitsConfig {
@@ -323,8 +326,13 @@ impl Default for LimitsConfig {
             max_body: default_max_body(),
             header_timeout: default_header_timeout(),
             request_timeout: default_request_timeout(),
+            max_concurrency: default_max_concurrency(),
         }
     }
+}
+
+fn default_max_concurrency() -> u32 {
+    1024
 }
 
 fn default_max_body() -> ByteSize {
@@ -375,6 +383,12 @@ impl Validate for Config {
             return Err(ConfigError::Value {
                 key: "limits.max_body",
                 message: format!("{} is out of range: use 1B to 16MiB", self.limits.max_body),
+            });
+        }
+        if self.limits.max_concurrency == 0 {
+            return Err(ConfigError::Value {
+                key: "limits.max_concurrency",
+                message: "must be at least 1".into(),
             });
         }
         if self.limits.header_timeout.0.is_zero() || self.limits.request_timeout.0.is_zero() {

@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod readiness;
 mod respond;
 pub mod routes;
+pub mod shed;
 pub mod state;
 
 use std::future::Future;
@@ -129,6 +130,9 @@ impl AppState {
             pdf: Arc::new(PdfRenderer::new()?),
             clock,
             metrics: Arc::default(),
+            in_flight: shed::InFlight(Arc::new(tokio::sync::Semaphore::new(
+                usize::try_from(config.limits.max_concurrency).unwrap_or(usize::MAX),
+            ))),
             max_body: usize::try_from(config.limits.max_body.0).unwrap_or(usize::MAX),
             request_timeout: config.limits.request_timeout.0,
         })
@@ -184,6 +188,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(routes::openapi::openapi))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.in_flight.clone(), shed::shed))
         .layer(axum::middleware::from_fn_with_state(state.clone(), respond::respond))
         .with_state(state)
 }

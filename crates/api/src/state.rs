@@ -28,6 +28,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// What `/readyz` checks.
     pub probes: Vec<Arc<dyn crate::readiness::Probe>>,
+    /// Permits for load shedding (`limits.max_concurrency`).
+    pub in_flight: crate::shed::InFlight,
     /// Request counters and latencies.
     pub metrics: Arc<Metrics>,
     /// Largest accepted request body in bytes.

@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod dos;
 mod errors;
 mod signatures;
 mod slips;
