@@ -90,11 +90,15 @@ pub struct SignatureConfig {
     /// Allowed clock difference either way for `created` (default `300s`).
     #[serde(default = "default_max_skew")]
     pub max_skew: HumanDuration,
+    /// The Ed25519 PKCS#8 PEM key that signs responses; a fresh key per
+    /// process when unset (share one file across instances behind a balancer).
+    #[serde(default)]
+    pub response_key_file: Option<PathBuf>,
 }
 
 impl Default for SignatureConfig {
     fn default() -> Self {
-        Self { keys: Vec::new(), max_skew: default_max_skew() }
+        Self { keys: Vec::new(), max_skew: default_max_skew(), response_key_file: None }
     }
 }
 

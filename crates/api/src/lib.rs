@@ -30,6 +30,7 @@ pub mod keys;
 pub mod metrics;
 pub mod readiness;
 mod respond;
+pub mod response_sig;
 pub mod routes;
 pub mod shed;
 pub mod state;
@@ -65,6 +66,9 @@ pub enum RunError {
     /// The identity-server client could not be built.
     #[error("cannot set up token validation: {0}")]
     Token(#[from] slipgate_guard::token::TokenError),
+    /// The response-signing key could not be loaded.
+    #[error(transparent)]
+    ResponseKey(#[from] response_sig::ResponseKeyError),
     /// A signing key could not be loaded.
     #[error(transparent)]
     Keys(#[from] keys::KeyLoadError),
@@ -129,6 +133,10 @@ impl AppState {
             scale: Arc::new(scale),
             pdf: Arc::new(PdfRenderer::new()?),
             clock,
+            response_signer: Arc::new(match &config.signature.response_key_file {
+                Some(path) => response_sig::ResponseSigner::from_pem_file(path)?,
+                None => response_sig::ResponseSigner::generate()?,
+            }),
             metrics: Arc::default(),
             in_flight: shed::InFlight(Arc::new(tokio::sync::Semaphore::new(
                 usize::try_from(config.limits.max_concurrency).unwrap_or(usize::MAX),
@@ -186,10 +194,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route(slipgate_proto::SLIP_PATH, slip)
         .route("/openapi.json", get(routes::openapi::openapi))
+        .route("/.well-known/slipgate-keys", get(routes::openapi::response_keys))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.in_flight.clone(), shed::shed))
         .layer(axum::middleware::from_fn_with_state(state.clone(), respond::respond))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), respond::sign_response))
         .with_state(state)
 }
 

@@ -57,3 +57,27 @@ fn render_problem(response: Response, error: ApiError, request_id: &str) -> Resp
     }
     Response::from_parts(parts, Body::from(body))
 }
+
+/// Middleware (outermost on the API listener): signs every response (SPEC §3.8).
+pub async fn sign_response(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let summary = crate::response_sig::RequestSummary::capture(&parts);
+    let response = next.run(Request::from_parts(parts, body)).await;
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_SIGNED_BODY).await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tracing::error!(%error, "cannot buffer a response to sign it");
+            let mut failed = http::Response::new(Body::empty());
+            *failed.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+            return failed;
+        }
+    };
+    if let Err(error) = state.response_signer.sign(&summary, &mut parts, &bytes, state.clock.unix_seconds()) {
+        tracing::error!(%error, "cannot sign a response");
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Largest response body that is signed (PDF slips are ~60 KiB).
+const MAX_SIGNED_BODY: usize = 32 * 1024 * 1024;

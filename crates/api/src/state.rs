@@ -30,6 +30,8 @@ pub struct AppState {
     pub probes: Vec<Arc<dyn crate::readiness::Probe>>,
     /// Permits for load shedding (`limits.max_concurrency`).
     pub in_flight: crate::shed::InFlight,
+    /// Signs every response (SPEC §3.8).
+    pub response_signer: Arc<crate::response_sig::ResponseSigner>,
     /// Request counters and latencies.
     pub metrics: Arc<Metrics>,
     /// Largest accepted request body in bytes.

@@ -171,3 +171,21 @@ async fn jwt_mode_does_not_see_revocation_before_expiry() {
     assert_eq!(as_token(&api, &alice, ALICE_OWN).await.status(), 200);
     api.stop().await;
 }
+
+/// A stolen token alone is useless: the thief cannot sign with a registered key.
+#[tokio::test]
+async fn stolen_token_without_the_signing_key_is_refused() {
+    let api = TestApi::spawn(&[]).await;
+    let alice = api.token_of("alice").await;
+    let auth = format!("Bearer {alice}");
+    for keyid in [slipgate_test_support::TEST_HMAC_ID, "thief"] {
+        let thief_key = slipgate_httpsig::SigningKey::hmac_sha256(&[0x5a; 32]).unwrap();
+        let signer = slipgate_client::RequestSigner::new(keyid, thief_key);
+        let response = api
+            .send_signed(&signer, "/generate/salaryslip", ALICE_OWN, &[("authorization", auth.as_str())])
+            .await;
+        let code = if keyid == "thief" { "unknown_key" } else { "signature_invalid" };
+        expect_problem(response, 401, code).await;
+    }
+    api.stop().await;
+}
