@@ -20,6 +20,7 @@ struct Series {
 #[derive(Debug, Default)]
 pub struct Metrics {
     series: Mutex<BTreeMap<(String, u16), Series>>,
+    rejections: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
@@ -35,6 +36,13 @@ impl Metrics {
             if secs <= *bound {
                 s.buckets[i] += 1;
             }
+        }
+    }
+
+    /// Counts one refusal with `code`.
+    pub fn record_rejection(&self, code: &'static str) {
+        if let Ok(mut map) = self.rejections.lock() {
+            *map.entry(code).or_default() += 1;
         }
     }
 
@@ -76,6 +84,12 @@ impl Metrics {
                 s.sum_micros as f64 / 1e6
             );
             let _ = writeln!(out, "slipgate_http_request_duration_seconds_count{{{labels}}} {}", s.count);
+        }
+        let rejections = self.rejections.lock().map(|m| m.clone()).unwrap_or_default();
+        out.push_str("# HELP slipgate_rejections_total Requests refused, by problem code.\n");
+        out.push_str("# TYPE slipgate_rejections_total counter\n");
+        for (code, n) in rejections {
+            let _ = writeln!(out, "slipgate_rejections_total{{code=\"{code}\"}} {n}");
         }
         out
     }

@@ -1,15 +1,26 @@
-//! The outermost layer: request ids, problem rendering, security headers and
-//! metrics for every response (SPEC §3.5, §3.6).
+//! The outermost layer: request ids, problem rendering, security headers,
+//! metrics and the audit trail for every response (SPEC §3.5, §3.6).
+//!
+//! The audit trail is one structured line per security decision on the target
+//! `slipgate::audit`: `decision` (`allowed` or `refused`), the problem `code`,
+//! `status`, the verified `keyid`, the token `subject`, the `client_ip` and the
+//! `request_id` — never a token, key, password or salary figure. With
+//! `log.format = "json"` each is one JSON object; counters per refusal code
+//! are on `/metrics` as `slipgate_rejections_total{code=…}`.
 
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS};
 use http::{HeaderName, HeaderValue};
-use slipgate_proto::{Problem, headers};
+use slipgate_guard::signature::VerifiedKey;
+use slipgate_guard::token::AuditSubject;
+use slipgate_proto::{Problem, ProblemCode, headers};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -27,12 +38,30 @@ pub async fn respond(State(state): State<AppState>, mut request: Request, next: 
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     request.extensions_mut().insert(RequestId(id.clone()));
+    let client_ip = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
 
     let mut response = next.run(request).await;
     let rejection = response.extensions_mut().remove::<slipgate_guard::Rejection>();
     let error = response.extensions_mut().remove::<ApiError>().or_else(|| rejection.map(ApiError::from));
+    let keyid = response.extensions_mut().remove::<VerifiedKey>().map(|k| k.keyid);
+    let subject = response.extensions_mut().remove::<AuditSubject>().map(|s| s.0);
+    let code = error.as_ref().map(|e| e.code);
+    if let Some(code) = code {
+        state.metrics.record_rejection(code.as_str());
+    }
     if let Some(error) = error {
         response = render_problem(response, error, &id);
+    }
+    if route != "/healthz" {
+        audit(&AuditLine {
+            code,
+            status: response.status().as_u16(),
+            route: &route,
+            keyid: keyid.as_deref(),
+            subject: subject.as_deref(),
+            client_ip,
+            request_id: &id,
+        });
     }
     let h = response.headers_mut();
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -52,10 +81,35 @@ fn render_problem(response: Response, error: ApiError, request_id: &str) -> Resp
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static(headers::PROBLEM_JSON));
     parts.headers.remove(http::header::CONTENT_LENGTH);
-    if problem.code != "internal" {
-        tracing::info!(code = %problem.code, status = problem.status, request_id, "request refused");
-    }
     Response::from_parts(parts, Body::from(body))
+}
+
+/// What the audit trail records of one request.
+struct AuditLine<'a> {
+    code: Option<ProblemCode>,
+    status: u16,
+    route: &'a str,
+    keyid: Option<&'a str>,
+    subject: Option<&'a str>,
+    client_ip: Option<IpAddr>,
+    request_id: &'a str,
+}
+
+fn audit(line: &AuditLine<'_>) {
+    let client_ip = line.client_ip.map(|ip| ip.to_string());
+    let decision = if line.code.is_some() { "refused" } else { "allowed" };
+    tracing::info!(
+        target: "slipgate::audit",
+        decision,
+        code = line.code.map(ProblemCode::as_str),
+        status = line.status,
+        route = line.route,
+        keyid = line.keyid,
+        subject = line.subject,
+        client_ip = client_ip.as_deref(),
+        request_id = line.request_id,
+        "security decision"
+    );
 }
 
 /// Middleware (outermost on the API listener): signs every response (SPEC §3.8).

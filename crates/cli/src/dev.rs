@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::Serialize;
-use slipgate_api::config::LogFormat;
 use slipgate_api::devpki::{self, DevPki};
 use slipgate_api::{ConfigLoader, Listeners};
 use slipgate_idp::IdpConfig;
@@ -133,7 +132,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         .set_override(&format!("auth.client_id={}", toml_quote(&seed.introspection_client.0)))?
         .set_override(&format!("auth.client_secret_file={}", toml_string(&secret_file)))?
         .load()?;
-    crate::logging::init(if args.config.is_some() { config.log.format } else { LogFormat::Pretty });
+    crate::logging::init(config.log.format);
     let listeners = Listeners::bind(&config).await?;
     let api_url = format!("https://{}", listeners.api.local_addr()?);
     let admin_url = format!("http://{}", listeners.admin.local_addr()?);

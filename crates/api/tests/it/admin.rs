@@ -54,3 +54,20 @@ async fn readyz_reports_an_unreachable_identity_server() {
     assert_eq!(body["checks"]["identity_server"]["ok"], false, "{body}");
     api.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_count_refusals_by_problem_code() {
+    let api = TestApi::spawn(&[]).await;
+    let unsigned = api
+        .client()
+        .post(api.url("/generate/salaryslip"))
+        .header("content-type", "application/json")
+        .body(SEED_BODY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 401);
+    let text = reqwest::get(api.admin_url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(text.contains(r#"slipgate_rejections_total{code="signature_missing"} 1"#), "{text}");
+    api.stop().await;
+}

@@ -170,8 +170,11 @@ where
                     .into_response());
                 }
             }
-            parts.extensions.insert(verified);
-            inner.call(Request::from_parts(parts, Body::from(bytes))).await
+            parts.extensions.insert(verified.clone());
+            let mut response = inner.call(Request::from_parts(parts, Body::from(bytes))).await?;
+            // For the audit line: which key this request was verified with.
+            response.extensions_mut().insert(verified);
+            Ok(response)
         })
     }
 }

@@ -59,6 +59,10 @@ pub fn authorize_employee(claims: &TokenClaims, emp_id: &str) -> Result<(), Reje
     }
 }
 
+/// The authenticated subject, in the response extensions for the audit line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSubject(pub String);
+
 /// Validates the bearer token of every request.
 #[derive(Debug, Clone)]
 pub struct TokenLayer {
@@ -113,8 +117,11 @@ where
             };
             match decide(validator.validate(token).await) {
                 Ok(claims) => {
+                    let subject = AuditSubject(claims.sub.clone());
                     request.extensions_mut().insert(claims);
-                    inner.call(request).await
+                    let mut response = inner.call(request).await?;
+                    response.extensions_mut().insert(subject);
+                    Ok(response)
                 }
                 Err(rejection) => Ok(rejection.into_response()),
             }

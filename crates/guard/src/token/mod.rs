@@ -40,6 +40,6 @@ pub use idp_http::idp_client;
 pub use introspect::{ClientSecret, Introspector};
 pub use jwt::{JwtValidator, REFETCH_EVERY};
 pub use layer::{
-    CHALLENGE_INVALID, CHALLENGE_MISSING, CHALLENGE_SCOPE, TokenLayer, TokenService, authorize_employee,
-    bearer, decide,
+    AuditSubject, CHALLENGE_INVALID, CHALLENGE_MISSING, CHALLENGE_SCOPE, TokenLayer, TokenService,
+    authorize_employee, bearer, decide,
 };
