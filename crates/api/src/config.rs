@@ -78,6 +78,9 @@ pub struct TlsConfig {
     pub cert: Option<PathBuf>,
     /// PEM private key (PKCS#8, SEC1 or PKCS#1).
     pub key: Option<PathBuf>,
+    /// PEM CA of client certificates; when set, mutual TLS is required.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
 }
 
 /// `[signature]`.

@@ -94,6 +94,33 @@ impl DevPki {
     }
 }
 
+/// A client certificate for mutual TLS, signed by a fresh CA of its own in
+/// `dir`: returns `(ca.pem, client.pem, client-key.pem)`.
+pub fn client_pki(dir: &Path, common_name: &str) -> Result<(PathBuf, PathBuf, PathBuf), PkiError> {
+    let now = time::OffsetDateTime::now_utc();
+    let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let mut ca = CertificateParams::new(Vec::<String>::new())?;
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca.distinguished_name = name("Slipgate client CA");
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    ca.not_before = now - time::Duration::days(1);
+    ca.not_after = now + time::Duration::days(825);
+    let ca_cert = ca.self_signed(&ca_key)?;
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let mut client = CertificateParams::new(Vec::<String>::new())?;
+    client.distinguished_name = name(common_name);
+    client.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    client.not_before = now - time::Duration::days(1);
+    client.not_after = now + time::Duration::days(397);
+    let cert = client.signed_by(&key, &ca_cert, &ca_key)?;
+    let paths = (dir.join("client-ca.pem"), dir.join("client.pem"), dir.join("client-key.pem"));
+    write_file(&paths.0, ca_cert.pem().as_bytes(), false)?;
+    write_file(&paths.1, cert.pem().as_bytes(), false)?;
+    write_file(&paths.2, key.serialize_pem().as_bytes(), true)?;
+    Ok(paths)
+}
+
 fn name(cn: &str) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, cn);

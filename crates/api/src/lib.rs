@@ -242,7 +242,7 @@ pub async fn run_with_state(
             .into());
         }
     };
-    let tls = tls::server_config(cert, key)?;
+    let tls = tls::server_config_with_client_ca(cert, key, config.tls.client_ca.as_deref())?;
     let limits = ConnLimits { header_timeout: config.limits.header_timeout.0 };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {

@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod dos;
 mod errors;
+mod mtls;
 mod response_sig;
 mod signatures;
 mod slips;
