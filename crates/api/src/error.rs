@@ -3,7 +3,7 @@
 //!
 //! Handlers and layers return an [`ApiError`]; its response carries the typed
 //! problem in the response extensions and no body yet. The outermost layer
-//! ([`crate::respond`]) renders every problem with the request id, the
+//! (`respond`) renders every problem with the request id, the
 //! security headers and the metrics, so no response can skip them.
 
 use axum::response::{IntoResponse, Response};

@@ -15,6 +15,7 @@
 //! assert_eq!(clock.now(), UNIX_EPOCH + Duration::from_secs(1_767_225_900));
 //! ```
 
+pub mod ratelimit;
 mod rejection;
 pub mod signature;
 pub mod token;

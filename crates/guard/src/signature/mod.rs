@@ -33,6 +33,7 @@
 mod check;
 mod keys;
 mod layer;
+mod redis;
 mod store;
 
 #[cfg(test)]
@@ -41,4 +42,7 @@ mod tests;
 pub use check::{DEFAULT_NONCE_CAPACITY, DEFAULT_REQUIRED, HeadChecked, SignaturePolicy};
 pub use keys::{DuplicateKeyId, KeyResolver, KeyRing, VerifiedKey};
 pub use layer::{SignatureLayer, SignatureService};
+pub use redis::{
+    DEFAULT_REDIS_CONNECT_TIMEOUT, DEFAULT_REDIS_TIMEOUT, NONCE_PREFIX, RedisConnection, RedisNonceStore,
+};
 pub use store::{BoxFuture, MemoryNonceStore, NonceStore, NonceVerdict, StoreError};
