@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 pub use slipgate_proto::config::{ConfigError, ConfigLoader, LogConfig, LogFormat, Validate};
-use slipgate_proto::units::{ByteSize, HumanDuration};
+use slipgate_proto::units::{ByteSize, HumanDuration, Rate};
 
 /// The whole API configuration.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -32,6 +32,12 @@ pub struct Config {
     /// Bearer tokens from the identity server (SPEC §4).
     #[serde(default)]
     pub auth: AuthConfig,
+    /// Rate limits (SPEC §3.7).
+    #[serde(default)]
+    pub rate_limit: RateLimitConfig,
+    /// The shared Redis (or Valkey) for `store = "redis"`.
+    #[serde(default)]
+    pub redis: RedisConfig,
     /// Resource limits.
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -275,11 +281,84 @@ impl AuthConfig {
     }
 }
 
+/// `[rate_limit]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Per client address, checked before any crypto (default `600/min`).
+    #[serde(default = "default_ip_rate")]
+    pub ip: Rate,
+    /// Per authenticated user (default `120/min`).
+    #[serde(default = "default_user_rate")]
+    pub user: Rate,
+    /// `memory` (default) or `redis` (shared by every instance).
+    #[serde(default)]
+    pub store: StoreKind,
+    /// Addresses (or CIDRs) of proxies whose `X-Forwarded-For` is believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Memory store only: most keys tracked (default 100000).
+    #[serde(default = "default_max_keys")]
+    pub max_keys: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            ip: default_ip_rate(),
+            user: default_user_rate(),
+            store: StoreKind::Memory,
+            trusted_proxies: Vec::new(),
+            max_keys: default_max_keys(),
+        }
+    }
+}
+
+fn default_ip_rate() -> Rate {
+    Rate {
+        quota: std::num::NonZeroU32::new(600).unwrap_or(std::num::NonZeroU32::MIN),
+        per: std::time::Duration::from_secs(60),
+    }
+}
+
+fn default_user_rate() -> Rate {
+    Rate {
+        quota: std::num::NonZeroU32::new(120).unwrap_or(std::num::NonZeroU32::MIN),
+        per: std::time::Duration::from_secs(60),
+    }
+}
+
+fn default_max_keys() -> u32 {
+    100_000
+}
+
+/// `[redis]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `redis://host:6379/0` or `rediss://…` (TLS).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Bound on each Redis call; past it the request fails closed (default `250ms`).
+    #[serde(default = "default_redis_timeout")]
+    pub timeout: HumanDuration,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self { url: None, timeout: default_redis_timeout() }
+    }
+}
+
+fn default_redis_timeout() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_millis(250))
+}
+
 /// `[replay]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayConfig {
-    /// `memory` (default, one instance).
+    /// `memory` (default, one instance) or `redis` (shared by every instance).
     #[serde(default)]
     pub store: StoreKind,
     /// Memory store only: most live nonces kept; when full, new requests get
@@ -374,10 +453,20 @@ impl Validate for Config {
         }
         self.signature.check()?;
         self.auth.check()?;
-        if self.replay.store == StoreKind::Redis {
+        let uses_redis = self.replay.store == StoreKind::Redis || self.rate_limit.store == StoreKind::Redis;
+        if uses_redis && self.redis.url.is_none() {
             return Err(ConfigError::Value {
-                key: "replay.store",
-                message: "the redis store is not available in this build yet; use memory".into(),
+                key: "redis.url",
+                message: "a store is `redis`: set redis.url (redis://host:6379/0)".into(),
+            });
+        }
+        if let Err(e) = slipgate_guard::ratelimit::TrustedProxies::parse(&self.rate_limit.trusted_proxies) {
+            return Err(ConfigError::Value { key: "rate_limit.trusted_proxies", message: e.to_string() });
+        }
+        if self.rate_limit.max_keys == 0 || self.redis.timeout.0.is_zero() {
+            return Err(ConfigError::Value {
+                key: "rate_limit.max_keys",
+                message: "rate_limit.max_keys and redis.timeout must be greater than zero".into(),
             });
         }
         if self.replay.max_entries == 0 {

@@ -20,12 +20,14 @@ pub struct ApiError {
     pub detail: String,
     /// Field errors of a 422.
     pub errors: Vec<FieldError>,
+    /// Policies a 429 violated.
+    pub violated_policies: Vec<String>,
 }
 
 impl ApiError {
     /// An error of `code` with `detail`.
     pub fn new(code: ProblemCode, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into(), errors: Vec::new() }
+        Self { code, detail: detail.into(), errors: Vec::new(), violated_policies: Vec::new() }
     }
 
     /// A 422 listing `errors`.
@@ -35,6 +37,7 @@ impl ApiError {
             code: ProblemCode::ValidationFailed,
             detail: format!("{n} field{} failed validation", if n == 1 { "" } else { "s" }),
             errors,
+            violated_policies: Vec::new(),
         }
     }
 
@@ -56,6 +59,8 @@ impl IntoResponse for ApiError {
 
 impl From<slipgate_guard::Rejection> for ApiError {
     fn from(rejection: slipgate_guard::Rejection) -> Self {
-        Self::new(rejection.code, rejection.detail.into_owned())
+        let mut error = Self::new(rejection.code, rejection.detail.into_owned());
+        error.violated_policies = rejection.violated_policies.iter().map(|p| (*p).to_owned()).collect();
+        error
     }
 }

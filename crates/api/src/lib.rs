@@ -41,7 +41,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
-use slipgate_guard::signature::{MemoryNonceStore, SignatureLayer, SignaturePolicy};
+use slipgate_guard::ratelimit::{
+    MemoryRateLimitStore, RateLimitLayer, RateLimitStore, RateLimits, RedisRateLimitStore, TrustedProxies,
+};
+use slipgate_guard::signature::{
+    self, MemoryNonceStore, NonceStore, RedisConnection, RedisNonceStore, SignatureLayer, SignaturePolicy,
+};
 use slipgate_guard::token::{self, TokenLayer, TokenValidator};
 use slipgate_guard::transport::{self, ConnLimits, tls};
 use slipgate_guard::{Clock, SystemClock};
@@ -120,15 +125,24 @@ impl AppState {
             Some(path) => PayScale::load(path)?,
             None => PayScale::builtin()?,
         };
-        let max_entries = usize::try_from(config.replay.max_entries).unwrap_or(usize::MAX);
+        let stores = Stores::from_config(config)?;
+        let mut probes: Vec<Arc<dyn readiness::Probe>> = vec![Arc::new(readiness::IdpProbe::new(
+            token::idp_client(config.auth.ca.as_deref(), config.auth.timeout.0)?,
+            config.auth.idp_url.as_deref().unwrap_or_default(),
+        ))];
+        if let Some(redis) = &stores.redis {
+            probes.push(Arc::new(readiness::RedisProbe(redis.clone())));
+        }
         Ok(Self {
             tokens: token_validator(&config.auth, clock.clone())?,
-            probes: vec![Arc::new(readiness::IdpProbe::new(
-                token::idp_client(config.auth.ca.as_deref(), config.auth.timeout.0)?,
-                config.auth.idp_url.as_deref().unwrap_or_default(),
-            ))],
+            probes,
             keys: Arc::new(keys::load(&config.signature.keys)?),
-            nonces: Arc::new(MemoryNonceStore::new(max_entries)),
+            nonces: stores.nonces,
+            rate_store: stores.rates,
+            limits: RateLimits { ip: config.rate_limit.ip, user: config.rate_limit.user },
+            trusted_proxies: TrustedProxies::parse(&config.rate_limit.trusted_proxies).map_err(|e| {
+                ConfigError::Value { key: "rate_limit.trusted_proxies", message: e.to_string() }
+            })?,
             policy: SignaturePolicy::new().with_max_skew(config.signature.max_skew.0),
             scale: Arc::new(scale),
             pdf: Arc::new(PdfRenderer::new()?),
@@ -144,6 +158,44 @@ impl AppState {
             max_body: usize::try_from(config.limits.max_body.0).unwrap_or(usize::MAX),
             request_timeout: config.limits.request_timeout.0,
         })
+    }
+}
+
+/// The nonce and rate-limit stores the configuration names.
+struct Stores {
+    nonces: Arc<dyn NonceStore>,
+    rates: Arc<dyn RateLimitStore>,
+    redis: Option<RedisConnection>,
+}
+
+impl Stores {
+    fn from_config(config: &Config) -> Result<Self, RunError> {
+        use config::StoreKind;
+        let redis = match &config.redis.url {
+            Some(url)
+                if config.replay.store == StoreKind::Redis || config.rate_limit.store == StoreKind::Redis =>
+            {
+                // Lazy: the API starts (and reports not ready) while Redis is down.
+                let conn = RedisConnection::lazy(url, signature::DEFAULT_REDIS_CONNECT_TIMEOUT)
+                    .map_err(|e| ConfigError::Value { key: "redis.url", message: e.to_string() })?
+                    .with_timeout(config.redis.timeout.0);
+                Some(conn)
+            }
+            _ => None,
+        };
+        let nonces: Arc<dyn NonceStore> = match (&redis, config.replay.store) {
+            (Some(conn), StoreKind::Redis) => Arc::new(RedisNonceStore::new(conn.clone())),
+            _ => Arc::new(MemoryNonceStore::new(
+                usize::try_from(config.replay.max_entries).unwrap_or(usize::MAX),
+            )),
+        };
+        let rates: Arc<dyn RateLimitStore> = match (&redis, config.rate_limit.store) {
+            (Some(conn), StoreKind::Redis) => Arc::new(RedisRateLimitStore::new(conn.clone())),
+            _ => Arc::new(MemoryRateLimitStore::new(
+                usize::try_from(config.rate_limit.max_keys).unwrap_or(usize::MAX),
+            )),
+        };
+        Ok(Self { nonces, rates, redis })
     }
 }
 
@@ -180,14 +232,24 @@ fn token_validator(
 /// The API's routes with every layer in SPEC §3.3 order.
 ///
 /// Layers listed later wrap earlier ones, so the request meets them bottom-up:
-/// the request shape (step 2), then signature, digest and nonce (steps 3–6),
-/// then the bearer token and its scope (steps 7, 9), then the handler's
-/// object-level rule, validation and generation (steps 9–11).
+/// response signing, problem rendering and load shedding, the per-IP rate
+/// limit (step 1), the request shape (step 2), signature, digest and nonce
+/// (steps 3–6), the bearer token and its scope (steps 7, 9), the per-user rate
+/// limit (step 8), then the handler's object-level rule, validation and
+/// generation (steps 9–11).
 pub fn router(state: AppState) -> Router {
     let signature = SignatureLayer::new(state.keys.clone(), state.nonces.clone(), state.clock.clone())
         .with_policy(state.policy.clone())
         .with_body_limits(state.max_body, state.request_timeout);
+    let per_user = RateLimitLayer::per_user(state.rate_store.clone(), state.limits.user, state.clock.clone());
+    let per_ip = RateLimitLayer::per_ip(
+        state.rate_store.clone(),
+        state.limits,
+        state.trusted_proxies.clone(),
+        state.clock.clone(),
+    );
     let slip = post(routes::slip::generate)
+        .route_layer(per_user)
         .route_layer(TokenLayer::new(state.tokens.clone()))
         .route_layer(signature)
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), routes::slip::shape));
@@ -197,6 +259,7 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/slipgate-keys", get(routes::openapi::response_keys))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(per_ip)
         .layer(axum::middleware::from_fn_with_state(state.in_flight.clone(), shed::shed))
         .layer(axum::middleware::from_fn_with_state(state.clone(), respond::respond))
         .layer(axum::middleware::from_fn_with_state(state.clone(), respond::sign_response))

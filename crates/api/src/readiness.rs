@@ -47,6 +47,20 @@ impl Probe for IdpProbe {
     }
 }
 
+/// Redis answers `PING` within the configured timeout.
+#[derive(Debug)]
+pub struct RedisProbe(pub slipgate_guard::signature::RedisConnection);
+
+impl Probe for RedisProbe {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.0.ping().await.map_err(|e| e.to_string()) })
+    }
+}
+
 /// Runs every probe concurrently.
 pub async fn check_all(probes: &[Arc<dyn Probe>]) -> Vec<(&'static str, Result<(), String>)> {
     let checks = probes.iter().map(|p| async move { (p.name(), p.check().await) });

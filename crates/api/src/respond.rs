@@ -78,6 +78,7 @@ fn render_problem(response: Response, error: ApiError, request_id: &str) -> Resp
     let (mut parts, _) = response.into_parts();
     let mut problem = Problem::new(error.code, error.detail, request_id);
     problem.errors = error.errors;
+    problem.violated_policies = error.violated_policies;
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static(headers::PROBLEM_JSON));
     parts.headers.remove(http::header::CONTENT_LENGTH);

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use slipgate_guard::Clock;
+use slipgate_guard::ratelimit::{RateLimitStore, RateLimits, TrustedProxies};
 use slipgate_guard::signature::{KeyRing, NonceStore, SignaturePolicy};
 use slipgate_guard::token::TokenValidator;
 use slipgate_payroll::{PayScale, PdfRenderer};
@@ -22,6 +23,12 @@ pub struct AppState {
     pub nonces: Arc<dyn NonceStore>,
     /// Validates bearer tokens (introspection or JWT).
     pub tokens: Arc<dyn TokenValidator>,
+    /// Where GCRA state lives.
+    pub rate_store: Arc<dyn RateLimitStore>,
+    /// The `ip` and `user` policies.
+    pub limits: RateLimits,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
     /// Required components and the freshness window.
     pub policy: SignaturePolicy,
     /// Wall-clock time (freshness, slip timestamps, default pay period).

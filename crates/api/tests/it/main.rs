@@ -6,6 +6,7 @@ mod auth;
 mod dos;
 mod errors;
 mod mtls;
+mod ratelimit;
 mod response_sig;
 mod signatures;
 mod slips;
@@ -28,7 +29,8 @@ pub async fn expect_problem(response: reqwest::Response, status: u16, code: &str
     let body = slipgate_test_support::json(&response.bytes().await.unwrap());
     assert_eq!(body["code"], code, "{body}");
     assert_eq!(body["status"], status);
-    assert_eq!(body["type"], format!("urn:slipgate:problem:{code}"));
+    let typed: slipgate_proto::ProblemCode = code.parse().unwrap();
+    assert_eq!(body["type"], typed.type_uri());
     assert_eq!(body["request_id"], request_id.as_str());
     assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
     assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()));

@@ -266,11 +266,12 @@ async fn rejects_signature_of_the_wrong_length() {
 #[tokio::test]
 async fn rejects_created_too_old_and_too_far_in_the_future() {
     let (api, clock) = api().await;
-    clock.set_unix(T0 + 301);
-    let headers = signed_headers(&api, SEED_BODY, &ALL, &params("too-old-01"), &hmac());
-    rejected(send(&api, headers, SEED_BODY).await, "request_expired").await;
+    // Time only moves forward here, as it does for the rate limiter.
     clock.set_unix(T0 - 301);
     let headers = signed_headers(&api, SEED_BODY, &ALL, &params("future-001"), &hmac());
+    rejected(send(&api, headers, SEED_BODY).await, "request_expired").await;
+    clock.set_unix(T0 + 301);
+    let headers = signed_headers(&api, SEED_BODY, &ALL, &params("too-old-01"), &hmac());
     rejected(send(&api, headers, SEED_BODY).await, "request_expired").await;
     api.stop().await;
 }
@@ -278,11 +279,11 @@ async fn rejects_created_too_old_and_too_far_in_the_future() {
 #[tokio::test]
 async fn accepts_created_exactly_at_the_skew_edges() {
     let (api, clock) = api().await;
-    clock.set_unix(T0 + 300);
-    let headers = signed_headers(&api, SEED_BODY, &ALL, &params("edge-old-1"), &hmac());
-    assert_eq!(send(&api, headers, SEED_BODY).await.status(), 200);
     clock.set_unix(T0 - 300);
     let headers = signed_headers(&api, SEED_BODY, &ALL, &params("edge-new-1"), &hmac());
+    assert_eq!(send(&api, headers, SEED_BODY).await.status(), 200);
+    clock.set_unix(T0 + 300);
+    let headers = signed_headers(&api, SEED_BODY, &ALL, &params("edge-old-1"), &hmac());
     assert_eq!(send(&api, headers, SEED_BODY).await.status(), 200);
     api.stop().await;
 }
