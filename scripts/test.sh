@@ -53,8 +53,30 @@ ensure_postgres() {
   export SLIPGATE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:55432/test"
   eval "pg_private_stop() { ${run[*]} '$bin/pg_ctl' -D '$dir/data' -m fast stop >/dev/null 2>&1; rm -rf '$dir'; }"
 }
-trap 'pg_private_stop' EXIT
+# Redis for the shared nonce and rate-limit stores: the one on 127.0.0.1:6379
+# when it answers, else a private one on 127.0.0.1:56379 (no persistence).
+redis_private_stop() { :; }
+ensure_redis() {
+  if [ -n "${SLIPGATE_TEST_REDIS_URL:-}" ]; then return 0; fi
+  if [ -z "${SLIPGATE_TEST_PRIVATE_REDIS:-}" ] && port_open 6379; then
+    export SLIPGATE_TEST_REDIS_URL="redis://127.0.0.1:6379"
+    return 0
+  fi
+  need_pkg redis-server redis-server
+  local dir
+  dir=$(mktemp -d /tmp/slipgate-redis.XXXXXX)
+  step "starting a private Redis on 127.0.0.1:56379 ($dir)"
+  redis-server --bind 127.0.0.1 --port 56379 --save "" --appendonly no --daemonize yes \
+    --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
+  for _ in $(seq 50); do port_open 56379 && break; sleep 0.1; done
+  export SLIPGATE_TEST_REDIS_URL="redis://127.0.0.1:56379"
+  eval "redis_private_stop() { kill \$(cat '$dir/redis.pid') 2>/dev/null; rm -rf '$dir'; }"
+}
+
+trap 'pg_private_stop; redis_private_stop' EXIT
 ensure_postgres
+ensure_redis
+need_pkg haproxy haproxy   # the scale-out test runs the documented balancer config
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo not found: install Rust 1.95+ with rustup (https://rustup.rs)" >&2
