@@ -58,39 +58,7 @@ impl TestApi {
     }
 
     async fn start(overrides: &[&str], clock: Option<Arc<slipgate_guard::ManualClock>>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let pki = DevPki::ensure(dir.path()).unwrap();
-        let (keys, ed25519_pem) = write_test_keys(dir.path());
-        let idp = idp::TestIdp::spawn().await;
-        let (client_id, secret) = idp.introspection_client();
-        let secret_file = dir.path().join("introspection.secret");
-        std::fs::write(&secret_file, secret).unwrap();
-        let paula = idp.login_ok("paula").await["access_token"].as_str().unwrap().to_owned();
-        let mut loader = ConfigLoader::new()
-            .set_override(&format!("signature.keys={keys}"))
-            .unwrap()
-            .set_override(&format!("auth.idp_url=\"{}\"", idp.url("")))
-            .unwrap()
-            .set_override(&format!("auth.ca=\"{}\"", idp.ca.display()))
-            .unwrap()
-            .set_override(&format!("auth.client_id=\"{client_id}\""))
-            .unwrap()
-            .set_override(&format!("auth.client_secret_file=\"{}\"", secret_file.display()))
-            .unwrap()
-            .set_override(&format!("auth.issuer=\"{}\"", idp.issuer))
-            .unwrap()
-            .set_override("server.listen=127.0.0.1:0")
-            .unwrap()
-            .set_override("server.admin_listen=127.0.0.1:0")
-            .unwrap()
-            .set_override(&format!("tls.cert=\"{}\"", pki.server_cert.display()))
-            .unwrap()
-            .set_override(&format!("tls.key=\"{}\"", pki.server_key.display()))
-            .unwrap();
-        for o in overrides {
-            loader = loader.set_override(o).unwrap();
-        }
-        let config: slipgate_api::Config = loader.load().unwrap();
+        let TestConfig { dir, config, idp, ca, ed25519_pem, paula } = TestConfig::new(overrides).await;
         let listeners = Listeners::bind(&config).await.unwrap();
         let addr = listeners.api.local_addr().unwrap();
         let admin = listeners.admin.local_addr().unwrap();
@@ -107,17 +75,7 @@ impl TestApi {
             .await
             .unwrap();
         });
-        Self {
-            addr,
-            admin,
-            ca: pki.ca_cert,
-            ed25519_pem,
-            idp,
-            paula,
-            dir,
-            shutdown: Some(tx),
-            task: Some(task),
-        }
+        Self { addr, admin, ca, ed25519_pem, idp, paula, dir, shutdown: Some(tx), task: Some(task) }
     }
 
     /// A signer with the `test-hmac` key.
@@ -190,6 +148,59 @@ impl TestApi {
             task.await.unwrap();
         }
         self.idp.stop().await;
+    }
+}
+
+/// A complete API configuration for tests, with a running identity server,
+/// the test keys and a PKI in a temporary directory; for in-process use
+/// (`router(state).oneshot`, benchmarks) or [`TestApi`].
+#[derive(Debug)]
+pub struct TestConfig {
+    /// Holds every file the configuration names.
+    pub dir: tempfile::TempDir,
+    /// The configuration (listeners on port 0).
+    pub config: slipgate_api::Config,
+    /// The identity server it validates tokens with.
+    pub idp: idp::TestIdp,
+    /// The CA of the API's certificate.
+    pub ca: PathBuf,
+    /// The `test-ed25519` private key.
+    pub ed25519_pem: String,
+    /// A token of paula (`salaryslip:any`).
+    pub paula: String,
+}
+
+impl TestConfig {
+    /// Builds it, applying `overrides` last.
+    pub async fn new(overrides: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = DevPki::ensure(dir.path()).unwrap();
+        let (keys, ed25519_pem) = write_test_keys(dir.path());
+        let idp = idp::TestIdp::spawn().await;
+        let (client_id, secret) = idp.introspection_client();
+        let secret_file = dir.path().join("introspection.secret");
+        std::fs::write(&secret_file, secret).unwrap();
+        let paula = idp.login_ok("paula").await["access_token"].as_str().unwrap().to_owned();
+        let mut loader = ConfigLoader::new();
+        for o in [
+            format!("signature.keys={keys}"),
+            format!("auth.idp_url=\"{}\"", idp.url("")),
+            format!("auth.ca=\"{}\"", idp.ca.display()),
+            format!("auth.client_id=\"{client_id}\""),
+            format!("auth.client_secret_file=\"{}\"", secret_file.display()),
+            format!("auth.issuer=\"{}\"", idp.issuer),
+            "server.listen=127.0.0.1:0".to_owned(),
+            "server.admin_listen=127.0.0.1:0".to_owned(),
+            format!("tls.cert=\"{}\"", pki.server_cert.display()),
+            format!("tls.key=\"{}\"", pki.server_key.display()),
+        ] {
+            loader = loader.set_override(&o).unwrap();
+        }
+        for o in overrides {
+            loader = loader.set_override(o).unwrap();
+        }
+        let config: slipgate_api::Config = loader.load().unwrap();
+        Self { dir, config, idp, ca: pki.ca_cert, ed25519_pem, paula }
     }
 }
 

@@ -1,0 +1,135 @@
+//! The cost of the secure path, in process (`router(state).oneshot`, no
+//! socket, no TLS): the full API router against the same handler with the
+//! guard layers removed — a baseline built here in the harness only, never a
+//! runtime option — and the share of each layer, added one at a time.
+//!
+//! Every measured request is freshly signed (fresh nonce) in untimed setup;
+//! the token is introspected once against a real identity server, then served
+//! from the warm cache; rate limits are raised out of the way.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::post;
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use slipgate_api::AppState;
+use slipgate_api::routes::slip::{generate, shape};
+use slipgate_guard::ratelimit::RateLimitLayer;
+use slipgate_guard::signature::SignatureLayer;
+use slipgate_guard::token::{TokenClaims, TokenLayer};
+use slipgate_test_support::{SEED_BODY, TestConfig};
+use tower::ServiceExt as _;
+
+const URL: &str = "https://127.0.0.1:8443/generate/salaryslip";
+
+/// The handler alone, with the claims the token layer would have proved.
+fn baseline(state: &AppState) -> Router {
+    let claims = TokenClaims {
+        sub: "paula".into(),
+        scope: "salaryslip:any".into(),
+        emp_id: Some("00001".into()),
+        exp: i64::MAX,
+        client_id: None,
+    };
+    Router::new()
+        .route(slipgate_proto::SLIP_PATH, post(generate))
+        .layer(axum::Extension(claims))
+        .with_state(state.clone())
+}
+
+fn signature(state: &AppState) -> SignatureLayer {
+    SignatureLayer::new(state.keys.clone(), state.nonces.clone(), state.clock.clone())
+        .with_policy(state.policy.clone())
+        .with_body_limits(state.max_body, state.request_timeout)
+}
+
+/// The handler with the layers up to `depth` (1 = per-user rate limit,
+/// 2 = + token, 3 = + signature, digest and nonce, 4 = + request shape).
+fn partial(state: &AppState, depth: u8) -> Router {
+    let user = RateLimitLayer::per_user(state.rate_store.clone(), state.limits.user, state.clock.clone());
+    let mut route = post(generate).route_layer(user);
+    if depth >= 2 {
+        route = route.route_layer(TokenLayer::new(state.tokens.clone()));
+    }
+    if depth >= 3 {
+        route = route.route_layer(signature(state));
+    }
+    if depth >= 4 {
+        route = route.route_layer(axum::middleware::from_fn_with_state(state.clone(), shape));
+    }
+    let router = Router::new().route(slipgate_proto::SLIP_PATH, route);
+    if depth < 2 {
+        let claims = TokenClaims {
+            sub: "paula".into(),
+            scope: "salaryslip:any".into(),
+            emp_id: None,
+            exp: i64::MAX,
+            client_id: None,
+        };
+        return router.layer(axum::Extension(claims)).with_state(state.clone());
+    }
+    router.with_state(state.clone())
+}
+
+fn signed_request(signer: &slipgate_client::RequestSigner, bearer: &str) -> http::Request<Body> {
+    let url = reqwest::Url::parse(URL).unwrap_or_else(|e| panic!("{e}"));
+    let mut headers = http::HeaderMap::new();
+    headers.insert("content-type", http::HeaderValue::from_static("application/json"));
+    headers.insert("authorization", http::HeaderValue::from_str(bearer).unwrap_or_else(|e| panic!("{e}")));
+    signer
+        .sign(&http::Method::POST, &url, &mut headers, SEED_BODY.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut request = http::Request::post("/generate/salaryslip")
+        .header("host", "127.0.0.1:8443")
+        .body(Body::from(SEED_BODY))
+        .unwrap_or_else(|e| panic!("{e}"));
+    request.headers_mut().extend(headers);
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from(([127, 0, 0, 1], 40000))));
+    request
+}
+
+fn stack(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build();
+    let rt = rt.unwrap_or_else(|e| panic!("{e}"));
+    let fixture = rt.block_on(TestConfig::new(&["rate_limit.ip=100000000/s", "rate_limit.user=100000000/s"]));
+    let state = AppState::from_config(&fixture.config).unwrap_or_else(|e| panic!("{e}"));
+    let bearer = format!("Bearer {}", fixture.paula);
+    let key = slipgate_httpsig::SigningKey::hmac_sha256(&slipgate_test_support::TEST_HMAC_SECRET)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let signer = Arc::new(slipgate_client::RequestSigner::new(slipgate_test_support::TEST_HMAC_ID, key));
+    let full = slipgate_api::router(state.clone());
+    // Warm the introspection cache.
+    let warm = rt.block_on(full.clone().oneshot(signed_request(&signer, &bearer)));
+    assert_eq!(warm.map(|r| r.status().as_u16()).unwrap_or(0), 200, "warm-up request failed");
+
+    let mut group = c.benchmark_group("stack");
+    let variants: [(&str, Router); 6] = [
+        ("0 handler only (baseline)", baseline(&state)),
+        ("1 + per-user rate limit", partial(&state, 1)),
+        ("2 + token (warm cache)", partial(&state, 2)),
+        ("3 + signature, digest, nonce", partial(&state, 3)),
+        ("4 + request shape", partial(&state, 4)),
+        ("5 full router (per-IP limit, shedding, problems, response signature)", full),
+    ];
+    for (name, router) in variants {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || signed_request(&signer, &bearer),
+                |request| {
+                    let response = rt.block_on(router.clone().oneshot(request));
+                    black_box(response.map(|r| r.status()))
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+    drop(fixture);
+}
+
+criterion_group!(benches, stack);
+criterion_main!(benches);
