@@ -83,7 +83,7 @@ pub struct GenerateArgs {
     /// YYYY-MM (default: the current month, UTC).
     #[arg(long, value_name = "YYYY-MM")]
     pub period: Option<String>,
-    /// json (to stdout unless --out) or pdf (to --out, default <emp_id>-<period>.pdf).
+    /// json (to stdout unless --out) or pdf (to --out, default EMP_ID-PERIOD.pdf).
     #[arg(long, value_enum, default_value = "json")]
     pub format: OutputFormat,
     /// Where to write the slip.

@@ -1,6 +1,8 @@
 //! `slipgate`: the one binary. It parses arguments and configuration, sets up
 //! logging, binds, and hands over to a library `run`.
 
+mod batch;
+mod bench;
 mod client_cmd;
 mod dev;
 mod idp_cmd;
@@ -12,7 +14,7 @@ mod prompt;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use slipgate_api::{ConfigLoader, Listeners};
 
 /// Slipgate: a stateless salary-slip API secured in depth.
@@ -70,14 +72,65 @@ enum Command {
         #[command(flatten)]
         args: client_cmd::GenerateArgs,
     },
+    /// Generate one slip per CSV row into a directory; resumable.
+    ///
+    /// The CSV's header names the columns:
+    /// `emp_id,emp_code,emp_name,emp_grade,working_days[,pay_period]` (an empty
+    /// pay_period means the current month). Each row becomes
+    /// `DIR/<emp_id>-<YYYY-MM>.pdf` (or `.json`), written atomically; rows whose
+    /// file exists are skipped, so after an interruption the same command
+    /// finishes the rest. Rate limits are waited out (Retry-After). Rows the API
+    /// refuses go to DIR/failed.csv with their `code` and `detail`; fix them
+    /// there and pass that file back in. Exits non-zero if any row failed.
+    ///
+    /// Example: slipgate batch march.csv --out-dir slips/2025-03
+    /// Example: slipgate batch march.csv --out-dir slips --format json --concurrency 8
+    /// Example: slipgate batch slips/failed.csv --out-dir slips
+    #[command(verbatim_doc_comment)]
+    Batch {
+        #[command(flatten)]
+        client: profile::ClientArgs,
+        #[command(flatten)]
+        args: batch::BatchArgs,
+    },
+    /// Load-test an API you run: signed requests, throughput and latency percentiles.
+    ///
+    /// Every request is signed (fresh nonce) with the profile's key and sent with
+    /// the profile's logged-in token, asking for the seed slip (emp_id 01234, so
+    /// an employee token such as alice's works). It prints the target first.
+    /// Without --rate, each connection sends back to back; with --rate the load
+    /// is open-loop and latency counts from when each request was due. Answers
+    /// such as 429 are counted, not retried. Limits: --duration 1h, --connections 1024.
+    ///
+    /// Example: slipgate bench
+    /// Example: slipgate bench --duration 30s --connections 32
+    /// Example: slipgate bench --rate 200/s --duration 1m --warmup 5s --json
+    #[command(verbatim_doc_comment)]
+    Bench {
+        #[command(flatten)]
+        client: profile::ClientArgs,
+        #[command(flatten)]
+        args: bench::BenchArgs,
+    },
+    /// Print a shell completion script.
+    ///
+    /// Example: slipgate completions bash > ~/.local/share/bash-completion/completions/slipgate
+    /// Example: slipgate completions zsh > `"${fpath[1]}/_slipgate"`
+    /// Example: slipgate completions fish > ~/.config/fish/completions/slipgate.fish
+    #[command(verbatim_doc_comment)]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
     /// Create a signing key and print its `[[signature.keys]]` entry.
     ///
-    /// HMAC writes DIR/<id>.secret (base64 of 32 random bytes); ed25519 and
-    /// ecdsa-p256-sha256 write DIR/<id>.pem (PKCS#8) and DIR/<id>.pub.pem
+    /// HMAC writes DIR/ID.secret (base64 of 32 random bytes); ed25519 and
+    /// ecdsa-p256-sha256 write DIR/ID.pem (PKCS#8) and DIR/ID.pub.pem
     /// (SPKI). Private files get mode 0600.
     ///
     /// Example: slipgate keys new --alg ed25519 --id client-7 --dir keys
@@ -121,6 +174,17 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             client_cmd::login(&client, username, password_stdin).await
         }
         Command::Generate { client, args } => client_cmd::generate(&client, args).await,
+        Command::Batch { client, args } => batch::run(&client, args).await,
+        Command::Bench { client, args } => bench::run(&client, args).await,
+        Command::Completions { shell } => {
+            // Into a buffer: clap_complete panics on a write error (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "slipgate", &mut script);
+            match std::io::Write::write_all(&mut std::io::stdout().lock(), &script) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(()),
+            }
+        }
         Command::Keys(KeysCommand::New { alg, id, dir }) => {
             let alg = alg.parse().map_err(|_| {
                 anyhow::anyhow!("unknown --alg `{alg}`: use hmac-sha256, ecdsa-p256-sha256 or ed25519")

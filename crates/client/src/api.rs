@@ -1,8 +1,9 @@
-//! [`Client`]: signed calls to the salary-slip API with automatic token renewal.
+//! [`Client`]: signed calls to the salary-slip API that repair what they can:
+//! token renewal, clock skew, rate limits and transient failures.
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
@@ -11,8 +12,12 @@ use rustls_pki_types::pem::PemObject;
 use slipgate_proto::{Problem, ProblemCode, Slip, SlipRequest};
 
 use crate::RequestSigner;
+use crate::builder::ClientBuilder;
 use crate::error::{ClientError, retry_after};
+use crate::retry::{self, RetryPolicy};
+use crate::skew::{OffsetClock, server_date, skew_millis};
 use crate::tokens::TokenManager;
+use slipgate_proto::clock::Clock as _;
 
 /// What to ask the API for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,9 +38,20 @@ pub enum Generated {
 }
 
 /// An HTTPS client (rustls, aws-lc-rs, TLS 1.2/1.3) trusting `ca` when given,
-/// else the system roots.
+/// else the system roots. It offers HTTP/2 and HTTP/1.1.
 pub fn https_client(ca: Option<&Path>, timeout: Duration) -> Result<reqwest::Client, ClientError> {
+    https_client_with(ca, timeout, false)
+}
+
+/// [`https_client`], speaking only HTTP/1.1 when `http1_only` (one request per
+/// connection at a time: what a load generator counting connections wants).
+pub(crate) fn https_client_with(
+    ca: Option<&Path>,
+    timeout: Duration,
+    http1_only: bool,
+) -> Result<reqwest::Client, ClientError> {
     let builder = reqwest::Client::builder().timeout(timeout).https_only(true);
+    let builder = if http1_only { builder.http1_only() } else { builder };
     let builder = match ca {
         None => builder,
         Some(ca) => {
@@ -55,7 +71,11 @@ pub fn https_client(ca: Option<&Path>, timeout: Duration) -> Result<reqwest::Cli
                 .map_err(|e| ClientError::Config(e.to_string()))?
                 .with_root_certificates(roots)
                 .with_no_client_auth();
-            config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+            config.alpn_protocols = if http1_only {
+                vec![b"http/1.1".to_vec()]
+            } else {
+                vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+            };
             builder.tls_backend_preconfigured(config)
         }
     };
@@ -63,16 +83,23 @@ pub fn https_client(ca: Option<&Path>, timeout: Duration) -> Result<reqwest::Cli
 }
 
 /// A signing client for the salary-slip API.
+///
+/// Build one with [`Client::builder`] (or [`Client::new`]); it is cheap to
+/// clone, and clones share the connection pool, the tokens and the learned
+/// clock offset. See [`Client::generate`] for what it repairs on its own.
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
     slip_url: reqwest::Url,
     signer: RequestSigner,
+    clock: Arc<OffsetClock>,
     tokens: Arc<TokenManager>,
+    retry: RetryPolicy,
 }
 
 impl Client {
-    /// A client for the API at `api_url` (e.g. `https://127.0.0.1:8443`).
+    /// A client for the API at `api_url` (e.g. `https://127.0.0.1:8443`) with
+    /// the default [`RetryPolicy`].
     pub fn new(
         http: reqwest::Client,
         api_url: &str,
@@ -82,7 +109,25 @@ impl Client {
         let slip_url = reqwest::Url::parse(api_url)
             .and_then(|u| u.join(slipgate_proto::SLIP_PATH))
             .map_err(|e| ClientError::Config(format!("invalid API URL `{api_url}`: {e}")))?;
-        Ok(Self { http, slip_url, signer, tokens })
+        let clock = Arc::new(OffsetClock::new(signer.clock().clone()));
+        let signer = signer.with_clock(clock.clone());
+        Ok(Self { http, slip_url, signer, clock, tokens, retry: RetryPolicy::default() })
+    }
+
+    /// A [`ClientBuilder`]: URL, CA, key, tokens and retry policy by name.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Replaces the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
     }
 
     /// The token manager.
@@ -90,24 +135,93 @@ impl Client {
         &self.tokens
     }
 
-    /// Generates one slip. A `token_invalid` answer renews the token (refresh,
-    /// then the prompt) and retries once, re-signed with a fresh nonce.
+    /// The `POST /generate/salaryslip` URL.
+    pub fn slip_url(&self) -> &reqwest::Url {
+        &self.slip_url
+    }
+
+    /// The clock correction learned from the server so far, in milliseconds
+    /// (server minus local; 0 until a skew was detected).
+    pub fn clock_offset_millis(&self) -> i64 {
+        self.clock.offset_millis()
+    }
+
+    /// Generates one slip.
+    ///
+    /// What it repairs on its own, each attempt signed afresh (new nonce):
+    /// - `token_invalid`: renews the token (refresh, then the prompt) and
+    ///   signs again, once per attempt;
+    /// - `request_expired` whose `Date` header shows the local clock off by
+    ///   more than 5 s: warns, corrects the signing clock, signs again once;
+    /// - `429`, `503` and transport failures: waits (`Retry-After`, else a
+    ///   jittered backoff) and tries again, as the [`RetryPolicy`] allows.
+    ///
+    /// Every other error is returned at once.
     pub async fn generate(&self, request: &SlipRequest, format: Format) -> Result<Generated, ClientError> {
         let body = serde_json::to_vec(request).map_err(|e| ClientError::Config(e.to_string()))?;
+        retry::run(&self.retry, tokio::time::sleep, || self.exchange(&body, format)).await
+    }
+
+    /// One attempt, with its token renewal and skew correction.
+    async fn exchange(&self, body: &[u8], format: Format) -> Result<Generated, ClientError> {
         let mut token = self.tokens.access_token().await?;
         let mut renewed = false;
+        let mut corrected = false;
         loop {
-            match self.send_once(&body, format, &token).await {
-                Err(e) if e.code() == Some(ProblemCode::TokenInvalid) && !renewed => {
+            let (result, date) = self.send_once(body, format, &token).await;
+            let error = match result {
+                Ok(generated) => return Ok(generated),
+                Err(error) => error,
+            };
+            match error.code() {
+                Some(ProblemCode::TokenInvalid) if !renewed => {
                     token = self.tokens.renew(&token).await?;
                     renewed = true;
                 }
-                other => return other,
+                Some(ProblemCode::RequestExpired) if !corrected && self.correct_skew(date) => {
+                    corrected = true;
+                }
+                _ => return Err(error),
             }
         }
     }
 
-    async fn send_once(&self, body: &[u8], format: Format, token: &str) -> Result<Generated, ClientError> {
+    /// Learns the offset from the server's `Date`, if it shows a skew.
+    fn correct_skew(&self, server: Option<SystemTime>) -> bool {
+        let Some(server) = server else { return false };
+        let Some(extra) = skew_millis(server, self.clock.now()) else { return false };
+        let offset = self.clock.offset_millis().saturating_add(extra);
+        tracing::warn!(
+            offset_s = offset / 1000,
+            "the local clock is {} s {} the API server's; signing with the server's time (fix the clock, e.g. with NTP)",
+            (offset / 1000).unsigned_abs(),
+            if offset > 0 { "behind" } else { "ahead of" },
+        );
+        self.clock.set_offset_millis(offset);
+        true
+    }
+
+    async fn send_once(
+        &self,
+        body: &[u8],
+        format: Format,
+        token: &str,
+    ) -> (Result<Generated, ClientError>, Option<SystemTime>) {
+        let response = match self.post(body, format, token).await {
+            Ok(response) => response,
+            Err(e) => return (Err(e), None),
+        };
+        let status = response.status();
+        let retry = retry_after(response.headers());
+        let date = server_date(response.headers());
+        let bytes = match response.bytes().await {
+            Ok(bytes) => bytes,
+            Err(e) => return (Err(ClientError::transport(&e)), date),
+        };
+        (parse_answer(status, retry, bytes, format), date)
+    }
+
+    async fn post(&self, body: &[u8], format: Format, token: &str) -> Result<reqwest::Response, ClientError> {
         let mut headers = HeaderMap::new();
         headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(slipgate_proto::headers::JSON));
         let accept = match format {
@@ -121,35 +235,38 @@ impl Client {
         auth.set_sensitive(true);
         headers.insert(http::header::AUTHORIZATION, auth);
         self.signer.sign(&Method::POST, &self.slip_url, &mut headers, body)?;
-        let response = self
-            .http
+        self.http
             .post(self.slip_url.clone())
             .headers(headers)
             .body(body.to_vec())
             .send()
             .await
-            .map_err(|e| ClientError::transport(&e))?;
-        let status = response.status();
-        let retry = retry_after(response.headers());
-        let bytes = response.bytes().await.map_err(|e| ClientError::transport(&e))?;
-        if !status.is_success() {
-            let problem: Problem = serde_json::from_slice(&bytes).map_err(|_| {
-                ClientError::InvalidResponse(format!("status {status} without a problem body"))
-            })?;
-            return Err(ClientError::Problem {
-                status: status.as_u16(),
-                problem: Box::new(problem),
-                retry_after: retry,
-            });
+            .map_err(|e| ClientError::transport(&e))
+    }
+}
+
+fn parse_answer(
+    status: reqwest::StatusCode,
+    retry: Option<Duration>,
+    bytes: Bytes,
+    format: Format,
+) -> Result<Generated, ClientError> {
+    if !status.is_success() {
+        let problem: Problem = serde_json::from_slice(&bytes)
+            .map_err(|_| ClientError::InvalidResponse(format!("status {status} without a problem body")))?;
+        return Err(ClientError::Problem {
+            status: status.as_u16(),
+            problem: Box::new(problem),
+            retry_after: retry,
+        });
+    }
+    match format {
+        Format::Json => {
+            let slip: Slip = serde_json::from_slice(&bytes)
+                .map_err(|e| ClientError::InvalidResponse(format!("not a slip document: {e}")))?;
+            Ok(Generated::Json(Box::new(slip), bytes))
         }
-        match format {
-            Format::Json => {
-                let slip: Slip = serde_json::from_slice(&bytes)
-                    .map_err(|e| ClientError::InvalidResponse(format!("not a slip document: {e}")))?;
-                Ok(Generated::Json(Box::new(slip), bytes))
-            }
-            Format::Pdf if bytes.starts_with(b"%PDF-") => Ok(Generated::Pdf(bytes)),
-            Format::Pdf => Err(ClientError::InvalidResponse("the answer is not a PDF".into())),
-        }
+        Format::Pdf if bytes.starts_with(b"%PDF-") => Ok(Generated::Pdf(bytes)),
+        Format::Pdf => Err(ClientError::InvalidResponse("the answer is not a PDF".into())),
     }
 }

@@ -8,7 +8,13 @@
 //!   [`TokenFile`], refreshes on `token_invalid` and, when that fails, asks a
 //!   [`Prompt`] for credentials again.
 //! - [`Client`] generates slips, typed errors ([`ClientError`]) mapped from the
-//!   API's problem codes.
+//!   API's problem codes. It repairs what it can on its own: an expired token
+//!   (refresh, re-prompt), a skewed local clock ([`OffsetClock`], from the
+//!   server's `Date`), rate limits and transient failures ([`RetryPolicy`]:
+//!   `Retry-After`, jittered backoff, bounded attempts, never a plain 4xx).
+//!   [`Client::builder`] assembles one from a URL, a CA, a key and a token file.
+//!
+//! A complete program is `examples/generate_slip.rs`.
 //!
 //! ```
 //! use slipgate_client::RequestSigner;
@@ -26,14 +32,20 @@
 //! The SDK never depends on axum or tower-http.
 
 mod api;
+pub mod builder;
 mod error;
 mod files;
+pub mod retry;
 mod signer;
+pub mod skew;
 mod tokens;
 
 pub use api::{Client, Format, Generated, https_client};
+pub use builder::ClientBuilder;
 pub use error::ClientError;
+pub use retry::RetryPolicy;
 pub use signer::{KeyFileError, RequestSigner, SignRequestError, load_signing_key};
+pub use skew::OffsetClock;
 pub use tokens::{
     Credentials, IdpClient, PUBLIC_CLIENT_ID, Password, Prompt, TokenFile, TokenManager, TokenSet,
 };

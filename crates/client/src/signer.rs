@@ -58,6 +58,11 @@ impl RequestSigner {
         self
     }
 
+    /// The clock `created` is read from.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     /// The key id.
     pub fn keyid(&self) -> &str {
         &self.keyid

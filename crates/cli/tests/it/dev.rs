@@ -18,14 +18,20 @@ pub struct DevProcess {
 
 impl DevProcess {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// [`DevProcess::start`] with extra `slipgate dev` arguments (e.g. `--set k=v`).
+    pub fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config_home = dir.path().join("config");
-        let child = Command::new(env!("CARGO_BIN_EXE_slipgate"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_slipgate"))
             .args(["dev", "--data-dir"])
             .arg(dir.path().join("data"))
             .env("XDG_CONFIG_HOME", &config_home)
             .args(["--set", "server.listen=127.0.0.1:0", "--set", "server.admin_listen=127.0.0.1:0"])
             .args(["--set", "idp.listen=127.0.0.1:0"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -34,6 +40,9 @@ impl DevProcess {
         let deadline = Instant::now() + Duration::from_secs(60);
         while !path.exists() {
             assert!(Instant::now() < deadline, "dev.json not written within 60 s");
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("slipgate dev {extra:?} exited with {status} before writing dev.json");
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
         let dev_json = json(&std::fs::read(&path).unwrap());

@@ -1,5 +1,9 @@
 //! End-to-end tests of the `slipgate` binary as a user runs it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod attacks;
+mod batch;
+mod bench;
 mod client;
 mod dev;
+mod scaleout;

@@ -1,0 +1,383 @@
+//! `slipgate bench`: a bounded load generator for one's own deployment (SPEC §5).
+//!
+//! Every request goes through the SDK's signing path — a fresh nonce, the
+//! `Content-Digest`, an RFC 9421 signature, the profile's bearer token — so
+//! what is measured is what real clients cost the API, replay and signature
+//! checks included. Each of the N connections is its own HTTP/1.1 keep-alive
+//! client. Without `--rate` the workers send back to back (closed loop); with
+//! it, request *k* is due at `start + k / rate` (open loop), and its latency is
+//! counted from when it was due, so a stalled server is not hidden by the
+//! generator slowing down with it (coordinated omission). The warm-up runs the
+//! same traffic unmeasured. Nothing is retried: a 429 or 503 is counted, not
+//! waited out.
+//!
+//! Bounds: duration ≤ 1 h, warm-up ≤ 10 min, connections ≤ 1024.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use hdrhistogram::Histogram;
+use slipgate_client::{Client, ClientError, Format, IdpClient, RetryPolicy, TokenFile, TokenManager};
+use slipgate_proto::SlipRequest;
+use slipgate_proto::units::HumanDuration;
+use tokio::time::Instant;
+
+use crate::profile::ClientArgs;
+
+const MAX_DURATION: Duration = Duration::from_secs(3600);
+const MAX_WARMUP: Duration = Duration::from_secs(600);
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Arguments of `slipgate bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// How long to measure, e.g. 10s, 2m (at most 1h).
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub duration: HumanDuration,
+    /// Concurrent connections, each an HTTP/1.1 keep-alive client (1-1024).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub connections: u16,
+    /// A fixed request rate (open loop), e.g. 200/s, 6000/min; a bare number means per second.
+    #[arg(long, value_name = "R/s", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// Unmeasured traffic before measuring (at most 10m).
+    #[arg(long, value_name = "DURATION", default_value = "1s")]
+    pub warmup: HumanDuration,
+    /// Print one JSON object on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `200/s`, `6000/min`, `36000/h` or a bare per-second number → requests per second.
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let text = if s.contains('/') { s.to_owned() } else { format!("{}/s", s.trim()) };
+    let rate: slipgate_proto::units::Rate = text.parse().map_err(|e| format!("{e}"))?;
+    let per_second = f64::from(rate.quota.get()) / rate.per.as_secs_f64();
+    if per_second > 1_000_000.0 {
+        return Err(format!("`{s}` is more than 1000000/s"));
+    }
+    Ok(per_second)
+}
+
+/// What one worker saw.
+#[derive(Debug)]
+struct Stats {
+    latency_us: Histogram<u64>,
+    status: BTreeMap<u16, u64>,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+impl Stats {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            latency_us: Histogram::new_with_bounds(1, 3_600_000_000, 3)?,
+            status: BTreeMap::new(),
+            errors: 0,
+            first_error: None,
+        })
+    }
+
+    fn record(&mut self, latency: Duration, result: &Result<slipgate_client::Generated, ClientError>) {
+        let status = match result {
+            Ok(_) => Some(200),
+            Err(ClientError::Problem { status, .. }) => Some(*status),
+            Err(_) => None,
+        };
+        match (status, result) {
+            (Some(code), _) => {
+                *self.status.entry(code).or_default() += 1;
+                self.latency_us.saturating_record(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
+            }
+            (None, Err(e)) => {
+                self.errors += 1;
+                self.first_error.get_or_insert_with(|| e.to_string());
+            }
+            (None, Ok(_)) => {}
+        }
+    }
+
+    fn merge(&mut self, other: Stats) -> anyhow::Result<()> {
+        self.latency_us.add(&other.latency_us)?;
+        for (code, n) in other.status {
+            *self.status.entry(code).or_default() += n;
+        }
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+        Ok(())
+    }
+}
+
+/// When each phase starts and ends, and the open-loop schedule.
+#[derive(Debug, Clone)]
+struct Schedule {
+    start: Instant,
+    measure_from: Instant,
+    end: Instant,
+    interval: Option<Duration>,
+    next_slot: Arc<AtomicU64>,
+}
+
+impl Schedule {
+    /// When the next request is due, or `None` when the run is over.
+    async fn next(&self) -> Option<Instant> {
+        let due = match self.interval {
+            None => Instant::now(),
+            Some(interval) => {
+                let slot = self.next_slot.fetch_add(1, Ordering::Relaxed);
+                let due = self.start + interval.mul_f64(slot as f64);
+                tokio::time::sleep_until(due).await;
+                due
+            }
+        };
+        // A backlog left at the end is dropped, not sent late.
+        (due < self.end && Instant::now() < self.end).then_some(due)
+    }
+}
+
+/// `slipgate bench`.
+pub async fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()> {
+    crate::batch::init_client_logging();
+    let duration = args.duration.0;
+    let warmup = args.warmup.0;
+    if duration.is_zero() || duration > MAX_DURATION {
+        bail!("--duration must be more than 0 and at most 1h (got {})", args.duration);
+    }
+    if warmup > MAX_WARMUP {
+        bail!("--warmup must be at most 10m (got {})", args.warmup);
+    }
+    let resolved = client_args.resolve()?;
+    let http = slipgate_client::https_client(resolved.ca_file.as_deref(), TIMEOUT)?;
+    let tokens = Arc::new(TokenManager::new(
+        IdpClient::new(http, &resolved.idp_url),
+        Some(TokenFile::new(&resolved.token_file)),
+    )?);
+    tokens
+        .access_token()
+        .await
+        .map_err(crate::client_cmd::explain)
+        .context("bench needs a logged-in profile")?;
+    let key = slipgate_client::load_signing_key(&resolved.key_file)?;
+    let signer = slipgate_client::RequestSigner::new(resolved.key_id.clone(), key);
+    let mut clients = Vec::new();
+    for _ in 0..args.connections {
+        let mut builder = Client::builder()
+            .api_url(&resolved.api_url)
+            .signer(signer.clone())
+            .tokens(tokens.clone())
+            .retry(RetryPolicy::never())
+            .timeout(TIMEOUT)
+            .http1_only();
+        if let Some(ca) = &resolved.ca_file {
+            builder = builder.ca_file(ca);
+        }
+        clients.push(builder.build()?);
+    }
+    let mode = match args.rate {
+        Some(rate) => format!("open loop at {rate:.1}/s"),
+        None => "closed loop".into(),
+    };
+    eprintln!(
+        "bench: POST {} with {} connection(s), {mode}, {} measured after {} warm-up",
+        clients.first().map(|c| c.slip_url().to_string()).unwrap_or_default(),
+        args.connections,
+        args.duration,
+        args.warmup
+    );
+
+    let start = Instant::now();
+    let schedule = Schedule {
+        start,
+        measure_from: start + warmup,
+        end: start + warmup + duration,
+        interval: args.rate.map(|r| Duration::from_secs_f64(1.0 / r)),
+        next_slot: Arc::new(AtomicU64::new(0)),
+    };
+    let request = seed_request();
+    let mut workers = Vec::new();
+    for client in clients {
+        let (schedule, request) = (schedule.clone(), request.clone());
+        workers.push(tokio::spawn(async move {
+            let mut stats = Stats::new()?;
+            while let Some(due) = schedule.next().await {
+                let result = client.generate(&request, Format::Json).await;
+                if due >= schedule.measure_from {
+                    stats.record(due.elapsed(), &result);
+                }
+            }
+            anyhow::Ok(stats)
+        }));
+    }
+    let mut total = Stats::new()?;
+    for worker in workers {
+        total.merge(worker.await.context("a bench worker panicked")??)?;
+    }
+    let measured = schedule.measure_from.elapsed();
+    let report = Report::new(&total, measured, args.rate);
+    if args.json {
+        println!("{}", serde_json::to_string(&report.to_json())?);
+    } else {
+        report.print();
+    }
+    if report.requests == 0 {
+        bail!("no request got an answer{}", total.first_error.map(|e| format!(": {e}")).unwrap_or_default());
+    }
+    if let Some(e) = &total.first_error {
+        eprintln!("first error: {e}");
+    }
+    let limited = report.status.get(&429).copied().unwrap_or(0);
+    if limited > 0 {
+        eprintln!(
+            "note: {limited} of {} answers were 429: the API's rate limits (per user and per IP) \
+             capped this run; raise rate_limit.user/rate_limit.ip on the server to measure beyond them",
+            report.requests
+        );
+    }
+    Ok(())
+}
+
+/// The seed request of SPEC §3.1 (alice's own `emp_id`, so her token works).
+fn seed_request() -> SlipRequest {
+    SlipRequest {
+        emp_id: "01234".into(),
+        emp_code: "ENG".into(),
+        emp_name: "John Doe".into(),
+        emp_grade: "7.1".into(),
+        working_days: 24,
+        pay_period: None,
+    }
+}
+
+/// The figures printed at the end.
+#[derive(Debug)]
+struct Report {
+    requests: u64,
+    duration_s: f64,
+    rps: f64,
+    target_rps: Option<f64>,
+    quantiles_ms: [(&'static str, f64); 5],
+    max_ms: f64,
+    status: BTreeMap<u16, u64>,
+    errors: u64,
+}
+
+impl Report {
+    fn new(stats: &Stats, measured: Duration, target_rps: Option<f64>) -> Self {
+        let h = &stats.latency_us;
+        let ms = |us: u64| us as f64 / 1000.0;
+        let q = |quantile: f64| if h.is_empty() { 0.0 } else { ms(h.value_at_quantile(quantile)) };
+        let requests = h.len();
+        let duration_s = measured.as_secs_f64();
+        Self {
+            requests,
+            duration_s,
+            rps: if duration_s > 0.0 { requests as f64 / duration_s } else { 0.0 },
+            target_rps,
+            quantiles_ms: [
+                ("p50_ms", q(0.5)),
+                ("p90_ms", q(0.9)),
+                ("p99_ms", q(0.99)),
+                ("p999_ms", q(0.999)),
+                ("mean_ms", if h.is_empty() { 0.0 } else { h.mean() / 1000.0 }),
+            ],
+            max_ms: if h.is_empty() { 0.0 } else { ms(h.max()) },
+            status: stats.status.clone(),
+            errors: stats.errors,
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let round = |x: f64| (x * 1000.0).round() / 1000.0;
+        let mut object = serde_json::json!({
+            "requests": self.requests,
+            "duration_s": round(self.duration_s),
+            "rps": round(self.rps),
+            "max_ms": round(self.max_ms),
+            "status": self.status.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
+            "errors": self.errors,
+        });
+        if let Some(map) = object.as_object_mut() {
+            for (name, value) in self.quantiles_ms {
+                map.insert(name.into(), serde_json::json!(round(value)));
+            }
+            if let Some(target) = self.target_rps {
+                map.insert("target_rps".into(), serde_json::json!(round(target)));
+            }
+        }
+        object
+    }
+
+    fn print(&self) {
+        println!("requests  {} in {:.2} s = {:.1} req/s", self.requests, self.duration_s, self.rps);
+        if let Some(target) = self.target_rps {
+            println!("target    {target:.1} req/s");
+        }
+        let [p50, p90, p99, p999, mean] = self.quantiles_ms.map(|(_, v)| v);
+        println!(
+            "latency   p50 {p50:.2} ms  p90 {p90:.2} ms  p99 {p99:.2} ms  p99.9 {p999:.2} ms  max {:.2} ms  (mean {mean:.2} ms)",
+            self.max_ms
+        );
+        let status: Vec<String> = self.status.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        println!("status    {}", if status.is_empty() { "-".into() } else { status.join("  ") });
+        println!("errors    {}", self.errors);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn parses_rates_per_second_minute_hour_and_bare() {
+        assert_eq!(parse_rate("200/s"), Ok(200.0));
+        assert_eq!(parse_rate("6000/min"), Ok(100.0));
+        assert_eq!(parse_rate("3600/h"), Ok(1.0));
+        assert_eq!(parse_rate("50"), Ok(50.0));
+        assert!(parse_rate("0/s").is_err());
+        assert!(parse_rate("fast").is_err());
+    }
+
+    #[test]
+    fn report_json_has_the_spec_members() {
+        let mut stats = Stats::new().unwrap();
+        let ok: Result<slipgate_client::Generated, ClientError> =
+            Ok(slipgate_client::Generated::Pdf(bytes_of(b"%PDF-")));
+        for ms in 1..=100 {
+            stats.record(Duration::from_millis(ms), &ok);
+        }
+        stats.record(Duration::from_millis(1), &Err(ClientError::Transport("refused".into())));
+        let json = Report::new(&stats, Duration::from_secs(2), None).to_json();
+        for key in [
+            "requests",
+            "duration_s",
+            "rps",
+            "p50_ms",
+            "p90_ms",
+            "p99_ms",
+            "p999_ms",
+            "max_ms",
+            "status",
+            "errors",
+        ] {
+            assert!(json.get(key).is_some(), "{key} missing: {json}");
+        }
+        assert_eq!(json["requests"], 100);
+        assert_eq!(json["rps"], 50.0);
+        assert_eq!(json["status"]["200"], 100);
+        assert_eq!(json["errors"], 1);
+        let p50 = json["p50_ms"].as_f64().unwrap();
+        assert!((49.0..=51.0).contains(&p50), "{p50}");
+        let max = json["max_ms"].as_f64().unwrap();
+        assert!((99.0..=101.0).contains(&max), "{max}");
+    }
+
+    fn bytes_of(b: &'static [u8]) -> bytes::Bytes {
+        bytes::Bytes::from_static(b)
+    }
+}
