@@ -14,6 +14,7 @@ use slipgate_proto::{Problem, ProblemCode, Slip, SlipRequest};
 use crate::RequestSigner;
 use crate::builder::ClientBuilder;
 use crate::error::{ClientError, retry_after};
+use crate::response::{ResponseVerifier, SentRequest};
 use crate::retry::{self, RetryPolicy};
 use crate::skew::{OffsetClock, server_date, skew_millis};
 use crate::tokens::TokenManager;
@@ -95,6 +96,7 @@ pub struct Client {
     clock: Arc<OffsetClock>,
     tokens: Arc<TokenManager>,
     retry: RetryPolicy,
+    verifier: Option<Arc<ResponseVerifier>>,
 }
 
 impl Client {
@@ -111,12 +113,21 @@ impl Client {
             .map_err(|e| ClientError::Config(format!("invalid API URL `{api_url}`: {e}")))?;
         let clock = Arc::new(OffsetClock::new(signer.clock().clone()));
         let signer = signer.with_clock(clock.clone());
-        Ok(Self { http, slip_url, signer, clock, tokens, retry: RetryPolicy::default() })
+        let verifier = Some(Arc::new(ResponseVerifier::new(http.clone(), &slip_url)?));
+        Ok(Self { http, slip_url, signer, clock, tokens, retry: RetryPolicy::default(), verifier })
     }
 
     /// A [`ClientBuilder`]: URL, CA, key, tokens and retry policy by name.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// Stops checking the API's response signatures (SPEC §3.8). Answers are
+    /// then believed even if changed in transit: only for APIs that do not
+    /// sign, and never by default.
+    pub fn danger_accept_unsigned_responses(mut self) -> Self {
+        self.verifier = None;
+        self
     }
 
     /// Replaces the retry policy.
@@ -207,21 +218,33 @@ impl Client {
         format: Format,
         token: &str,
     ) -> (Result<Generated, ClientError>, Option<SystemTime>) {
-        let response = match self.post(body, format, token).await {
-            Ok(response) => response,
+        let (response, sent) = match self.post(body, format, token).await {
+            Ok(sent) => sent,
             Err(e) => return (Err(e), None),
         };
         let status = response.status();
-        let retry = retry_after(response.headers());
-        let date = server_date(response.headers());
+        let headers = response.headers().clone();
+        let retry = retry_after(&headers);
+        let date = server_date(&headers);
         let bytes = match response.bytes().await {
             Ok(bytes) => bytes,
             Err(e) => return (Err(ClientError::transport(&e)), date),
         };
+        if let Some(verifier) = &self.verifier
+            && let Err(e) = verifier.verify(&sent, status.as_u16(), &headers, &bytes).await
+        {
+            // An unverified Date must not steer the clock correction either.
+            return (Err(e), None);
+        }
         (parse_answer(status, retry, bytes, format), date)
     }
 
-    async fn post(&self, body: &[u8], format: Format, token: &str) -> Result<reqwest::Response, ClientError> {
+    async fn post(
+        &self,
+        body: &[u8],
+        format: Format,
+        token: &str,
+    ) -> Result<(reqwest::Response, SentRequest), ClientError> {
         let mut headers = HeaderMap::new();
         headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(slipgate_proto::headers::JSON));
         let accept = match format {
@@ -235,13 +258,21 @@ impl Client {
         auth.set_sensitive(true);
         headers.insert(http::header::AUTHORIZATION, auth);
         self.signer.sign(&Method::POST, &self.slip_url, &mut headers, body)?;
-        self.http
+        let sent = SentRequest {
+            method: Method::POST.to_string(),
+            url: self.slip_url.clone(),
+            signature: headers.get("signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
+            label: crate::signer::LABEL.to_owned(),
+        };
+        let response = self
+            .http
             .post(self.slip_url.clone())
             .headers(headers)
             .body(body.to_vec())
             .send()
             .await
-            .map_err(|e| ClientError::transport(&e))
+            .map_err(|e| ClientError::transport(&e))?;
+        Ok((response, sent))
     }
 }
 

@@ -37,6 +37,10 @@ pub enum ClientError {
     /// Connection, TLS or timeout.
     #[error("transport error: {0}")]
     Transport(String),
+    /// The answer's signature (SPEC §3.8) is missing or wrong: it was changed
+    /// in transit or does not come from the API.
+    #[error("response signature check failed: {0}")]
+    ResponseSignature(String),
     /// An answer that is not what the protocol promises.
     #[error("unexpected response: {0}")]
     InvalidResponse(String),

@@ -10,6 +10,9 @@ use slipgate_httpsig::params::Component;
 use slipgate_httpsig::{Algorithm, DigestAlgorithm, SignParams, SigningKey, content_digest, sign_message};
 use slipgate_proto::clock::{Clock, SystemClock};
 
+/// The label of request signatures.
+pub const LABEL: &str = "sig1";
+
 /// The components the API requires (SPEC §3.2), in the order signed.
 pub const COMPONENTS: [&str; 6] =
     ["@method", "@path", "@authority", "content-type", "content-digest", "authorization"];
@@ -102,7 +105,7 @@ impl RequestSigner {
             .into_parts()
             .0;
         parts.headers = headers.clone();
-        let params = SignParams::new("sig1")
+        let params = SignParams::new(LABEL)
             .created(self.clock.unix_seconds())
             .nonce(&nonce()?)
             .keyid(&self.keyid)

@@ -113,3 +113,109 @@ async fn generate_against_a_closed_port_gives_up_after_bounded_retries() {
     assert!(matches!(err, ClientError::Transport(_)), "{err}");
     api.stop().await;
 }
+
+/// A TLS-terminating proxy between the client and the API that, when
+/// `tamper` is set, changes one digit in the body of every answer to a POST
+/// (HTTP/1.1, content-length framing), keeping its length.
+async fn proxy(api: &TestApi, tamper: bool) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let dir = api.dir();
+    let server =
+        slipgate_guard::transport::tls::server_config(&dir.join("server.pem"), &dir.join("server-key.pem"))
+            .unwrap();
+    let mut server = (*server).clone();
+    server.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    let upstream_tls =
+        slipgate_test_support::client_tls(&api.ca, &[&rustls::version::TLS13], &[b"http/1.1".as_slice()]);
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(upstream_tls));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let upstream_addr = api.addr;
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, connector) = (acceptor.clone(), connector.clone());
+            tokio::spawn(async move {
+                let Ok(mut down) = acceptor.accept(tcp).await else { return };
+                let up_tcp = tokio::net::TcpStream::connect(upstream_addr).await.unwrap();
+                let name = rustls::pki_types::ServerName::IpAddress(upstream_addr.ip().into());
+                let mut up = connector.connect(name, up_tcp).await.unwrap();
+                loop {
+                    let Some(request) = read_message(&mut down).await else { return };
+                    let is_post = request.starts_with(b"POST");
+                    up.write_all(&request).await.unwrap();
+                    let Some(mut response) = read_message(&mut up).await else { return };
+                    if tamper && is_post {
+                        let body_at = find(&response, b"\r\n\r\n").unwrap() + 4;
+                        if let Some(i) = response[body_at..].iter().position(u8::is_ascii_digit) {
+                            let b = &mut response[body_at + i];
+                            *b = if *b == b'9' { b'1' } else { *b + 1 };
+                        }
+                    }
+                    if down.write_all(&response).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+
+    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len()).position(|w| w == needle)
+    }
+
+    /// One HTTP/1.1 message (head and a content-length body).
+    async fn read_message(stream: &mut (impl tokio::io::AsyncRead + Unpin)) -> Option<Vec<u8>> {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        let head_end = loop {
+            if let Some(i) = find(&buf, b"\r\n\r\n") {
+                break i + 4;
+            }
+            let n = stream.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .map_or(0, |v| v.trim().parse().unwrap());
+        while buf.len() < head_end + length {
+            let n = stream.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        Some(buf)
+    }
+    addr
+}
+
+async fn client_via(api: &TestApi, dir: &std::path::Path, proxy: std::net::SocketAddr) -> Client {
+    Client::builder()
+        .api_url(format!("https://{proxy}"))
+        .ca_file(&api.ca)
+        .signer(api.signer())
+        .idp_url(api.idp.url(""))
+        .token_file(token_file(api, dir).await)
+        .http1_only()
+        .build()
+        .unwrap()
+}
+
+/// SPEC §3.8: an answer changed in transit is refused by the SDK.
+#[tokio::test]
+async fn sdk_refuses_an_answer_changed_in_transit() {
+    let api = TestApi::spawn(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let honest = client_via(&api, dir.path(), proxy(&api, false).await).await;
+    assert!(honest.generate(&seed(), Format::Json).await.is_ok(), "the proxy itself must be transparent");
+    let tampered = client_via(&api, dir.path(), proxy(&api, true).await).await;
+    let err = tampered.generate(&seed(), Format::Json).await.unwrap_err();
+    assert!(matches!(err, ClientError::ResponseSignature(_)), "{err:?}");
+    api.stop().await;
+}
