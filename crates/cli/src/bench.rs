@@ -152,7 +152,7 @@ pub async fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()
         bail!("--warmup must be at most 10m (got {})", args.warmup);
     }
     let resolved = client_args.resolve()?;
-    let http = slipgate_client::https_client(resolved.ca_file.as_deref(), TIMEOUT)?;
+    let http = crate::profile::ClientArgs::https(&resolved, TIMEOUT)?;
     let tokens = Arc::new(TokenManager::new(
         IdpClient::new(http, &resolved.idp_url),
         Some(TokenFile::new(&resolved.token_file)),

@@ -36,7 +36,7 @@ fn tokens(resolved: &Resolved, http: &reqwest::Client) -> anyhow::Result<TokenMa
 /// A signing client from the flags and profile.
 pub fn client(args: &ClientArgs) -> anyhow::Result<Client> {
     let resolved = args.resolve()?;
-    let http = slipgate_client::https_client(resolved.ca_file.as_deref(), TIMEOUT)?;
+    let http = crate::profile::ClientArgs::https(&resolved, TIMEOUT)?;
     let key = slipgate_client::load_signing_key(&resolved.key_file)?;
     let signer = slipgate_client::RequestSigner::new(resolved.key_id.clone(), key);
     let manager = Arc::new(tokens(&resolved, &http)?);
@@ -46,7 +46,7 @@ pub fn client(args: &ClientArgs) -> anyhow::Result<Client> {
 /// `slipgate login`.
 pub async fn login(args: &ClientArgs, username: Option<String>, password_stdin: bool) -> anyhow::Result<()> {
     let resolved = args.resolve()?;
-    let http = slipgate_client::https_client(resolved.ca_file.as_deref(), TIMEOUT)?;
+    let http = crate::profile::ClientArgs::https(&resolved, TIMEOUT)?;
     let manager = tokens(&resolved, &http)?;
     let credentials = if password_stdin {
         let Some(username) = username else { bail!("--password-stdin needs --username") };

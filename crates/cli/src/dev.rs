@@ -155,6 +155,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         ca_file: Some(pki.ca_cert.clone()),
         key_id: Some("dev-hmac".into()),
         key_file: keys.first().map(|k| k.private_file.clone()),
+        cert_file: None,
+        cert_key_file: None,
     };
     let profile_file = write_profile(&profile)?;
     print_summary(&api_url, &idp_url, &admin_url, &pki.ca_cert, &dev_json, &profile_file);

@@ -23,6 +23,12 @@ pub struct Profile {
     pub key_id: Option<String>,
     /// The signing key file (`.secret` or PKCS#8 `.pem`).
     pub key_file: Option<PathBuf>,
+    /// A client certificate for mutual TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_file: Option<PathBuf>,
+    /// Its private key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_key_file: Option<PathBuf>,
 }
 
 /// The flags every client command takes.
@@ -46,6 +52,12 @@ pub struct ClientArgs {
     /// The signing key file (overrides the profile).
     #[arg(long, value_name = "FILE", global = true)]
     pub key_file: Option<PathBuf>,
+    /// A client certificate (PEM) for mutual TLS; needs --key.
+    #[arg(long, value_name = "FILE", global = true, requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM); needs --cert.
+    #[arg(long, value_name = "FILE", global = true, requires = "cert")]
+    pub key: Option<PathBuf>,
 }
 
 /// A profile with every field the command needs.
@@ -57,6 +69,7 @@ pub struct Resolved {
     pub key_id: String,
     pub key_file: PathBuf,
     pub token_file: PathBuf,
+    pub identity: Option<(PathBuf, PathBuf)>,
 }
 
 /// `$XDG_CONFIG_HOME/slipgate` or `~/.config/slipgate`.
@@ -132,6 +145,20 @@ impl ClientArgs {
                 .or(p.key_file)
                 .ok_or_else(|| missing("signing key file", "--key-file"))?,
             token_file: token_path(&self.profile)?,
+            identity: match (self.cert.clone().or(p.cert_file), self.key.clone().or(p.cert_key_file)) {
+                (Some(cert), Some(key)) => Some((cert, key)),
+                (None, None) => None,
+                _ => return Err(anyhow!("a client certificate needs both --cert and --key")),
+            },
+        })
+    }
+
+    /// The HTTPS client for `resolved`: its CA, and its certificate for mutual TLS.
+    pub fn https(resolved: &Resolved, timeout: std::time::Duration) -> anyhow::Result<reqwest::Client> {
+        let ca = resolved.ca_file.as_deref();
+        Ok(match &resolved.identity {
+            Some((cert, key)) => slipgate_client::https_client_mtls(ca, (cert, key), timeout)?,
+            None => slipgate_client::https_client(ca, timeout)?,
         })
     }
 }

@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
-use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use slipgate_proto::{Problem, ProblemCode, Slip, SlipRequest};
 
 use crate::RequestSigner;
@@ -41,20 +41,57 @@ pub enum Generated {
 /// An HTTPS client (rustls, aws-lc-rs, TLS 1.2/1.3) trusting `ca` when given,
 /// else the system roots. It offers HTTP/2 and HTTP/1.1.
 pub fn https_client(ca: Option<&Path>, timeout: Duration) -> Result<reqwest::Client, ClientError> {
-    https_client_with(ca, timeout, false)
+    https_client_with(ca, None, timeout, false)
+}
+
+/// [`https_client`] presenting a client certificate for mutual TLS:
+/// `identity` is `(certificate chain PEM, private key PEM)`.
+pub fn https_client_mtls(
+    ca: Option<&Path>,
+    identity: (&Path, &Path),
+    timeout: Duration,
+) -> Result<reqwest::Client, ClientError> {
+    https_client_with(ca, Some(identity), timeout, false)
+}
+
+fn read_identity(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), ClientError> {
+    let chain =
+        CertificateDer::pem_file_iter(cert).and_then(|it| it.collect::<Result<Vec<_>, _>>()).map_err(
+            |e| ClientError::Config(format!("cannot read client certificate {}: {e}", cert.display())),
+        )?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| ClientError::Config(format!("cannot read client key {}: {e}", key.display())))?;
+    Ok((chain, key))
 }
 
 /// [`https_client`], speaking only HTTP/1.1 when `http1_only` (one request per
 /// connection at a time: what a load generator counting connections wants).
 pub(crate) fn https_client_with(
     ca: Option<&Path>,
+    identity: Option<(&Path, &Path)>,
     timeout: Duration,
     http1_only: bool,
 ) -> Result<reqwest::Client, ClientError> {
     let builder = reqwest::Client::builder().timeout(timeout).https_only(true);
     let builder = if http1_only { builder.http1_only() } else { builder };
     let builder = match ca {
-        None => builder,
+        None => match identity {
+            None => builder,
+            Some((cert, key)) => {
+                let mut pem = std::fs::read(cert)
+                    .map_err(|e| ClientError::Config(format!("cannot read {}: {e}", cert.display())))?;
+                pem.extend(
+                    std::fs::read(key)
+                        .map_err(|e| ClientError::Config(format!("cannot read {}: {e}", key.display())))?,
+                );
+                let identity = reqwest::Identity::from_pem(&pem)
+                    .map_err(|e| ClientError::Config(format!("unusable client certificate or key: {e}")))?;
+                builder.identity(identity)
+            }
+        },
         Some(ca) => {
             let mut roots = rustls::RootCertStore::empty();
             let certs = CertificateDer::pem_file_iter(ca)
@@ -67,11 +104,19 @@ pub(crate) fn https_client_with(
                     .map_err(|e| ClientError::Config(format!("bad certificate in {}: {e}", ca.display())))?;
             }
             let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-            let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            let config = rustls::ClientConfig::builder_with_provider(provider)
                 .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
                 .map_err(|e| ClientError::Config(e.to_string()))?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
+                .with_root_certificates(roots);
+            let mut config = match identity {
+                None => config.with_no_client_auth(),
+                Some((cert, key)) => {
+                    let (chain, key) = read_identity(cert, key)?;
+                    config.with_client_auth_cert(chain, key).map_err(|e| {
+                        ClientError::Config(format!("unusable client certificate or key: {e}"))
+                    })?
+                }
+            };
             config.alpn_protocols = if http1_only {
                 vec![b"http/1.1".to_vec()]
             } else {

@@ -53,6 +53,7 @@ enum SignerSource {
 pub struct ClientBuilder {
     api_url: Option<String>,
     ca_file: Option<PathBuf>,
+    identity: Option<(PathBuf, PathBuf)>,
     signer: Option<SignerSource>,
     tokens: Option<Arc<TokenManager>>,
     idp_url: Option<String>,
@@ -70,6 +71,12 @@ impl ClientBuilder {
     /// The API's base URL, e.g. `https://slipgate.example.com`.
     pub fn api_url(mut self, url: impl Into<String>) -> Self {
         self.api_url = Some(url.into());
+        self
+    }
+
+    /// Presents this client certificate (PEM chain) and key for mutual TLS.
+    pub fn client_identity(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.identity = Some((cert.into(), key.into()));
         self
     }
 
@@ -153,6 +160,7 @@ impl ClientBuilder {
             Some(http) => http,
             None => https_client_with(
                 self.ca_file.as_deref(),
+                self.identity.as_ref().map(|(c, k)| (c.as_path(), k.as_path())),
                 self.timeout.unwrap_or(DEFAULT_TIMEOUT),
                 self.http1_only,
             )?,

@@ -41,7 +41,7 @@ mod signer;
 pub mod skew;
 mod tokens;
 
-pub use api::{Client, Format, Generated, https_client};
+pub use api::{Client, Format, Generated, https_client, https_client_mtls};
 pub use builder::ClientBuilder;
 pub use error::ClientError;
 pub use retry::RetryPolicy;

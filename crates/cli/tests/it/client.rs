@@ -171,3 +171,29 @@ fn generate_prompts_for_credentials_on_a_terminal_when_refresh_fails() {
     assert!(screen.contains("\"emp_id\":\"01234\""), "{screen}");
     assert!(!screen.contains(&dev.password_of("alice")), "the password was echoed:\n{screen}");
 }
+
+/// Mutual TLS (`tls.client_ca`): `generate` presents `--cert/--key`; without
+/// them the API refuses the handshake.
+#[test]
+fn generate_presents_a_client_certificate_for_mutual_tls() {
+    let pki = tempfile::tempdir().unwrap();
+    let (client_ca, cert, key) = slipgate_api::devpki::client_pki(pki.path(), "hr-desk").unwrap();
+    let ca_override = format!("tls.client_ca={}", client_ca.display());
+    let dev = DevProcess::start_with(&["--set", &ca_override]);
+    login(&dev, "alice");
+    let without = dev.command().args(GENERATE).stdin(Stdio::null()).output().unwrap();
+    assert!(!without.status.success(), "a client without a certificate must be refused");
+    let with = dev
+        .command()
+        .args(GENERATE)
+        .arg("--cert")
+        .arg(&cert)
+        .arg("--key")
+        .arg(&key)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(with.status.success(), "{}", String::from_utf8_lossy(&with.stderr));
+    let slip: serde_json::Value = serde_json::from_slice(&with.stdout).unwrap();
+    assert_eq!(slip["employee"]["emp_id"], "01234");
+}
