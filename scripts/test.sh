@@ -98,4 +98,10 @@ cargo test --workspace --locked
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
+step "benchmarks, quick mode (compile and run each once; full runs: docs/performance.md)"
+cargo bench --workspace --benches --profile dev --locked -- --test
+
+step "fuzzing, bounded (${FUZZ_SECONDS:-15} s per target; skipped without nightly and cargo-fuzz)"
+./scripts/fuzz.sh
+
 step "all checks passed"
