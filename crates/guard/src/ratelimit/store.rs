@@ -14,6 +14,8 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+
+use crate::signature::PassThrough;
 use std::sync::Mutex;
 
 use slipgate_proto::units::Rate;
@@ -36,24 +38,6 @@ pub trait RateLimitStore: Send + Sync + std::fmt::Debug + 'static {
 }
 
 const SHARDS: usize = 16;
-
-/// The keys are already SipHash outputs: use them as they are.
-#[derive(Debug, Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8) | u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
 
 type Shard = HashMap<u64, u64, BuildHasherDefault<PassThrough>>;
 

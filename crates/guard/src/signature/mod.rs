@@ -45,4 +45,5 @@ pub use layer::{SignatureLayer, SignatureService};
 pub use redis::{
     DEFAULT_REDIS_CONNECT_TIMEOUT, DEFAULT_REDIS_TIMEOUT, NONCE_PREFIX, RedisConnection, RedisNonceStore,
 };
+pub(crate) use store::PassThrough;
 pub use store::{BoxFuture, MemoryNonceStore, NonceStore, NonceVerdict, StoreError};

@@ -55,7 +55,7 @@ const SHARDS: usize = 16;
 
 /// The hashes are already SipHash outputs: store them as they are.
 #[derive(Debug, Default)]
-struct PassThrough(u64);
+pub(crate) struct PassThrough(u64);
 
 impl Hasher for PassThrough {
     fn finish(&self) -> u64 {
