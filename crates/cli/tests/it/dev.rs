@@ -231,3 +231,53 @@ fn base64_len(s: &str) -> usize {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.decode(s).unwrap().len()
 }
+
+/// `slipgate idp user|client …` administer the identity database directly;
+/// passwords come from stdin, never argv, and secrets go to a 0600 file.
+#[test]
+fn idp_admin_commands_manage_users_and_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("idp.db").display());
+    let run = |args: &[&str], stdin: Option<&str>| {
+        use std::io::Write as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_slipgate"))
+            .arg("idp")
+            .args(args)
+            .args(["--database", &db])
+            .env_remove("SLIPGATE_IDP__DATABASE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(input) = stdin {
+            writeln!(child.stdin.take().unwrap(), "{input}").unwrap();
+        } else {
+            drop(child.stdin.take());
+        }
+        child.wait_with_output().unwrap()
+    };
+    let add =
+        ["user", "add", "--username", "bob", "--emp-id", "07777", "--role", "employee", "--password-stdin"];
+    let out = run(&add, Some("correct horse battery staple"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&["user", "list"], None);
+    let listing = String::from_utf8(out.stdout).unwrap();
+    assert!(listing.contains("bob") && listing.contains("07777") && listing.contains("active"), "{listing}");
+    assert!(!listing.contains("argon2"), "no hashes in listings");
+    assert!(run(&["user", "disable", "--username", "bob"], None).status.success());
+    let listing = String::from_utf8(run(&["user", "list"], None).stdout).unwrap();
+    assert!(listing.contains("disabled"), "{listing}");
+    let secret = dir.path().join("api.secret");
+    let out = run(
+        &["client", "add", "--client-id", "slipgate-api", "--secret-file", secret.to_str().unwrap()],
+        None,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(mode(&secret), 0o600);
+    assert!(std::fs::read_to_string(&secret).unwrap().trim().len() >= 32);
+    let clients = String::from_utf8(run(&["client", "list"], None).stdout).unwrap();
+    assert!(clients.contains("slipgate-api"), "{clients}");
+    let no_tty = run(&["user", "passwd", "--username", "bob"], None);
+    assert!(!no_tty.status.success(), "without a terminal or --password-stdin there is no password to set");
+}
