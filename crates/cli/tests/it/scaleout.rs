@@ -70,7 +70,8 @@ struct Cluster {
     apis: [u16; 2],
     lb: u16,
     redis_port: u16,
-    paula_password: String,
+    passwords: Vec<(String, String)>,
+    idp: Option<Proc>,
     _procs: Vec<Proc>,
     redis: Option<Proc>,
 }
@@ -81,6 +82,10 @@ fn q(path: &Path) -> String {
 
 impl Cluster {
     async fn start(user_rate: &str) -> Self {
+        Self::start_with(user_rate, "introspection").await
+    }
+
+    async fn start_with(user_rate: &str, auth_mode: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let pki = DevPki::ensure(d).unwrap();
@@ -88,8 +93,11 @@ impl Cluster {
         let store = slipgate_idp::open_store(&db).await.unwrap();
         let seed = slipgate_idp::seed_dev(store.as_ref()).await.unwrap();
         drop(store);
-        let paula_password =
-            seed.users.iter().find(|u| u.username == "paula").unwrap().password.expose().to_owned();
+        let passwords = seed
+            .users
+            .iter()
+            .map(|u| (u.username.clone(), u.password.expose().to_owned()))
+            .collect::<Vec<_>>();
         std::fs::write(d.join("introspection.secret"), seed.introspection_client.1.expose()).unwrap();
         std::fs::write(d.join("k.secret"), base64::engine::general_purpose::STANDARD.encode(HMAC)).unwrap();
 
@@ -105,7 +113,8 @@ impl Cluster {
             ),
         )
         .unwrap();
-        let mut procs = vec![slipgate(&["idp", "serve"], &d.join("idp.toml"), &d.join("idp.log"))];
+        let idp = slipgate(&["idp", "serve"], &d.join("idp.toml"), &d.join("idp.log"));
+        let mut procs = Vec::new();
         wait_for_port(idp_port, "slipgate idp serve");
 
         let redis_port = free_port();
@@ -119,7 +128,7 @@ impl Cluster {
                  [replay]\nstore = \"redis\"\n\
                  [rate_limit]\nstore = \"redis\"\nuser = \"{user_rate}\"\nip = \"1000/min\"\n\
                  [redis]\nurl = \"redis://127.0.0.1:{redis_port}/0\"\n\
-                 [auth]\nidp_url = \"{idp_url}\"\nca = {ca}\nclient_id = \"{client}\"\nclient_secret_file = {client_secret}\n",
+                 [auth]\nmode = \"{auth_mode}\"\nidp_url = \"{idp_url}\"\nca = {ca}\nclient_id = \"{client}\"\nclient_secret_file = {client_secret}\n",
                 admin = free_port(),
                 cert = q(&pki.server_cert),
                 key = q(&pki.server_key),
@@ -157,7 +166,8 @@ impl Cluster {
             apis,
             lb,
             redis_port,
-            paula_password,
+            passwords,
+            idp: Some(idp),
             _procs: procs,
             redis: Some(redis),
         }
@@ -168,8 +178,12 @@ impl Cluster {
     }
 
     async fn token(&self) -> String {
-        let form =
-            [("grant_type", "password"), ("username", "paula"), ("password", self.paula_password.as_str())];
+        self.token_of("paula").await
+    }
+
+    async fn token_of(&self, user: &str) -> String {
+        let password = &self.passwords.iter().find(|(u, _)| u == user).unwrap().1;
+        let form = [("grant_type", "password"), ("username", user), ("password", password.as_str())];
         let r = self.client().post(format!("{}/oauth/token", self.idp_url)).form(&form).send().await.unwrap();
         let body: serde_json::Value = r.json().await.unwrap();
         body["access_token"].as_str().unwrap().to_owned()
@@ -196,6 +210,21 @@ impl Cluster {
     async fn post(&self, port: u16, token: &str) -> (u16, String) {
         let (url, headers) = self.signed(port, token);
         self.send(url, headers).await
+    }
+
+    /// The seed request for another employee than alice (01234).
+    async fn post_other(&self, port: u16, token: &str) -> (u16, String) {
+        let body = SEED_BODY.replace("01234", "00042");
+        let url = reqwest::Url::parse(&format!("https://127.0.0.1:{port}/generate/salaryslip")).unwrap();
+        let mut headers = http::HeaderMap::new();
+        headers.insert("content-type", "application/json".parse().unwrap());
+        headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let signer = RequestSigner::new("k", SigningKey::hmac_sha256(&HMAC).unwrap());
+        signer.sign(&http::Method::POST, &url, &mut headers, body.as_bytes()).unwrap();
+        let r = self.client().post(url).headers(headers).body(body).send().await.unwrap();
+        let status = r.status().as_u16();
+        let v: serde_json::Value = r.json().await.unwrap_or_default();
+        (status, v["code"].as_str().unwrap_or_default().to_owned())
     }
 }
 
@@ -250,4 +279,32 @@ async fn stopping_redis_fails_closed_and_service_recovers_when_it_returns() {
         assert!(Instant::now() < deadline, "no recovery within 30 s of Redis returning");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// SPEC §3.4/§4 through real processes: `slipgate idp serve` and `slipgate
+/// serve` over TLS, introspection mode; then the identity server stops.
+#[tokio::test]
+async fn processes_enforce_tokens_and_scopes_and_fail_closed_without_the_identity_server() {
+    let mut cluster = Cluster::start("1000/min").await;
+    let a = cluster.apis[0];
+    let alice = cluster.token_of("alice").await;
+    let paula = cluster.token_of("paula").await;
+    assert_eq!(cluster.post(a, &alice).await.0, 200);
+    assert_eq!(cluster.post_other(a, &alice).await, (403, "forbidden".to_owned()));
+    assert_eq!(cluster.post_other(a, &paula).await.0, 200);
+    assert_eq!(cluster.post(a, "garbage").await, (401, "token_invalid".to_owned()));
+    let unseen = cluster.token_of("paula").await;
+    drop(cluster.idp.take());
+    assert_eq!(cluster.post(a, &unseen).await, (503, "auth_unavailable".to_owned()));
+}
+
+/// The same rules in jwt mode: tokens verified locally against the JWKS.
+#[tokio::test]
+async fn jwt_mode_processes_verify_tokens_locally() {
+    let cluster = Cluster::start_with("1000/min", "jwt").await;
+    let a = cluster.apis[0];
+    let alice = cluster.token_of("alice").await;
+    assert_eq!(cluster.post(a, &alice).await.0, 200);
+    assert_eq!(cluster.post_other(a, &alice).await, (403, "forbidden".to_owned()));
+    assert_eq!(cluster.post(a, "a.b.c").await, (401, "token_invalid".to_owned()));
 }
