@@ -126,15 +126,17 @@ impl AppState {
             None => PayScale::builtin()?,
         };
         let stores = Stores::from_config(config)?;
+        // One HTTPS client for the identity server: token checks and readiness share it.
+        let idp_http = token::idp_client(config.auth.ca.as_deref(), config.auth.timeout.0)?;
         let mut probes: Vec<Arc<dyn readiness::Probe>> = vec![Arc::new(readiness::IdpProbe::new(
-            token::idp_client(config.auth.ca.as_deref(), config.auth.timeout.0)?,
+            idp_http.clone(),
             config.auth.idp_url.as_deref().unwrap_or_default(),
         ))];
         if let Some(redis) = &stores.redis {
             probes.push(Arc::new(readiness::RedisProbe(redis.clone())));
         }
         Ok(Self {
-            tokens: token_validator(&config.auth, clock.clone())?,
+            tokens: token_validator(&config.auth, idp_http, clock.clone())?,
             probes,
             keys: Arc::new(keys::load(&config.signature.keys)?),
             nonces: stores.nonces,
@@ -202,10 +204,10 @@ impl Stores {
 /// The token validator `auth` describes.
 fn token_validator(
     auth: &config::AuthConfig,
+    http: reqwest::Client,
     clock: Arc<dyn Clock>,
 ) -> Result<Arc<dyn TokenValidator>, RunError> {
     let url = auth.idp_url.clone().unwrap_or_default();
-    let http = token::idp_client(auth.ca.as_deref(), auth.timeout.0)?;
     Ok(match auth.mode {
         config::AuthMode::Introspection => {
             let (Some(id), Some(file)) = (&auth.client_id, &auth.client_secret_file) else {

@@ -2,7 +2,6 @@
 //! in failed.csv, resuming after a kill, and waiting out rate limits.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -20,19 +19,6 @@ pub const NO_RATE_LIMITS: &[&str] =
 const HEADER: &str = "emp_id,emp_code,emp_name,emp_grade,working_days,pay_period";
 const GRADES: [&str; 6] = ["5.1", "6.1", "6.2", "7.1", "7.2", "8.1"];
 const PERIOD: &str = "2025-03";
-
-pub fn login(dev: &DevProcess, username: &str) {
-    let mut child = dev
-        .command()
-        .args(["login", "--username", username, "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{}", dev.password_of(username)).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
 
 /// A name of letters only (the API's rule), distinct per `i`.
 fn name_of(i: usize) -> String {
@@ -83,7 +69,7 @@ fn text(out: &Output) -> String {
 #[test]
 fn batch_generates_every_valid_row_and_lists_invalid_ones_in_failed_csv() {
     let dev = DevProcess::start_with(NO_RATE_LIMITS);
-    login(&dev, "paula");
+    dev.login("paula");
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("march.csv");
     let invalid = HashMap::from([
@@ -125,7 +111,7 @@ fn batch_generates_every_valid_row_and_lists_invalid_ones_in_failed_csv() {
 #[test]
 fn batch_resumes_after_being_killed_without_redoing_finished_rows() {
     let dev = DevProcess::start_with(NO_RATE_LIMITS);
-    login(&dev, "paula");
+    dev.login("paula");
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("april.csv");
     const ROWS: usize = 400;
@@ -177,7 +163,7 @@ fn batch_resumes_after_being_killed_without_redoing_finished_rows() {
 fn batch_waits_out_rate_limits_instead_of_failing() {
     let dev =
         DevProcess::start_with(&["--set", "rate_limit.user=5/min", "--set", "rate_limit.ip=100000/min"]);
-    login(&dev, "paula");
+    dev.login("paula");
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("small.csv");
     write_csv(&csv, 7, &HashMap::new());

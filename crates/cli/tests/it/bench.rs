@@ -1,12 +1,12 @@
 //! `slipgate bench` against a live `slipgate dev`.
 
-use crate::batch::{NO_RATE_LIMITS, login};
+use crate::batch::NO_RATE_LIMITS;
 use crate::dev::DevProcess;
 
 #[test]
 fn bench_prints_one_json_object_with_throughput_latency_and_status_counts() {
     let dev = DevProcess::start_with(NO_RATE_LIMITS);
-    login(&dev, "alice");
+    dev.login("alice");
     let out = dev
         .command()
         .args(["bench", "--duration", "2s", "--connections", "4", "--warmup", "500ms", "--json"])

@@ -22,19 +22,6 @@ const GENERATE: [&str; 11] = [
     "24",
 ];
 
-fn login(dev: &DevProcess, username: &str) {
-    let mut child = dev
-        .command()
-        .args(["login", "--username", username, "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{}", dev.password_of(username)).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
-
 fn token_file(dev: &DevProcess) -> std::path::PathBuf {
     dev.config_home.join("slipgate/tokens/default.json")
 }
@@ -55,7 +42,7 @@ fn spoil(dev: &DevProcess, access: bool, refresh: bool) {
 #[test]
 fn login_then_generate_work_with_no_flags_after_dev() {
     let dev = DevProcess::start();
-    login(&dev, "alice");
+    dev.login("alice");
     use std::os::unix::fs::PermissionsExt as _;
     assert_eq!(std::fs::metadata(token_file(&dev)).unwrap().permissions().mode() & 0o777, 0o600);
     let out = dev.command().args(GENERATE).output().unwrap();
@@ -68,7 +55,7 @@ fn login_then_generate_work_with_no_flags_after_dev() {
 #[test]
 fn generate_reports_forbidden_for_another_employee() {
     let dev = DevProcess::start();
-    login(&dev, "alice");
+    dev.login("alice");
     let mut args = GENERATE;
     args[2] = "00042";
     let out = dev.command().args(args).output().unwrap();
@@ -83,7 +70,7 @@ fn generate_reports_forbidden_for_another_employee() {
 #[test]
 fn generate_refreshes_a_refused_access_token_without_prompting() {
     let dev = DevProcess::start();
-    login(&dev, "alice");
+    dev.login("alice");
     let before = std::fs::read_to_string(token_file(&dev)).unwrap();
     spoil(&dev, true, false);
     let out = dev.command().args(GENERATE).stdin(Stdio::null()).output().unwrap();
@@ -95,7 +82,7 @@ fn generate_refreshes_a_refused_access_token_without_prompting() {
 #[test]
 fn generate_without_a_terminal_exits_clearly_when_the_session_is_dead() {
     let dev = DevProcess::start();
-    login(&dev, "alice");
+    dev.login("alice");
     spoil(&dev, true, true);
     let out = dev.command().args(GENERATE).stdin(Stdio::null()).output().unwrap();
     assert!(!out.status.success());
@@ -112,7 +99,7 @@ fn shell_quote(s: &str) -> String {
 #[test]
 fn generate_prompts_for_credentials_on_a_terminal_when_refresh_fails() {
     let dev = DevProcess::start();
-    login(&dev, "alice");
+    dev.login("alice");
     spoil(&dev, true, true);
     let mut cmdline = shell_quote(env!("CARGO_BIN_EXE_slipgate"));
     for arg in GENERATE {
@@ -180,7 +167,7 @@ fn generate_presents_a_client_certificate_for_mutual_tls() {
     let (client_ca, cert, key) = slipgate_api::devpki::client_pki(pki.path(), "hr-desk").unwrap();
     let ca_override = format!("tls.client_ca={}", client_ca.display());
     let dev = DevProcess::start_with(&["--set", &ca_override]);
-    login(&dev, "alice");
+    dev.login("alice");
     let without = dev.command().args(GENERATE).stdin(Stdio::null()).output().unwrap();
     assert!(!without.status.success(), "a client without a certificate must be refused");
     let with = dev

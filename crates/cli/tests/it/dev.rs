@@ -60,6 +60,21 @@ impl DevProcess {
         user["password"].as_str().unwrap().to_owned()
     }
 
+    /// `slipgate login --username U --password-stdin` with the seeded password.
+    pub fn login(&self, username: &str) {
+        use std::io::Write as _;
+        let mut child = self
+            .command()
+            .args(["login", "--username", username, "--password-stdin"])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{}", self.password_of(username)).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
     /// A `slipgate` command running with this dev's profile directory.
     pub fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_slipgate"));
