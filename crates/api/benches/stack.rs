@@ -1,7 +1,11 @@
 //! The cost of the secure path, in process (`router(state).oneshot`, no
-//! socket, no TLS): the full API router against the same handler with the
+//! socket, no TLS): the full API router against the same service with the
 //! guard layers removed — a baseline built here in the harness only, never a
 //! runtime option — and the share of each layer, added one at a time.
+//!
+//! The baseline keeps what every answer gets, guarded or not: request id,
+//! problem rendering, audit line, metrics and the Ed25519 response signature
+//! (SPEC §3.8). The guard stack is the full router minus the baseline.
 //!
 //! Every measured request is freshly signed (fresh nonce) in untimed setup;
 //! the token is introspected once against a real identity server, then served
@@ -14,8 +18,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::post;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use slipgate_api::AppState;
 use slipgate_api::routes::slip::{generate, shape};
+use slipgate_api::{AppState, respond};
 use slipgate_guard::ratelimit::RateLimitLayer;
 use slipgate_guard::signature::SignatureLayer;
 use slipgate_guard::token::{TokenClaims, TokenLayer};
@@ -24,19 +28,44 @@ use tower::ServiceExt as _;
 
 const URL: &str = "https://127.0.0.1:8443/generate/salaryslip";
 
-/// The handler alone, with the claims the token layer would have proved.
-fn baseline(state: &AppState) -> Router {
-    let claims = TokenClaims {
+fn claims() -> TokenClaims {
+    TokenClaims {
         sub: "paula".into(),
         scope: "salaryslip:any".into(),
         emp_id: Some("00001".into()),
         exp: i64::MAX,
         client_id: None,
-    };
+    }
+}
+
+/// The handler alone, with the claims the token layer would have proved.
+fn handler_only(state: &AppState) -> Router {
     Router::new()
         .route(slipgate_proto::SLIP_PATH, post(generate))
-        .layer(axum::Extension(claims))
+        .layer(axum::Extension(claims()))
         .with_state(state.clone())
+}
+
+/// The layers every answer gets whether or not it is guarded: request id,
+/// problem rendering, security headers, audit line, metrics, and the
+/// `Content-Digest` and Ed25519 signature of the response (SPEC §3.8).
+///
+/// Without the guard nothing reads the request's signature, so the baseline
+/// drops those two fields before the response signer would bind to them.
+fn with_response_layers(state: &AppState, router: Router<AppState>, verified: bool) -> Router {
+    let router = router
+        .layer(axum::middleware::from_fn_with_state(state.clone(), respond::respond))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), respond::sign_response));
+    if verified {
+        return router.with_state(state.clone());
+    }
+    router.layer(axum::middleware::map_request(unsigned)).with_state(state.clone())
+}
+
+async fn unsigned(mut request: http::Request<Body>) -> http::Request<Body> {
+    request.headers_mut().remove("signature");
+    request.headers_mut().remove("signature-input");
+    request
 }
 
 fn signature(state: &AppState) -> SignatureLayer {
@@ -45,11 +74,15 @@ fn signature(state: &AppState) -> SignatureLayer {
         .with_body_limits(state.max_body, state.request_timeout)
 }
 
-/// The handler with the layers up to `depth` (1 = per-user rate limit,
-/// 2 = + token, 3 = + signature, digest and nonce, 4 = + request shape).
+/// The baseline (handler and response layers) plus the guard layers up to
+/// `depth`: 1 = per-user rate limit, 2 = + token, 3 = + signature, digest and
+/// nonce, 4 = + request shape. `depth` 0 is the baseline itself.
 fn partial(state: &AppState, depth: u8) -> Router {
-    let user = RateLimitLayer::per_user(state.rate_store.clone(), state.limits.user, state.clock.clone());
-    let mut route = post(generate).route_layer(user);
+    let mut route = post(generate);
+    if depth >= 1 {
+        let user = RateLimitLayer::per_user(state.rate_store.clone(), state.limits.user, state.clock.clone());
+        route = route.route_layer(user);
+    }
     if depth >= 2 {
         route = route.route_layer(TokenLayer::new(state.tokens.clone()));
     }
@@ -61,16 +94,9 @@ fn partial(state: &AppState, depth: u8) -> Router {
     }
     let router = Router::new().route(slipgate_proto::SLIP_PATH, route);
     if depth < 2 {
-        let claims = TokenClaims {
-            sub: "paula".into(),
-            scope: "salaryslip:any".into(),
-            emp_id: None,
-            exp: i64::MAX,
-            client_id: None,
-        };
-        return router.layer(axum::Extension(claims)).with_state(state.clone());
+        return with_response_layers(state, router.layer(axum::Extension(claims())), false);
     }
-    router.with_state(state.clone())
+    with_response_layers(state, router, depth >= 3)
 }
 
 fn signed_request(signer: &slipgate_client::RequestSigner, bearer: &str) -> http::Request<Body> {
@@ -107,15 +133,22 @@ fn stack(c: &mut Criterion) {
     assert_eq!(warm.map(|r| r.status().as_u16()).unwrap_or(0), 200, "warm-up request failed");
 
     let mut group = c.benchmark_group("stack");
-    let variants: [(&str, Router); 6] = [
-        ("0 handler only (baseline)", baseline(&state)),
-        ("1 + per-user rate limit", partial(&state, 1)),
-        ("2 + token (warm cache)", partial(&state, 2)),
-        ("3 + signature, digest, nonce", partial(&state, 3)),
-        ("4 + request shape", partial(&state, 4)),
-        ("5 full router (per-IP limit, shedding, problems, response signature)", full),
+    let variants: [(&str, Router); 7] = [
+        ("0 handler only", handler_only(&state)),
+        (
+            "1 baseline: handler + response layers (id, problems, audit, metrics, Ed25519 signature)",
+            partial(&state, 0),
+        ),
+        ("2 + per-user rate limit", partial(&state, 1)),
+        ("3 + token (warm cache)", partial(&state, 2)),
+        ("4 + signature, digest, nonce", partial(&state, 3)),
+        ("5 + request shape", partial(&state, 4)),
+        ("6 full router (+ per-IP limit, load shedding)", full),
     ];
     for (name, router) in variants {
+        // Every variant must serve the slip, or its time means nothing.
+        let answer = rt.block_on(router.clone().oneshot(signed_request(&signer, &bearer)));
+        assert_eq!(answer.map(|r| r.status().as_u16()).unwrap_or(0), 200, "{name} does not answer 200");
         group.bench_function(name, |b| {
             b.iter_batched(
                 || signed_request(&signer, &bearer),

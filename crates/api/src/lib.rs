@@ -29,7 +29,7 @@ pub mod error;
 pub mod keys;
 pub mod metrics;
 pub mod readiness;
-mod respond;
+pub mod respond;
 pub mod response_sig;
 pub mod routes;
 pub mod shed;
@@ -135,7 +135,7 @@ impl AppState {
         if let Some(redis) = &stores.redis {
             probes.push(Arc::new(readiness::RedisProbe(redis.clone())));
         }
-        Ok(Self {
+        Ok(Self::new(state::Shared {
             tokens: token_validator(&config.auth, idp_http, clock.clone())?,
             probes,
             keys: Arc::new(keys::load(&config.signature.keys)?),
@@ -159,7 +159,7 @@ impl AppState {
             ))),
             max_body: usize::try_from(config.limits.max_body.0).unwrap_or(usize::MAX),
             request_timeout: config.limits.request_timeout.0,
-        })
+        }))
     }
 }
 

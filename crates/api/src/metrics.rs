@@ -19,7 +19,9 @@ struct Series {
 /// The API's metrics registry.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    series: Mutex<BTreeMap<(String, u16), Series>>,
+    /// By route, then status: the route is looked up borrowed, so counting
+    /// allocates only the first time a route is seen.
+    series: Mutex<BTreeMap<String, BTreeMap<u16, Series>>>,
     rejections: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -29,7 +31,11 @@ impl Metrics {
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         let secs = elapsed.as_secs_f64();
         let Ok(mut map) = self.series.lock() else { return };
-        let s = map.entry((route.to_owned(), status)).or_default();
+        let by_status = match map.get_mut(route) {
+            Some(by_status) => by_status,
+            None => map.entry(route.to_owned()).or_default(),
+        };
+        let s = by_status.entry(status).or_default();
         s.count += 1;
         s.sum_micros = s.sum_micros.saturating_add(micros);
         for (i, bound) in BUCKETS.iter().enumerate() {
@@ -48,9 +54,16 @@ impl Metrics {
 
     /// The registry in the Prometheus text exposition format.
     pub fn render(&self) -> String {
-        let snapshot = match self.series.lock() {
-            Ok(map) => map.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
+        let snapshot: Vec<((String, u16), Series)> = {
+            let map = match self.series.lock() {
+                Ok(map) => map,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            map.iter()
+                .flat_map(|(route, by_status)| {
+                    by_status.iter().map(move |(status, s)| ((route.clone(), *status), s.clone()))
+                })
+                .collect()
         };
         let mut out = String::new();
         out.push_str("# HELP slipgate_http_requests_total Requests answered, by route and status.\n");

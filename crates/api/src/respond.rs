@@ -23,6 +23,7 @@ use slipgate_guard::token::AuditSubject;
 use slipgate_proto::{Problem, ProblemCode, headers};
 
 use crate::error::ApiError;
+use crate::response_sig::RequestSummary;
 use crate::state::AppState;
 
 /// The id of the request being served; handlers read it from the extensions.
@@ -33,17 +34,16 @@ pub struct RequestId(pub String);
 pub async fn respond(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = uuid::Uuid::new_v4().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     request.extensions_mut().insert(RequestId(id.clone()));
     let client_ip = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
 
     let mut response = next.run(request).await;
     let rejection = response.extensions_mut().remove::<slipgate_guard::Rejection>();
     let error = response.extensions_mut().remove::<ApiError>().or_else(|| rejection.map(ApiError::from));
-    let keyid = response.extensions_mut().remove::<VerifiedKey>().map(|k| k.keyid);
+    // Left in place: the response signer outside binds the answer to it.
+    let keyid = response.extensions().get::<VerifiedKey>().map(|k| k.keyid.clone());
     let subject = response.extensions_mut().remove::<AuditSubject>().map(|s| s.0);
     let code = error.as_ref().map(|e| e.code);
     if let Some(code) = code {
@@ -56,7 +56,7 @@ pub async fn respond(State(state): State<AppState>, mut request: Request, next: 
         audit(&AuditLine {
             code,
             status: response.status().as_u16(),
-            route: &route,
+            route,
             keyid: keyid.as_deref(),
             subject: subject.as_deref(),
             client_ip,
@@ -70,7 +70,7 @@ pub async fn respond(State(state): State<AppState>, mut request: Request, next: 
     if let Ok(v) = HeaderValue::from_str(&id) {
         h.insert(HeaderName::from_static(headers::REQUEST_ID), v);
     }
-    state.metrics.record(&route, response.status().as_u16(), started.elapsed());
+    state.metrics.record(route, response.status().as_u16(), started.elapsed());
     response
 }
 
@@ -97,7 +97,6 @@ struct AuditLine<'a> {
 }
 
 fn audit(line: &AuditLine<'_>) {
-    let client_ip = line.client_ip.map(|ip| ip.to_string());
     let decision = if line.code.is_some() { "refused" } else { "allowed" };
     tracing::info!(
         target: "slipgate::audit",
@@ -107,18 +106,33 @@ fn audit(line: &AuditLine<'_>) {
         route = line.route,
         keyid = line.keyid,
         subject = line.subject,
-        client_ip = client_ip.as_deref(),
+        client_ip = line.client_ip.map(tracing::field::display),
         request_id = line.request_id,
         "security decision"
     );
 }
 
 /// Middleware (outermost on the API listener): signs every response (SPEC §3.8).
+///
+/// A request the signature layer verified hands over its label and signature
+/// in the response's [`VerifiedKey`]; only a refused one has its signature
+/// fields parsed again here, to bind the answer to what it sent.
 pub async fn sign_response(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
-    let summary = crate::response_sig::RequestSummary::capture(&parts);
-    let response = next.run(Request::from_parts(parts, body)).await;
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let mut sent = http::HeaderMap::new();
+    for name in [headers::SIGNATURE_INPUT, headers::SIGNATURE] {
+        for value in request.headers().get_all(name) {
+            sent.append(name, value.clone());
+        }
+    }
+    let response = next.run(request).await;
     let (mut parts, body) = response.into_parts();
+    let summary = match parts.extensions.get::<VerifiedKey>() {
+        Some(verified) => RequestSummary::new(method, uri, Some(verified)),
+        None if sent.is_empty() => RequestSummary::new(method, uri, None),
+        None => RequestSummary::unverified(method, uri, &sent),
+    };
     let bytes = match axum::body::to_bytes(body, MAX_SIGNED_BODY).await {
         Ok(bytes) => bytes,
         Err(error) => {

@@ -7,8 +7,10 @@
 
 use std::path::Path;
 
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use slipgate_guard::signature::VerifiedKey;
 use slipgate_httpsig::jose::{Jwk, Jwks};
-use slipgate_httpsig::params::{Component, parse_signature_input};
+use slipgate_httpsig::params::{Component, parse_signature_header_map};
 use slipgate_httpsig::{
     Algorithm, DigestAlgorithm, Message, SignParams, SigningKey, content_digest, sign_message, to_pem,
 };
@@ -29,34 +31,33 @@ pub struct ResponseSigner {
     jwks: Jwks,
 }
 
-/// What the response signature needs of the request, captured before the
-/// request is handed on.
+/// What the response signature needs of the request: its method and path,
+/// and — when it carried a signature — that signature's label and bytes.
 #[derive(Debug, Clone)]
 pub struct RequestSummary {
-    message: Message,
-    label: Option<String>,
+    method: http::Method,
+    uri: http::Uri,
+    bound: Option<(String, Vec<u8>)>,
 }
 
 impl RequestSummary {
-    /// Captures method, path and the evaluated signature's label (if any).
-    pub fn capture(parts: &http::request::Parts) -> Self {
-        let target = format!("https://localhost{}", parts.uri.path());
-        let mut message =
-            Message::request(parts.method.as_str(), &target).unwrap_or_else(|_| Message::response(0));
-        let mut label = None;
-        let input = parts.headers.get("signature-input").and_then(|v| v.to_str().ok());
-        let signature =
-            parts.headers.get_all("signature").iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>();
-        if let (Some(input), false) = (input, signature.is_empty()) {
-            let joined = signature.join(", ");
-            if let Ok(params) = parse_signature_input(input)
-                && slipgate_httpsig::params::parse_signature_headers(Some(input), Some(&joined)).is_ok()
-            {
-                label = Some(params.label);
-                message = message.with_header("signature", &joined);
-            }
-        }
-        Self { message, label }
+    /// Method and path of a request whose signature was verified as `verified`
+    /// (or that carried none that parsed: `None`).
+    pub fn new(method: http::Method, uri: http::Uri, verified: Option<&VerifiedKey>) -> Self {
+        Self { method, uri, bound: verified.map(|v| (v.label.clone(), v.signature.clone())) }
+    }
+
+    /// Method and path, and — when the `Signature-Input` and `Signature`
+    /// fields in `headers` parse — the evaluated signature's label and bytes,
+    /// not verified (a refused request's answer is bound to what it sent).
+    pub fn unverified(method: http::Method, uri: http::Uri, headers: &http::HeaderMap) -> Self {
+        let bound = parse_signature_header_map(headers).ok().map(|p| (p.params.label, p.signature));
+        Self { method, uri, bound }
+    }
+
+    /// Whether the request carried a signature the answer is bound to.
+    pub fn is_bound(&self) -> bool {
+        self.bound.is_some()
     }
 }
 
@@ -102,7 +103,76 @@ impl ResponseSigner {
     }
 
     /// Adds `Content-Digest`, `Signature-Input` and `Signature` to a response.
+    ///
+    /// The covered components are fixed (SPEC §3.8), so the field values and
+    /// the signature base are written directly, byte for byte what the
+    /// generic [`sign_message`] builds (a test holds them equal): no
+    /// structured-field round trip on the hot path.
     pub fn sign(
+        &self,
+        request: &RequestSummary,
+        parts: &mut http::response::Parts,
+        body: &[u8],
+        now: i64,
+    ) -> Result<(), slipgate_httpsig::SignError> {
+        use std::fmt::Write as _;
+        let digest = content_digest(DigestAlgorithm::Sha256, body);
+        let content_type = joined(&parts.headers, http::header::CONTENT_TYPE);
+        let mut inner = String::with_capacity(192);
+        inner.push_str("(\"@status\"");
+        if content_type.is_some() {
+            inner.push_str(" \"content-type\"");
+        }
+        inner.push_str(" \"content-digest\"");
+        let member = request.bound.as_ref().map(|(label, signature)| (label, STANDARD.encode(signature)));
+        if let Some((label, _)) = &member {
+            // An sf-key (checked when the request was parsed) needs no escaping as an sf-string.
+            let _ = write!(inner, " \"@method\";req \"@path\";req \"signature\";req;key=\"{label}\"");
+        }
+        // The key id is an RFC 7638 thumbprint: base64url, safe in an sf-string.
+        let _ = write!(inner, ");created={now};keyid=\"{}\";alg=\"ed25519\"", self.keyid);
+
+        let mut base = Vec::with_capacity(256 + inner.len());
+        let _ = write!(Bytes(&mut base), "\"@status\": {:03}\n", parts.status.as_u16());
+        if let Some(content_type) = &content_type {
+            // A HeaderValue cannot hold CR or LF; NUL is refused here like the generic base does.
+            if content_type.iter().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+                let id = "\"content-type\"".to_owned();
+                return Err(slipgate_httpsig::BaseError::InvalidValue(id).into());
+            }
+            base.extend_from_slice(b"\"content-type\": ");
+            base.extend_from_slice(content_type);
+            base.push(b'\n');
+        }
+        let _ = write!(Bytes(&mut base), "\"content-digest\": {digest}\n");
+        if let Some((label, encoded)) = &member {
+            let path = request.uri.path();
+            let path = if path.is_empty() { "/" } else { path };
+            let _ = write!(
+                Bytes(&mut base),
+                "\"@method\";req: {}\n\"@path\";req: {path}\n\"signature\";req;key=\"{label}\": :{encoded}:\n",
+                request.method
+            );
+        }
+        base.extend_from_slice(b"\"@signature-params\": ");
+        base.extend_from_slice(inner.as_bytes());
+        let signature = self.key.sign(&base)?;
+        let fields = (
+            http::HeaderValue::from_str(&digest),
+            http::HeaderValue::from_str(&format!("{LABEL}={inner}")),
+            http::HeaderValue::from_str(&format!("{LABEL}=:{}:", STANDARD.encode(signature))),
+        );
+        if let (Ok(digest), Ok(input), Ok(signature)) = fields {
+            parts.headers.insert("content-digest", digest);
+            parts.headers.insert("signature-input", input);
+            parts.headers.insert("signature", signature);
+        }
+        Ok(())
+    }
+
+    /// [`Self::sign`] through the generic RFC 9421 signer (the oracle in tests).
+    #[doc(hidden)]
+    pub fn sign_generic(
         &self,
         request: &RequestSummary,
         parts: &mut http::response::Parts,
@@ -113,18 +183,21 @@ impl ResponseSigner {
         if let Ok(v) = http::HeaderValue::from_str(&digest) {
             parts.headers.insert("content-digest", v);
         }
+        let target = format!("https://localhost{}", request.uri.path());
+        let mut message = Message::request(request.method.as_str(), &target)?;
         let mut components = vec![Component::field_or_derived("@status")];
         if parts.headers.contains_key(http::header::CONTENT_TYPE) {
             components.push(Component::field_or_derived("content-type"));
         }
         components.push(Component::field_or_derived("content-digest"));
-        if let Some(label) = &request.label {
+        if let Some((label, signature)) = &request.bound {
+            message = message.with_header("signature", &format!("{label}=:{}:", STANDARD.encode(signature)));
             components.push(Component::field_or_derived("@method").req());
             components.push(Component::field_or_derived("@path").req());
             components.push(Component::field_or_derived("signature").req().key(label));
         }
         let params = SignParams::new(LABEL).created(now).keyid(&self.keyid).with_alg();
-        let signed = sign_message(&*parts, Some(&request.message), &components, &params, &self.key)?;
+        let signed = sign_message(&*parts, Some(&message), &components, &params, &self.key)?;
         if let (Ok(input), Ok(signature)) = (
             http::HeaderValue::from_str(&signed.signature_input),
             http::HeaderValue::from_str(&signed.signature),
@@ -133,5 +206,82 @@ impl ResponseSigner {
             parts.headers.insert("signature", signature);
         }
         Ok(())
+    }
+}
+
+/// All lines of a field, trimmed and joined with `", "` (RFC 9421 §2.1).
+fn joined(headers: &http::HeaderMap, name: http::header::HeaderName) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    for value in headers.get_all(name) {
+        let v = value.as_bytes();
+        let start = v.iter().position(|b| !matches!(b, b' ' | b'\t')).unwrap_or(v.len());
+        let end = v.iter().rposition(|b| !matches!(b, b' ' | b'\t')).map_or(start, |e| e + 1);
+        let v = v.get(start..end).unwrap_or_default();
+        match &mut out {
+            None => out = Some(v.to_vec()),
+            Some(o) => {
+                o.extend_from_slice(b", ");
+                o.extend_from_slice(v);
+            }
+        }
+    }
+    out
+}
+
+/// `write!` into a byte buffer.
+struct Bytes<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for Bytes<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(content_type: Option<&str>) -> http::response::Parts {
+        let mut builder = http::Response::builder().status(201);
+        if let Some(ct) = content_type {
+            builder = builder.header("content-type", ct);
+        }
+        builder.body(()).map(|r| r.into_parts().0).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn fields(parts: &http::response::Parts) -> Vec<String> {
+        ["content-digest", "signature-input", "signature"]
+            .iter()
+            .map(|n| parts.headers.get(*n).and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned())
+            .collect()
+    }
+
+    /// Ed25519 is deterministic, so the direct writer and the generic signer
+    /// must produce the same three fields, byte for byte, in every shape.
+    #[test]
+    fn direct_signing_matches_the_generic_signer_byte_for_byte() {
+        let signer = ResponseSigner::generate().unwrap_or_else(|e| panic!("{e}"));
+        let uri: http::Uri = "/generate/salaryslip".parse().unwrap_or_else(|e| panic!("{e}"));
+        let bound = RequestSummary {
+            method: http::Method::POST,
+            uri: uri.clone(),
+            bound: Some(("sig-1.x*".to_owned(), vec![7u8; 32])),
+        };
+        let unbound =
+            RequestSummary::new(http::Method::GET, "/".parse().unwrap_or_else(|e| panic!("{e}")), None);
+        for summary in [&bound, &unbound] {
+            for content_type in [Some("application/json"), Some(" application/problem+json "), None] {
+                for body in [&b""[..], b"{\"a\":1}"] {
+                    let (mut direct, mut generic) = (response(content_type), response(content_type));
+                    signer.sign(summary, &mut direct, body, 1_767_225_600).unwrap_or_else(|e| panic!("{e}"));
+                    signer
+                        .sign_generic(summary, &mut generic, body, 1_767_225_600)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    assert_eq!(fields(&direct), fields(&generic), "{summary:?} {content_type:?}");
+                    assert!(fields(&direct).iter().all(|f| f != "-"));
+                }
+            }
+        }
     }
 }

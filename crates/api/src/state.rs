@@ -1,4 +1,5 @@
-//! What every request handler shares, behind `Arc`s so clones are cheap.
+//! What every request handler shares, behind one `Arc`: each middleware and
+//! handler clones the state per request, so a clone is one reference count.
 
 use std::sync::Arc;
 
@@ -10,9 +11,27 @@ use slipgate_payroll::{PayScale, PdfRenderer};
 
 use crate::metrics::Metrics;
 
-/// Shared state of the API router.
+/// Shared state of the API router: a cheap handle to [`Shared`].
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// Wraps the shared parts.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] points to.
+#[derive(Debug)]
+pub struct Shared {
     /// The pay scale slips are computed with.
     pub scale: Arc<PayScale>,
     /// The PDF renderer, fonts parsed once.

@@ -42,6 +42,30 @@ fn bench_verify(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // The parts of the HMAC path, and raw signing per algorithm (the server
+    // signs every response with Ed25519).
+    let (key, _) = SigningKey::generate(Algorithm::HmacSha256).expect("key");
+    let signed = sign_message(&msg, None::<&Message>, &components, &params, &key).expect("sign");
+    let mut parts = c.benchmark_group("parts");
+    parts.bench_function("parse Signature-Input and Signature", |b| {
+        b.iter(|| parse_signature_headers(Some(black_box(&signed.signature_input)), Some(&signed.signature)))
+    });
+    let parsed =
+        parse_signature_headers(Some(&signed.signature_input), Some(&signed.signature)).expect("parse");
+    parts.bench_function("signature base", |b| {
+        b.iter(|| signature_base(black_box(&parsed.params), &msg, None::<&Message>))
+    });
+    parts.bench_function("sha-256 Content-Digest of 1 KiB", |b| {
+        b.iter(|| verify_content_digest(Some(&digest), black_box(&body)))
+    });
+    for alg in [Algorithm::HmacSha256, Algorithm::EcdsaP256Sha256, Algorithm::Ed25519] {
+        let (key, _) = SigningKey::generate(alg).expect("key");
+        parts.bench_function(format!("sign a {}-byte base with {}", signed.base.len(), alg.as_str()), |b| {
+            b.iter(|| key.sign(black_box(&signed.base)))
+        });
+    }
+    parts.finish();
 }
 
 criterion_group!(benches, bench_verify);

@@ -78,26 +78,67 @@ pub fn signature_base<M: HttpMessage + ?Sized, R: HttpMessage + ?Sized>(
     msg: &M,
     related_request: Option<&R>,
 ) -> Result<Vec<u8>, BaseError> {
-    let mut out = Vec::with_capacity(256);
+    let mut out = Vec::with_capacity(256 + params.raw.len());
+    let mut id = String::with_capacity(48);
     for c in &params.components {
-        let id = c.to_identifier().map_err(|_| BaseError::InvalidValue(format!("{:?}", c.name)))?;
-        let value = if c.has_req() {
-            let req = related_request.ok_or_else(|| BaseError::RelatedRequestMissing(id.clone()))?;
-            component_value(c, &id, req)?
-        } else {
-            component_value(c, &id, msg)?
-        };
-        if value.iter().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
-            return Err(BaseError::InvalidValue(id));
-        }
+        id.clear();
+        c.write_identifier(&mut id).map_err(|_| BaseError::InvalidValue(format!("{:?}", c.name)))?;
         out.extend_from_slice(id.as_bytes());
         out.extend_from_slice(b": ");
-        out.extend_from_slice(&value);
+        let start = out.len();
+        if c.has_req() {
+            let req = related_request.ok_or_else(|| BaseError::RelatedRequestMissing(id.clone()))?;
+            write_value(c, &id, req, &mut out)?;
+        } else {
+            write_value(c, &id, msg, &mut out)?;
+        }
+        if out.get(start..).unwrap_or_default().iter().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+            return Err(BaseError::InvalidValue(id));
+        }
         out.push(b'\n');
     }
     out.extend_from_slice(b"\"@signature-params\": ");
     out.extend_from_slice(params.raw.as_bytes());
     Ok(out)
+}
+
+/// Appends the component's value to `out`: the common components directly,
+/// the rest through [`component_value`].
+fn write_value<M: HttpMessage + ?Sized>(
+    c: &Component,
+    id: &str,
+    m: &M,
+    out: &mut Vec<u8>,
+) -> Result<(), BaseError> {
+    let missing = || BaseError::ComponentMissing(id.to_owned());
+    match c.name.as_str() {
+        "@method" => out.extend_from_slice(m.method().ok_or_else(missing)?.as_bytes()),
+        "@path" => out.extend_from_slice(path(m).ok_or_else(missing)?.as_bytes()),
+        "@authority" => {
+            let a = m.authority().ok_or_else(missing)?;
+            let default = match m.scheme() {
+                Some(s) if s.eq_ignore_ascii_case("https") => Some(":443"),
+                Some(s) if s.eq_ignore_ascii_case("http") => Some(":80"),
+                _ => None,
+            };
+            let a = default.and_then(|port| a.strip_suffix(port)).unwrap_or(a);
+            out.extend(a.bytes().map(|b| b.to_ascii_lowercase()));
+        }
+        name if !c.is_derived() && c.params.is_empty() => {
+            let lines = m.header_values(name);
+            if lines.is_empty() {
+                return Err(missing());
+            }
+            for (i, line) in lines.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                out.extend_from_slice(trim(line));
+            }
+        }
+        _ => out.extend_from_slice(&component_value(c, id, m)?),
+    }
+    Ok(())
 }
 
 fn component_value<M: HttpMessage + ?Sized>(c: &Component, id: &str, m: &M) -> Result<Vec<u8>, BaseError> {

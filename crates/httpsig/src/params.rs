@@ -163,7 +163,36 @@ impl Component {
     ///
     /// [`ParseError::Malformed`] when the name or a `key` value cannot be an sf-string.
     pub fn to_identifier(&self) -> Result<String, ParseError> {
-        self.to_item()?.serialize_value().map_err(|e| malformed(format!("component {:?}: {e}", self.name)))
+        let mut out = String::with_capacity(self.name.len() + 8);
+        self.write_identifier(&mut out)?;
+        Ok(out)
+    }
+
+    /// Appends the serialized identifier to `out` — the same text the
+    /// structured-field serializer gives (a unit test holds them equal), without
+    /// building an intermediate tree. On error `out` may hold a partial write.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::Malformed`] when the name or a `key` value is not a valid sf-string
+    /// (printable ASCII).
+    pub fn write_identifier(&self, out: &mut String) -> Result<(), ParseError> {
+        write_sf_string(out, &self.name)
+            .map_err(|()| malformed(format!("component {:?}: not an sf-string", self.name)))?;
+        for p in &self.params {
+            match p {
+                ComponentParam::Req => out.push_str(";req"),
+                ComponentParam::Sf => out.push_str(";sf"),
+                ComponentParam::Bs => out.push_str(";bs"),
+                ComponentParam::Key(member) => {
+                    out.push_str(";key=");
+                    write_sf_string(out, member).map_err(|()| {
+                        malformed(format!("component {:?}: key is not an sf-string", self.name))
+                    })?;
+                }
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn to_item(&self) -> Result<Item, ParseError> {
@@ -268,13 +297,21 @@ pub fn parse_signature_headers(
         (Some(i), Some(s)) => (i, s),
     };
     let params = parse_signature_input(input)?;
+    if let Some(signature) = fast_signature(sig, &params.label) {
+        return Ok(ParsedSignature { params, signature });
+    }
     let sig_dict = parse_dict(sig, "signature")?;
     let entry = sig_dict
         .get(&params.label)
         .ok_or_else(|| malformed(format!("signature has no member labelled {:?}", params.label)))?;
-    let ListEntry::Item(Item { bare_item: BareItem::ByteSeq(bytes), .. }) = entry else {
+    let ListEntry::Item(Item { bare_item: BareItem::ByteSeq(bytes), params: member_params }) = entry else {
         return Err(malformed(format!("signature {:?} is not a byte sequence", params.label)));
     };
+    // RFC 9421 defines no parameters here; refusing them keeps the member's
+    // serialization (`"signature";req;key=…` in response signatures) exactly `:<base64>:`.
+    if !member_params.is_empty() {
+        return Err(malformed(format!("signature {:?} has parameters", params.label)));
+    }
     Ok(ParsedSignature { params, signature: bytes.clone() })
 }
 
@@ -321,6 +358,18 @@ pub fn joined_field(headers: &http::HeaderMap, name: &str) -> Result<Option<Stri
 ///
 /// As [`parse_signature_headers`].
 pub fn parse_signature_input(value: &str) -> Result<SignatureParams, ParseError> {
+    if value.len() <= MAX_FIELD_LEN
+        && let Some(params) = fast_signature_input(value)
+    {
+        return Ok(params);
+    }
+    parse_signature_input_general(value)
+}
+
+/// [`parse_signature_input`] through the general structured-field parser
+/// only (tests compare it with the fast path).
+#[doc(hidden)]
+pub fn parse_signature_input_general(value: &str) -> Result<SignatureParams, ParseError> {
     let dict = parse_dict(value, "signature-input")?;
     let (label, entry) = dict.first().ok_or_else(|| malformed("signature-input is empty"))?;
     let ListEntry::InnerList(inner) = entry else {
@@ -370,10 +419,70 @@ pub(crate) fn params_from_inner_list(label: &str, inner: &InnerList) -> Result<S
             _ => {}
         }
     }
-    out.raw = vec![ListEntry::InnerList(inner.clone())]
-        .serialize_value()
+    out.raw = serialize_inner_list(&out.components, &inner.params)
         .map_err(|e| malformed(format!("signature-input {label:?}: {e}")))?;
     Ok(out)
+}
+
+/// The inner list as RFC 8941 §4.1.1.1 serializes it: the components, then
+/// the parameters in the order received. Written directly; a unit test holds
+/// it equal to the structured-field serializer's output.
+fn serialize_inner_list(components: &[Component], params: &Parameters) -> Result<String, ParseError> {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(160);
+    out.push('(');
+    for (i, c) in components.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        c.write_identifier(&mut out)?;
+    }
+    out.push(')');
+    for (key, value) in params {
+        out.push(';');
+        out.push_str(key);
+        match value {
+            BareItem::Boolean(true) => {}
+            BareItem::Integer(i) => {
+                let _ = write!(out, "={i}");
+            }
+            BareItem::String(v) => {
+                out.push('=');
+                write_sf_string(&mut out, v)
+                    .map_err(|()| malformed(format!("parameter {key:?} is not an sf-string")))?;
+            }
+            BareItem::Token(t) => {
+                out.push('=');
+                out.push_str(t);
+            }
+            other => {
+                // Rare (booleans false, decimals, byte sequences): the library's serializer.
+                let text = Item::new(other.clone())
+                    .serialize_value()
+                    .map_err(|e| malformed(format!("parameter {key:?}: {e}")))?;
+                out.push('=');
+                out.push_str(&text);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Appends `value` as an RFC 8941 sf-string; `Err` when it is not printable ASCII.
+fn write_sf_string(out: &mut String, value: &str) -> Result<(), ()> {
+    out.push('"');
+    for b in value.bytes() {
+        match b {
+            b'"' | b'\\' => {
+                out.push('\\');
+                out.push(char::from(b));
+            }
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => return Err(()),
+        }
+    }
+    out.push('"');
+    Ok(())
 }
 
 /// Whether `nonce` is 8–128 chars of `[A-Za-z0-9._~+/=-]` (SPEC §3.2).
@@ -407,4 +516,184 @@ fn str_param(name: &str, v: &BareItem) -> Result<String, ParseError> {
         BareItem::String(s) => Ok(s.clone()),
         _ => Err(malformed(format!("parameter {name:?} is not a string"))),
     }
+}
+
+/// The base64 the structured-field parser decodes byte sequences with.
+const SF_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+        .with_encode_padding(true),
+);
+
+fn is_key_start(b: u8) -> bool {
+    b.is_ascii_lowercase() || b == b'*'
+}
+
+fn is_key_char(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.' | b'*')
+}
+
+/// A cursor over the bytes of a field value.
+struct Cursor<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    fn eat(&mut self, b: u8) -> Option<()> {
+        (self.peek()? == b).then(|| self.at += 1)
+    }
+
+    /// Bytes while `f` holds.
+    fn take_while(&mut self, f: impl Fn(u8) -> bool) -> &'a str {
+        let start = self.at;
+        while self.peek().is_some_and(&f) {
+            self.at += 1;
+        }
+        self.text.get(start..self.at).unwrap_or_default()
+    }
+
+    /// An sf-key.
+    fn key(&mut self) -> Option<&'a str> {
+        if !is_key_start(self.peek()?) {
+            return None;
+        }
+        Some(self.take_while(is_key_char))
+    }
+
+    /// An sf-string without escapes (an escape sends the caller to the general parser).
+    fn plain_string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let s = self.take_while(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\');
+        self.eat(b'"')?;
+        Some(s)
+    }
+
+    /// An sf-integer in canonical form (no leading zeros, no `-0`).
+    fn canonical_integer(&mut self) -> Option<i64> {
+        let start = self.at;
+        let _ = self.eat(b'-');
+        let digits = self.take_while(|b| b.is_ascii_digit());
+        let text = self.text.get(start..self.at)?;
+        let canonical = !digits.is_empty()
+            && digits.len() <= 15
+            && (digits == "0" || !digits.starts_with('0'))
+            && text != "-0";
+        if !canonical || matches!(self.peek(), Some(b'.')) {
+            return None;
+        }
+        text.parse().ok()
+    }
+}
+
+/// The common form of `Signature-Input` — one member, every value in
+/// canonical form (single spaces, plain strings, canonical integers) — parsed
+/// without building a structured-field tree. `None` sends the value to the
+/// general parser, which then decides (and words any error); so this accepts
+/// nothing the general parser would refuse and gives the same result, which a
+/// property test checks. In this form the received text *is* the canonical
+/// serialization, so `raw` is a slice of it.
+fn fast_signature_input(value: &str) -> Option<SignatureParams> {
+    let mut cur = Cursor { text: value, at: 0 };
+    let label = cur.key()?;
+    cur.eat(b'=')?;
+    let raw_start = cur.at;
+    cur.eat(b'(')?;
+    let mut components: Vec<Component> = Vec::with_capacity(8);
+    if cur.eat(b')').is_none() {
+        loop {
+            let name = cur.plain_string()?;
+            let mut params = Vec::new();
+            while cur.eat(b';').is_some() {
+                params.push(match cur.key()? {
+                    "req" => ComponentParam::Req,
+                    "sf" => ComponentParam::Sf,
+                    "bs" => ComponentParam::Bs,
+                    "key" => {
+                        cur.eat(b'=')?;
+                        ComponentParam::Key(cur.plain_string()?.to_owned())
+                    }
+                    _ => return None,
+                });
+                if matches!(cur.peek(), Some(b'=')) {
+                    return None;
+                }
+            }
+            let c = Component { name: name.to_owned(), params };
+            if c.check().is_err() || components.contains(&c) || components.len() == MAX_COMPONENTS {
+                return None;
+            }
+            components.push(c);
+            if cur.eat(b')').is_some() {
+                break;
+            }
+            cur.eat(b' ')?;
+            if cur.peek()? != b'"' {
+                return None;
+            }
+        }
+    }
+    let mut out = SignatureParams {
+        label: label.to_owned(),
+        components,
+        created: None,
+        expires: None,
+        nonce: None,
+        keyid: None,
+        alg: None,
+        tag: None,
+        raw: String::new(),
+    };
+    let mut seen: Vec<&str> = Vec::with_capacity(8);
+    while cur.eat(b';').is_some() {
+        let key = cur.key()?;
+        if seen.contains(&key) {
+            return None;
+        }
+        seen.push(key);
+        cur.eat(b'=')?;
+        if cur.peek()? == b'"' {
+            let v = cur.plain_string()?;
+            match key {
+                "nonce" if nonce_is_well_formed(v) => out.nonce = Some(v.to_owned()),
+                "keyid" => out.keyid = Some(v.to_owned()),
+                "alg" => out.alg = Some(v.to_owned()),
+                "tag" => out.tag = Some(v.to_owned()),
+                "created" | "expires" | "nonce" => return None,
+                _ => {}
+            }
+        } else {
+            let v = cur.canonical_integer()?;
+            match key {
+                "created" => out.created = Some(v),
+                "expires" => out.expires = Some(v),
+                "nonce" | "keyid" | "alg" | "tag" => return None,
+                _ => {}
+            }
+        }
+    }
+    if cur.at != value.len() {
+        return None;
+    }
+    out.raw = value.get(raw_start..)?.to_owned();
+    Some(out)
+}
+
+/// The common form of `Signature` — one member `label=:<base64>:`, no
+/// parameters — decoded directly; `None` sends it to the general parser.
+fn fast_signature(value: &str, label: &str) -> Option<Vec<u8>> {
+    if value.len() > MAX_FIELD_LEN {
+        return None;
+    }
+    let rest = value.strip_prefix(label)?.strip_prefix("=:")?.strip_suffix(':')?;
+    if !rest.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')) {
+        return None;
+    }
+    base64::Engine::decode(&SF_BASE64, rest).ok()
 }

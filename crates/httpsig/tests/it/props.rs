@@ -95,3 +95,87 @@ proptest! {
         let _ = verify_content_digest(Some(&a), b.as_bytes());
     }
 }
+
+/// What the structured-field library serializes for the first member's inner
+/// list and for each of its items (the reference the direct writers match).
+fn sfv_reference(input: &str) -> Option<(String, Vec<String>)> {
+    use sfv::{ListEntry, Parser, SerializeValue};
+    let dict = Parser::parse_dictionary(input.as_bytes()).ok()?;
+    let (_, ListEntry::InnerList(inner)) = dict.first()? else { return None };
+    let raw = vec![ListEntry::InnerList(inner.clone())].serialize_value().ok()?;
+    let items = inner.items.iter().map(|i| i.serialize_value().ok()).collect::<Option<Vec<_>>>()?;
+    Some((raw, items))
+}
+
+prop_compose! {
+    fn component_text()(
+        name in proptest::sample::select(vec!["\"@method\"", "\"@path\"", "\"content-digest\"", "\"x-a\"", "\"signature\"", "\"@status\""]),
+        params in proptest::collection::vec(
+            proptest::sample::select(vec![";req", ";sf", ";bs", ";key=\"sig1\"", ";key=\"a\\\"b\\\\c\"", ";key=\"x y\""]), 0..3),
+    ) -> String {
+        format!("{name}{}", params.concat())
+    }
+}
+
+prop_compose! {
+    fn param_text()(
+        key in proptest::sample::select(vec!["created", "expires", "nonce", "keyid", "alg", "tag", "ext", "x*y"]),
+        value in proptest::sample::select(vec![
+            "=1767225600", "=-0", "=007", "=\"k\\\"1\\\\\"", "=\"abcdefgh12\"", "=tok/en:1", "=?0", "=?1", "", "=1.50", "=-0.0", "=:AAEC:", "=\"\"",
+        ]),
+    ) -> String {
+        format!(";{key}{value}")
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// The direct serializers (`raw` and the component identifiers) write
+    /// exactly what the structured-field library writes.
+    #[test]
+    fn direct_serialization_matches_the_structured_field_library(
+        components in proptest::collection::vec(component_text(), 0..6),
+        params in proptest::collection::vec(param_text(), 0..6),
+        spaces in proptest::sample::select(vec![" ", "  "]),
+    ) {
+        let input = format!("sig1=({}){}", components.join(spaces), params.concat());
+        let ours = slipgate_httpsig::params::parse_signature_input(&input);
+        if let Ok(ours) = ours {
+            let (raw, items) = sfv_reference(&input).expect("the library parses what we accept");
+            prop_assert_eq!(&ours.raw, &raw, "{}", input);
+            let ids: Vec<String> = ours.components.iter().map(|c| c.to_identifier().unwrap()).collect();
+            prop_assert_eq!(ids, items, "{}", input);
+        }
+    }
+
+    /// The fast path gives exactly the general parser's answer, error included.
+    #[test]
+    fn fast_signature_input_parsing_agrees_with_the_general_parser(
+        components in proptest::collection::vec(component_text(), 0..6),
+        params in proptest::collection::vec(param_text(), 0..6),
+        label in "[a-z*][a-z0-9_.*-]{0,4}|[A-Z ]x",
+        tail in proptest::sample::select(vec!["", " ", ", b=(\"@method\")", ",", ";", "x"]),
+        noise in r#"[a-z0-9=();:"@*,.? /+\\-]{0,60}"#,
+    ) {
+        use slipgate_httpsig::params::{parse_signature_input, parse_signature_input_general};
+        let input = format!("{label}=({}){}{tail}", components.join(" "), params.concat());
+        prop_assert_eq!(parse_signature_input(&input), parse_signature_input_general(&input), "{}", input);
+        prop_assert_eq!(parse_signature_input(&noise), parse_signature_input_general(&noise), "{}", noise);
+        let signature = format!("{label}=:{}:", noise.replace([':', ','], ""));
+        let both = format!("{label}=(\"@method\");created=1");
+        let fast = parse_signature_headers(Some(&both), Some(&signature));
+        let general = parse_signature_input_general(&both).and_then(|params| {
+            use sfv::{BareItem, ListEntry, Parser};
+            let dict = Parser::parse_dictionary(signature.as_bytes()).map_err(|e| slipgate_httpsig::params::ParseError::Malformed(e.to_owned()))?;
+            match dict.get(&params.label) {
+                Some(ListEntry::Item(i)) if i.params.is_empty() => match &i.bare_item {
+                    BareItem::ByteSeq(b) => Ok(b.clone()),
+                    _ => Err(slipgate_httpsig::params::ParseError::Malformed("x".into())),
+                },
+                _ => Err(slipgate_httpsig::params::ParseError::Malformed("x".into())),
+            }
+        });
+        prop_assert_eq!(fast.map(|p| p.signature).ok(), general.ok(), "{}", signature);
+    }
+}
