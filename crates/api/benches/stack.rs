@@ -50,22 +50,13 @@ fn handler_only(state: &AppState) -> Router {
 /// problem rendering, security headers, audit line, metrics, and the
 /// `Content-Digest` and Ed25519 signature of the response (SPEC §3.8).
 ///
-/// Without the guard nothing reads the request's signature, so the baseline
-/// drops those two fields before the response signer would bind to them.
-fn with_response_layers(state: &AppState, router: Router<AppState>, verified: bool) -> Router {
-    let router = router
+/// Without the signature layer the response is still bound to the request's
+/// signature fields (parsed, not verified), as clients require.
+fn with_response_layers(state: &AppState, router: Router<AppState>) -> Router {
+    router
         .layer(axum::middleware::from_fn_with_state(state.clone(), respond::respond))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), respond::sign_response));
-    if verified {
-        return router.with_state(state.clone());
-    }
-    router.layer(axum::middleware::map_request(unsigned)).with_state(state.clone())
-}
-
-async fn unsigned(mut request: http::Request<Body>) -> http::Request<Body> {
-    request.headers_mut().remove("signature");
-    request.headers_mut().remove("signature-input");
-    request
+        .layer(axum::middleware::from_fn_with_state(state.clone(), respond::sign_response))
+        .with_state(state.clone())
 }
 
 fn signature(state: &AppState) -> SignatureLayer {
@@ -94,9 +85,9 @@ fn partial(state: &AppState, depth: u8) -> Router {
     }
     let router = Router::new().route(slipgate_proto::SLIP_PATH, route);
     if depth < 2 {
-        return with_response_layers(state, router.layer(axum::Extension(claims())), false);
+        return with_response_layers(state, router.layer(axum::Extension(claims())));
     }
-    with_response_layers(state, router, depth >= 3)
+    with_response_layers(state, router)
 }
 
 fn signed_request(signer: &slipgate_client::RequestSigner, bearer: &str) -> http::Request<Body> {
@@ -119,7 +110,7 @@ fn signed_request(signer: &slipgate_client::RequestSigner, bearer: &str) -> http
 }
 
 fn stack(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
     let rt = rt.unwrap_or_else(|e| panic!("{e}"));
     let fixture = rt.block_on(TestConfig::new(&["rate_limit.ip=100000000/s", "rate_limit.user=100000000/s"]));
     let state = AppState::from_config(&fixture.config).unwrap_or_else(|e| panic!("{e}"));

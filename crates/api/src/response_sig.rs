@@ -133,7 +133,7 @@ impl ResponseSigner {
         let _ = write!(inner, ");created={now};keyid=\"{}\";alg=\"ed25519\"", self.keyid);
 
         let mut base = Vec::with_capacity(256 + inner.len());
-        let _ = write!(Bytes(&mut base), "\"@status\": {:03}\n", parts.status.as_u16());
+        let _ = writeln!(Bytes(&mut base), "\"@status\": {:03}", parts.status.as_u16());
         if let Some(content_type) = &content_type {
             // A HeaderValue cannot hold CR or LF; NUL is refused here like the generic base does.
             if content_type.iter().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
@@ -144,7 +144,7 @@ impl ResponseSigner {
             base.extend_from_slice(content_type);
             base.push(b'\n');
         }
-        let _ = write!(Bytes(&mut base), "\"content-digest\": {digest}\n");
+        let _ = writeln!(Bytes(&mut base), "\"content-digest\": {digest}");
         if let Some((label, encoded)) = &member {
             let path = request.uri.path();
             let path = if path.is_empty() { "/" } else { path };

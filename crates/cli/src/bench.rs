@@ -7,7 +7,9 @@
 //! client. Without `--rate` the workers send back to back (closed loop); with
 //! it, request *k* is due at `start + k / rate` (open loop), and its latency is
 //! counted from when it was due, so a stalled server is not hidden by the
-//! generator slowing down with it (coordinated omission). The warm-up runs the
+//! generator slowing down with it (coordinated omission) — except that a worker
+//! idle and waiting for its slot counts from when its timer fired, since tokio
+//! timers tick in whole milliseconds and that slack is the generator's own. The warm-up runs the
 //! same traffic unmeasured. Nothing is retried: a 429 or 503 is counted, not
 //! waited out. The first answer on each connection is verified in full,
 //! response signature included, before the run starts; the measured answers
@@ -127,19 +129,30 @@ struct Schedule {
 }
 
 impl Schedule {
-    /// When the next request is due, or `None` when the run is over.
+    /// The moment the next request's latency counts from, or `None` when the
+    /// run is over: the time it was due when the worker is behind schedule
+    /// (so a slow server's backlog is counted), the time the worker's timer
+    /// fired when it was idle and waiting (tokio timers tick in whole
+    /// milliseconds; that slack is the generator's, not the server's).
     async fn next(&self) -> Option<Instant> {
-        let due = match self.interval {
-            None => Instant::now(),
+        let (due, from) = match self.interval {
+            None => {
+                let now = Instant::now();
+                (now, now)
+            }
             Some(interval) => {
                 let slot = self.next_slot.fetch_add(1, Ordering::Relaxed);
                 let due = self.start + interval.mul_f64(slot as f64);
-                tokio::time::sleep_until(due).await;
-                due
+                if Instant::now() < due {
+                    tokio::time::sleep_until(due).await;
+                    (due, Instant::now())
+                } else {
+                    (due, due)
+                }
             }
         };
         // A backlog left at the end is dropped, not sent late.
-        (due < self.end && Instant::now() < self.end).then_some(due)
+        (due < self.end && Instant::now() < self.end).then_some(from)
     }
 }
 
@@ -216,10 +229,10 @@ pub async fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()
             }
             let client = client.danger_accept_unsigned_responses();
             let mut stats = Stats::new()?;
-            while let Some(due) = schedule.next().await {
+            while let Some(from) = schedule.next().await {
                 let result = client.generate(&request, Format::Json).await;
-                if due >= schedule.measure_from {
-                    stats.record(due.elapsed(), &result);
+                if from >= schedule.measure_from {
+                    stats.record(from.elapsed(), &result);
                 }
             }
             anyhow::Ok(stats)

@@ -1,9 +1,11 @@
 //! `auth.mode = "introspection"`: RFC 7662 token introspection, cached.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use slipgate_proto::clock::Clock;
+use tokio::sync::OnceCell;
 
 use super::cache::TokenCache;
 use super::claims::{TokenClaims, TokenError, TokenValidator};
@@ -37,7 +39,14 @@ pub struct Introspector {
     cache: TokenCache,
     cache_ttl: Duration,
     clock: Arc<dyn Clock>,
+    /// One question per token at a time: concurrent misses wait for the same
+    /// answer (a cache expiry under load would otherwise send every waiting
+    /// request to the identity server at once). Keyed like the cache.
+    in_flight: Mutex<HashMap<[u8; 32], Arc<Answer>>>,
 }
+
+/// One introspection answer, shared by every request that waited for it.
+type Answer = OnceCell<Result<TokenClaims, TokenError>>;
 
 impl Introspector {
     /// An introspector for `idp_url` (its `/oauth/introspect` endpoint).
@@ -57,6 +66,7 @@ impl Introspector {
             cache: TokenCache::new(100_000)?,
             cache_ttl,
             clock,
+            in_flight: Mutex::default(),
         })
     }
 
@@ -111,7 +121,16 @@ impl TokenValidator for Introspector {
             if let Some(verdict) = self.cache.get(&key, now) {
                 return verdict;
             }
-            let verdict = self.ask(token).await;
+            let cell = match self.in_flight.lock() {
+                Ok(mut map) => map.entry(key).or_default().clone(),
+                Err(_) => Arc::default(),
+            };
+            let verdict = cell.get_or_init(|| self.ask(token)).await.clone();
+            if let Ok(mut map) = self.in_flight.lock()
+                && map.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell))
+            {
+                map.remove(&key);
+            }
             let ttl = i64::try_from(self.cache_ttl.as_secs()).unwrap_or(i64::MAX);
             match &verdict {
                 Ok(claims) if claims.exp <= now => return Err(TokenError::Invalid("expired")),
@@ -126,5 +145,63 @@ impl TokenValidator for Introspector {
             }
             verdict
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A cache miss under load asks the identity server once, not once per
+    /// waiting request; every waiter gets that one answer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_share_one_introspection() {
+        let asked = Arc::new(AtomicUsize::new(0));
+        let counter = asked.clone();
+        let app = axum::Router::new().route(
+            "/oauth/introspect",
+            axum::routing::post(move || {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    axum::Json(serde_json::json!({
+                        "active": true, "sub": "alice", "scope": "salaryslip:self",
+                        "emp_id": "01234", "exp": 4_000_000_000_i64,
+                    }))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("http://{}", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let introspector = Arc::new(
+            Introspector::new(
+                reqwest::Client::new(),
+                &url,
+                "api".into(),
+                ClientSecret::new("s".into()),
+                Duration::from_secs(30),
+                Arc::new(slipgate_proto::clock::SystemClock),
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let waiters: Vec<_> = (0..20)
+            .map(|_| {
+                let i = introspector.clone();
+                tokio::spawn(async move { i.validate("the-token").await })
+            })
+            .collect();
+        for waiter in waiters {
+            let claims = waiter.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(claims.sub, "alice");
+        }
+        assert_eq!(asked.load(Ordering::SeqCst), 1, "one question for twenty concurrent misses");
+        assert!(
+            introspector.in_flight.lock().map(|m| m.is_empty()).unwrap_or(false),
+            "nothing left in flight"
+        );
     }
 }
