@@ -24,7 +24,7 @@ use slipgate_guard::ratelimit::RateLimitLayer;
 use slipgate_guard::signature::SignatureLayer;
 use slipgate_guard::token::{TokenClaims, TokenLayer};
 use slipgate_test_support::{SEED_BODY, TestConfig};
-use tower::ServiceExt as _;
+use tower::{ServiceBuilder, ServiceExt as _};
 
 const URL: &str = "https://127.0.0.1:8443/generate/salaryslip";
 
@@ -69,20 +69,20 @@ fn signature(state: &AppState) -> SignatureLayer {
 /// `depth`: 1 = per-user rate limit, 2 = + token, 3 = + signature, digest and
 /// nonce, 4 = + request shape. `depth` 0 is the baseline itself.
 fn partial(state: &AppState, depth: u8) -> Router {
-    let mut route = post(generate);
-    if depth >= 1 {
-        let user = RateLimitLayer::per_user(state.rate_store.clone(), state.limits.user, state.clock.clone());
-        route = route.route_layer(user);
-    }
-    if depth >= 2 {
-        route = route.route_layer(TokenLayer::new(state.tokens.clone()));
-    }
-    if depth >= 3 {
-        route = route.route_layer(signature(state));
-    }
-    if depth >= 4 {
-        route = route.route_layer(axum::middleware::from_fn_with_state(state.clone(), shape));
-    }
+    // Composed as `router()` composes them: one stack on the route.
+    let user = RateLimitLayer::per_user(state.rate_store.clone(), state.limits.user, state.clock.clone());
+    let token = TokenLayer::new(state.tokens.clone());
+    let shape = axum::middleware::from_fn_with_state(state.clone(), shape);
+    let route = match depth {
+        0 => post(generate),
+        1 => post(generate).route_layer(user),
+        2 => post(generate).route_layer(ServiceBuilder::new().layer(token).layer(user)),
+        3 => {
+            post(generate).route_layer(ServiceBuilder::new().layer(signature(state)).layer(token).layer(user))
+        }
+        _ => post(generate)
+            .route_layer(ServiceBuilder::new().layer(shape).layer(signature(state)).layer(token).layer(user)),
+    };
     let router = Router::new().route(slipgate_proto::SLIP_PATH, route);
     if depth < 2 {
         return with_response_layers(state, router.layer(axum::Extension(claims())));

@@ -250,11 +250,14 @@ pub fn router(state: AppState) -> Router {
         state.trusted_proxies.clone(),
         state.clock.clone(),
     );
-    let slip = post(routes::slip::generate)
-        .route_layer(per_user)
-        .route_layer(TokenLayer::new(state.tokens.clone()))
-        .route_layer(signature)
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), routes::slip::shape));
+    // One composed stack on the route, not four `route_layer`s: each of those
+    // boxes the service below it, and every request would clone the boxes.
+    let guard = tower::ServiceBuilder::new()
+        .layer(axum::middleware::from_fn_with_state(state.clone(), routes::slip::shape))
+        .layer(signature)
+        .layer(TokenLayer::new(state.tokens.clone()))
+        .layer(per_user);
+    let slip = post(routes::slip::generate).route_layer(guard);
     Router::new()
         .route(slipgate_proto::SLIP_PATH, slip)
         .route("/openapi.json", get(routes::openapi::openapi))
