@@ -147,8 +147,6 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     if let (Some(dev), serde_json::Value::Object(seeded)) = (dev.as_object_mut(), seed.to_dev_json()) {
         dev.extend(seeded);
     }
-    let dev_json = dir.join("dev.json");
-    devpki::write_file(&dev_json, &serde_json::to_vec_pretty(&dev)?, true)?;
     let profile = Profile {
         api_url: Some(api_url.clone()),
         idp_url: Some(idp_url.clone()),
@@ -159,6 +157,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         cert_key_file: None,
     };
     let profile_file = write_profile(&profile)?;
+    // Last: dev.json is the sign that everything is in place (scripts and
+    // tests wait for it, then use the profile).
+    let dev_json = dir.join("dev.json");
+    devpki::write_file(&dev_json, &serde_json::to_vec_pretty(&dev)?, true)?;
     print_summary(&api_url, &idp_url, &admin_url, &pki.ca_cert, &dev_json, &profile_file);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
