@@ -209,23 +209,15 @@ impl ResponseSigner {
     }
 }
 
-/// All lines of a field, trimmed and joined with `", "` (RFC 9421 §2.1).
+/// All lines of a field as a signature covers them; `None` when absent.
 fn joined(headers: &http::HeaderMap, name: http::header::HeaderName) -> Option<Vec<u8>> {
-    let mut out: Option<Vec<u8>> = None;
-    for value in headers.get_all(name) {
-        let v = value.as_bytes();
-        let start = v.iter().position(|b| !matches!(b, b' ' | b'\t')).unwrap_or(v.len());
-        let end = v.iter().rposition(|b| !matches!(b, b' ' | b'\t')).map_or(start, |e| e + 1);
-        let v = v.get(start..end).unwrap_or_default();
-        match &mut out {
-            None => out = Some(v.to_vec()),
-            Some(o) => {
-                o.extend_from_slice(b", ");
-                o.extend_from_slice(v);
-            }
-        }
+    let lines: Vec<&[u8]> = headers.get_all(name).iter().map(http::HeaderValue::as_bytes).collect();
+    if lines.is_empty() {
+        return None;
     }
-    out
+    let mut out = Vec::new();
+    slipgate_httpsig::base::join_field_lines(&lines, &mut out);
+    Some(out)
 }
 
 /// `write!` into a byte buffer.

@@ -495,21 +495,23 @@ fn median(mut runs: Vec<Run>) -> Run {
 
 /// cutime + cstime of this process: CPU of the children it has waited for.
 fn children_ticks() -> anyhow::Result<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat")?;
-    let rest = stat.rsplit_once(") ").map(|(_, r)| r).context("unexpected /proc/self/stat")?;
-    let fields: Vec<&str> = rest.split(' ').collect();
-    let field = |i: usize| fields.get(i - 3).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    Ok(field(16) + field(17))
+    let f = stat_fields("self")?;
+    Ok(f(16) + f(17))
 }
 
 /// utime + stime of `pid`, in clock ticks.
 fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = stat.rsplit_once(") ").map(|(_, r)| r).context("unexpected /proc/pid/stat")?;
-    let fields: Vec<&str> = rest.split(' ').collect();
-    let field = |i: usize| fields.get(i - 3).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    Ok(field(14) + field(15))
+    let f = stat_fields(&pid.to_string())?;
+    Ok(f(14) + f(15))
+}
+
+/// Numeric field *n* (1-based, as in proc(5)) of `/proc/<who>/stat`; 0 when absent.
+fn stat_fields(who: &str) -> anyhow::Result<impl Fn(usize) -> u64 + use<>> {
+    let stat = std::fs::read_to_string(format!("/proc/{who}/stat"))?;
+    // Fields after the parenthesised command name start at field 3.
+    let rest = stat.rsplit_once(") ").map(|(_, r)| r.to_owned()).context("unexpected /proc/pid/stat")?;
+    let fields: Vec<u64> = rest.split(' ').map(|v| v.parse().unwrap_or(0)).collect();
+    Ok(move |n: usize| n.checked_sub(3).and_then(|i| fields.get(i)).copied().unwrap_or(0))
 }
 
 fn status_kib(pid: u32, key: &str) -> anyhow::Result<u64> {

@@ -129,12 +129,7 @@ fn write_value<M: HttpMessage + ?Sized>(
             if lines.is_empty() {
                 return Err(missing());
             }
-            for (i, line) in lines.iter().enumerate() {
-                if i > 0 {
-                    out.extend_from_slice(b", ");
-                }
-                out.extend_from_slice(trim(line));
-            }
+            join_field_lines(&lines, out);
         }
         _ => out.extend_from_slice(&component_value(c, id, m)?),
     }
@@ -190,6 +185,17 @@ fn authority<M: HttpMessage + ?Sized>(m: &M) -> Option<String> {
     Some(a.strip_suffix(default).map(str::to_owned).unwrap_or(a))
 }
 
+/// Appends a field's lines to `out` as RFC 9421 §2.1 covers them: each trimmed
+/// of surrounding spaces and tabs, joined with `", "`.
+pub fn join_field_lines(lines: &[&[u8]], out: &mut Vec<u8>) {
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        out.extend_from_slice(trim(line));
+    }
+}
+
 fn trim(v: &[u8]) -> &[u8] {
     let start = v.iter().position(|b| !matches!(b, b' ' | b'\t')).unwrap_or(v.len());
     let end = v.iter().rposition(|b| !matches!(b, b' ' | b'\t')).map_or(start, |e| e + 1);
@@ -204,7 +210,8 @@ fn field_value(c: &Component, id: &str, lines: &[&[u8]]) -> Result<Vec<u8>, Base
         let parts: Vec<String> = lines.iter().map(|l| format!(":{}:", STANDARD.encode(trim(l)))).collect();
         return Ok(parts.join(", ").into_bytes());
     }
-    let joined = lines.iter().map(|l| trim(l)).collect::<Vec<_>>().join(&b", "[..]);
+    let mut joined = Vec::new();
+    join_field_lines(lines, &mut joined);
     let key = c.params.iter().find_map(|p| match p {
         ComponentParam::Key(k) => Some(k.as_str()),
         _ => None,

@@ -255,6 +255,21 @@ pub struct SignatureParams {
 }
 
 impl SignatureParams {
+    /// `label` covering `components`, no parameters yet, `raw` still empty.
+    fn covering(label: &str, components: Vec<Component>) -> Self {
+        Self {
+            label: label.to_owned(),
+            components,
+            created: None,
+            expires: None,
+            nonce: None,
+            keyid: None,
+            alg: None,
+            tag: None,
+            raw: String::new(),
+        }
+    }
+
     /// Whether a covered component has this name (any parameters).
     #[must_use]
     pub fn covers(&self, name: &str) -> bool {
@@ -390,17 +405,7 @@ pub(crate) fn params_from_inner_list(label: &str, inner: &InnerList) -> Result<S
         }
         components.push(c);
     }
-    let mut out = SignatureParams {
-        label: label.to_owned(),
-        components,
-        created: None,
-        expires: None,
-        nonce: None,
-        keyid: None,
-        alg: None,
-        tag: None,
-        raw: String::new(),
-    };
+    let mut out = SignatureParams::covering(label, components);
     for (k, v) in &inner.params {
         match k.as_str() {
             "created" => out.created = Some(int_param(k, v)?),
@@ -639,17 +644,7 @@ fn fast_signature_input(value: &str) -> Option<SignatureParams> {
             }
         }
     }
-    let mut out = SignatureParams {
-        label: label.to_owned(),
-        components,
-        created: None,
-        expires: None,
-        nonce: None,
-        keyid: None,
-        alg: None,
-        tag: None,
-        raw: String::new(),
-    };
+    let mut out = SignatureParams::covering(label, components);
     let mut seen: Vec<&str> = Vec::with_capacity(8);
     while cur.eat(b';').is_some() {
         let key = cur.key()?;
