@@ -3,6 +3,14 @@
 //! that no answer leaks a secret or a salary figure, and finally that the
 //! server's logs (debug level, JSON) hold none of the secrets used.
 
+// One file per area, each a test of its own that starts a `slipgate dev`,
+// plays its attacks and scans what the server wrote (`Dev::stop_and_scan`).
+mod identity;
+mod login;
+mod sdk;
+mod signature;
+mod transport;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -11,11 +19,11 @@ use slipgate_client::RequestSigner;
 use slipgate_httpsig::SigningKey;
 use slipgate_test_support::{SEED_BODY, https_client};
 
-struct Dev {
-    child: Child,
-    dir: tempfile::TempDir,
-    json: serde_json::Value,
-    log: PathBuf,
+pub(crate) struct Dev {
+    pub(crate) child: Child,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) json: serde_json::Value,
+    pub(crate) log: PathBuf,
 }
 
 impl Drop for Dev {
@@ -26,7 +34,7 @@ impl Drop for Dev {
 }
 
 impl Dev {
-    fn start(extra: &[&str]) -> Self {
+    pub(crate) fn start(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("server.log");
         let mut command = Command::new(env!("CARGO_BIN_EXE_slipgate"));
@@ -55,24 +63,24 @@ impl Dev {
         Self { child, dir, json, log }
     }
 
-    fn s(&self, key: &str) -> String {
+    pub(crate) fn s(&self, key: &str) -> String {
         self.json[key].as_str().unwrap().to_owned()
     }
 
-    fn password(&self, user: &str) -> String {
+    pub(crate) fn password(&self, user: &str) -> String {
         let users = self.json["users"].as_array().unwrap();
         users.iter().find(|u| u["username"] == user).unwrap()["password"].as_str().unwrap().to_owned()
     }
 
-    fn hmac_b64(&self) -> String {
+    pub(crate) fn hmac_b64(&self) -> String {
         self.json["keys"][0]["secret_b64"].as_str().unwrap().to_owned()
     }
 
-    fn client(&self) -> reqwest::Client {
+    pub(crate) fn client(&self) -> reqwest::Client {
         https_client(Path::new(&self.s("ca_file")), &[&rustls::version::TLS13], &[])
     }
 
-    async fn token(&self, user: &str) -> (String, String) {
+    pub(crate) async fn token(&self, user: &str) -> (String, String) {
         let password = self.password(user);
         let form = [("grant_type", "password"), ("username", user), ("password", password.as_str())];
         let r = self
@@ -89,15 +97,15 @@ impl Dev {
         )
     }
 
-    fn signer(&self) -> RequestSigner {
+    pub(crate) fn signer(&self) -> RequestSigner {
         RequestSigner::new("dev-hmac", SigningKey::hmac_sha256_base64(&self.hmac_b64()).unwrap())
     }
 
-    fn url(&self) -> reqwest::Url {
+    pub(crate) fn url(&self) -> reqwest::Url {
         reqwest::Url::parse(&format!("{}/generate/salaryslip", self.s("api_url"))).unwrap()
     }
 
-    fn signed(&self, signer: &RequestSigner, token: &str, body: &str) -> http::HeaderMap {
+    pub(crate) fn signed(&self, signer: &RequestSigner, token: &str, body: &str) -> http::HeaderMap {
         let mut headers = http::HeaderMap::new();
         headers.insert("content-type", "application/json".parse().unwrap());
         headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
@@ -105,7 +113,7 @@ impl Dev {
         headers
     }
 
-    async fn send(&self, headers: http::HeaderMap, body: &str) -> (u16, String, String) {
+    pub(crate) async fn send(&self, headers: http::HeaderMap, body: &str) -> (u16, String, String) {
         let r = self.client().post(self.url()).headers(headers).body(body.to_owned()).send().await.unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
@@ -117,8 +125,26 @@ impl Dev {
     }
 }
 
+impl Dev {
+    /// Stops the server (SIGTERM), then asserts that neither its log nor its
+    /// stdout holds any of `secrets` or a salary figure. Returns the log's JSON
+    /// lines for further checks (audit lines).
+    pub(crate) fn stop_and_scan(mut self, secrets: &[String]) -> Vec<serde_json::Value> {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+        let log = std::fs::read_to_string(&self.log).unwrap();
+        let stdout = std::fs::read_to_string(self.dir.path().join("stdout.log")).unwrap();
+        assert_clean("the server log", &log, secrets);
+        assert_clean("the server's stdout", &stdout, secrets);
+        for figure in FIGURES {
+            assert!(!log.contains(figure), "the log holds a salary figure");
+        }
+        log.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).collect()
+    }
+}
+
 /// Asserts `text` (an answer or a log) holds none of `secrets`.
-fn assert_clean(what: &str, text: &str, secrets: &[String]) {
+pub(crate) fn assert_clean(what: &str, text: &str, secrets: &[String]) {
     for secret in secrets {
         assert!(
             !text.contains(secret.as_str()),
@@ -129,7 +155,7 @@ fn assert_clean(what: &str, text: &str, secrets: &[String]) {
 }
 
 /// The net pay and basic salary of the seed slip (grade 7.1, 24 days): salary figures.
-const FIGURES: [&str; 2] = ["50827.80", "33080.00"];
+pub(crate) const FIGURES: [&str; 2] = ["50827.80", "33080.00"];
 
 #[tokio::test]
 async fn attack_suite_is_refused_with_exact_codes_and_leaks_nothing() {
@@ -274,21 +300,8 @@ async fn attack_suite_is_refused_with_exact_codes_and_leaks_nothing() {
     played.push("flood".into());
 
     // Stop the server, then scan everything it wrote.
-    let mut dev = dev;
-    let _ = Command::new("kill").args(["-TERM", &dev.child.id().to_string()]).status();
-    let _ = dev.child.wait();
-    let log = std::fs::read_to_string(&dev.log).unwrap();
-    let stdout = std::fs::read_to_string(dev.dir.path().join("stdout.log")).unwrap();
-    assert_clean("the server log", &log, &secrets);
-    assert_clean("the server's stdout", &stdout, &secrets);
-    for figure in FIGURES {
-        assert!(!log.contains(figure), "the log holds a salary figure");
-    }
-    let audit: Vec<serde_json::Value> = log
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["target"] == "slipgate::audit")
-        .collect();
+    let lines = dev.stop_and_scan(&secrets);
+    let audit: Vec<&serde_json::Value> = lines.iter().filter(|v| v["target"] == "slipgate::audit").collect();
     for code in ["digest_mismatch", "replayed", "forbidden", "token_invalid", "rate_limited"] {
         assert!(
             audit.iter().any(|a| a["code"] == code && a["decision"] == "refused"),
