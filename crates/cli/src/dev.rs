@@ -1,7 +1,8 @@
 //! `slipgate dev`: the whole system on localhost for a first run (SPEC §5).
 //!
-//! In one process: the identity server (SQLite in the data directory, demo
-//! users with fresh random passwords, an introspection client) and the API
+//! In one process: the identity server (SQLite and its signing key in the data
+//! directory, which is 0700; demo users with fresh random passwords, an
+//! introspection client) and the API
 //! over TLS with a generated CA, plus three demo signing keys. Once every
 //! listener is bound it writes `DIR/dev.json` (mode 0600, the only place the
 //! credentials appear) and the `default` client profile, prints how to call
@@ -103,8 +104,11 @@ fn layered(args: &DevArgs, pki: &DevPki, keys: &[NewKey]) -> anyhow::Result<(Con
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.data_dir)
+    // 0700 from creation: it holds the identity database, the signing key and
+    // dev.json. An existing one open to others is refused (with the chmod).
+    slipgate_idp::files::create_private_dir(&args.data_dir)
         .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
+    slipgate_idp::files::check_private_dir(&args.data_dir)?;
     let dir = std::fs::canonicalize(&args.data_dir)?;
     let pki = DevPki::ensure(&dir)?;
     let keys = demo_keys(&dir)?;

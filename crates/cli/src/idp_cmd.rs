@@ -1,10 +1,13 @@
-//! `slipgate idp`: serve the identity server, and administer its users and
-//! clients directly in its database (SPEC §4).
+//! `slipgate idp`: serve the identity server, and administer its users,
+//! clients, sessions and signing key directly in its database and key file
+//! (SPEC §4). Administrative commands never create a database: they need
+//! `--config` or `--database` naming an existing one (SPEC §6).
 
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
+use slipgate_idp::config::DatabaseUrl;
 use slipgate_idp::{ConfigLoader, IdpConfig, Role, Secret};
 
 use crate::prompt;
@@ -29,14 +32,72 @@ pub enum IdpCommand {
     /// Manage registered OAuth clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// List and end users' login sessions.
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// Manage the token-signing key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
-/// The database to administer.
+/// The database to administer: an existing one, named by the identity
+/// server's configuration or directly.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Database {
-    /// `sqlite://FILE` or `postgres://USER@HOST/DB`.
-    #[arg(long, env = "SLIPGATE_IDP__DATABASE", default_value = "sqlite://slipgate-idp.db")]
-    database: String,
+    /// The identity server's TOML configuration (its `idp.database`,
+    /// `idp.database_file` and `idp.signing_key_file` are used).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// `sqlite://FILE` or `postgres://USER@HOST/DB` (wins over --config's).
+    #[arg(long, env = "SLIPGATE_IDP__DATABASE")]
+    database: Option<String>,
+}
+
+/// `slipgate idp session …`.
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// List a user's live sessions: id, created, last used, expiry, client, bound key.
+    ///
+    /// Example: slipgate idp session list --config idp.toml --user carol
+    List {
+        #[command(flatten)]
+        db: Database,
+        #[arg(long)]
+        user: String,
+    },
+    /// End one session of a user (--id) or all of them (--all); its access
+    /// tokens introspect as inactive at once and its refresh token is refused.
+    ///
+    /// Example: slipgate idp session revoke --config idp.toml --user carol --all
+    Revoke {
+        #[command(flatten)]
+        db: Database,
+        #[arg(long)]
+        user: String,
+        /// The session id, as `session list` shows it.
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        /// Every session of the user.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+/// `slipgate idp keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Replace the token-signing key with a new one (new `kid`); the old public
+    /// key stays in the JWKS until every token it signed has expired. Running
+    /// servers pick the new key up within a few seconds.
+    ///
+    /// Example: slipgate idp keys rotate --config idp.toml
+    Rotate {
+        #[command(flatten)]
+        db: Database,
+        /// The key file (default: idp.signing_key_file, else signing-key.pem beside the SQLite file).
+        #[arg(long, value_name = "FILE")]
+        signing_key_file: Option<PathBuf>,
+    },
 }
 
 /// `slipgate idp user …`.
@@ -115,6 +176,8 @@ pub async fn run(command: IdpCommand) -> anyhow::Result<()> {
         IdpCommand::Serve { config, overrides } => serve(config, overrides).await,
         IdpCommand::User(c) => user(c).await,
         IdpCommand::Client(c) => client(c).await,
+        IdpCommand::Session(c) => session(c).await,
+        IdpCommand::Keys(c) => keys(c).await,
     }
 }
 
@@ -130,8 +193,105 @@ async fn serve(path: PathBuf, overrides: Vec<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The configuration the administrative commands act on: the file (not
+/// checked for the server-only keys such as TLS), then `--database`.
+fn admin_config(db: &Database) -> anyhow::Result<IdpConfig> {
+    let mut config = match &db.config {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            toml::from_str::<IdpConfig>(&text).with_context(|| format!("in {}", path.display()))?
+        }
+        None if db.database.is_none() => bail!(
+            "name the identity database with --config FILE or --database URL \
+             (administrative commands never create one)"
+        ),
+        None => IdpConfig::default(),
+    };
+    if let Some(url) = &db.database {
+        config.idp.database = DatabaseUrl(url.clone());
+        config.idp.database_file = None;
+    }
+    Ok(config)
+}
+
 async fn open(db: &Database) -> anyhow::Result<std::sync::Arc<dyn slipgate_idp::Store>> {
-    slipgate_idp::open_store(&db.database).await.context("cannot open the identity database")
+    let url = admin_config(db)?.database_url()?;
+    slipgate_idp::open_existing_store(url.expose()).await.context("cannot open the identity database")
+}
+
+fn now() -> i64 {
+    slipgate_proto::clock::Clock::unix_seconds(&slipgate_proto::clock::SystemClock)
+}
+
+/// Unix seconds as RFC 3339 UTC, to the second.
+fn timestamp(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| secs.to_string())
+}
+
+async fn session(command: SessionCommand) -> anyhow::Result<()> {
+    match command {
+        SessionCommand::List { db, user } => {
+            let sessions =
+                slipgate_idp::sessions::session_list(open(&db).await?.as_ref(), &user, now()).await?;
+            println!(
+                "{:<24} {:<21} {:<21} {:<21} {:<20} KEY_THUMBPRINT",
+                "SESSION", "CREATED", "LAST_USED", "EXPIRES", "CLIENT"
+            );
+            for s in &sessions {
+                println!(
+                    "{:<24} {:<21} {:<21} {:<21} {:<20} {}",
+                    s.session_id,
+                    timestamp(s.created_at),
+                    timestamp(s.last_used_at),
+                    timestamp(s.expires_at),
+                    s.client_id,
+                    s.key_thumbprint.as_deref().unwrap_or("")
+                );
+            }
+            eprintln!("{} live session(s) of {user}", sessions.len());
+        }
+        SessionCommand::Revoke { db, user, id, all } => {
+            let store = open(&db).await?;
+            match id {
+                Some(id) if !all => {
+                    slipgate_idp::sessions::session_revoke(store.as_ref(), &user, &id).await?;
+                    eprintln!("ended session {id} of {user}");
+                }
+                _ => {
+                    let n = slipgate_idp::sessions::session_revoke_all(store.as_ref(), &user).await?;
+                    eprintln!("ended {n} session(s) of {user}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Rotate { db, signing_key_file } => {
+            let mut config = admin_config(&db)?;
+            if signing_key_file.is_some() {
+                config.idp.signing_key_file = signing_key_file;
+            }
+            let path = config.signing_key_path()?;
+            let store = open(&db).await?;
+            let rotation = slipgate_idp::keys::rotate(store.as_ref(), &path, now()).await?;
+            eprintln!(
+                "new signing key {} in {}; the old key {} stays published until its tokens expire \
+                 (access_token_ttl); running servers switch within {} s",
+                rotation.new_kid,
+                path.display(),
+                rotation.old_kid,
+                slipgate_idp::keys::RELOAD_SECS
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn user(command: UserCommand) -> anyhow::Result<()> {
@@ -158,12 +318,12 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Disable { db, username } => {
             slipgate_idp::user_disable(open(&db).await?.as_ref(), &username).await?;
-            eprintln!("disabled {username}");
+            eprintln!("disabled {username}; all of its sessions are ended");
         }
         UserCommand::Passwd { db, username, password_stdin } => {
             let password = Secret::new(prompt::new_password(password_stdin)?);
             slipgate_idp::user_passwd(open(&db).await?.as_ref(), &username, &password).await?;
-            eprintln!("password of {username} changed");
+            eprintln!("password of {username} changed; all of its sessions are ended");
         }
     }
     Ok(())

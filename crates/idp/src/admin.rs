@@ -221,10 +221,12 @@ pub async fn user_list(store: &dyn Store) -> Result<Vec<UserSummary>, AdminError
         .collect())
 }
 
-/// Disables a user: logins and refreshes fail and their access tokens
-/// introspect as inactive at once.
+/// Disables a user: logins fail, and every session ends at once (its refresh
+/// tokens are refused, its access tokens introspect as inactive).
 pub async fn user_disable(store: &dyn Store, username: &str) -> Result<(), AdminError> {
-    user_set_disabled(store, username, true).await
+    user_set_disabled(store, username, true).await?;
+    store.revoke_user_sessions(username).await?;
+    Ok(())
 }
 
 /// Enables a disabled user again.
@@ -240,14 +242,17 @@ async fn user_set_disabled(store: &dyn Store, username: &str, disabled: bool) ->
     }
 }
 
-/// Replaces a user's password.
+/// Replaces a user's password and ends every session of the user at once:
+/// whoever held the old password (or a token from it) is out. The password
+/// first, then the sessions, so no login with the old password can start a
+/// session after the sweep ([`Store::start_session`] checks the hash).
 pub async fn user_passwd(store: &dyn Store, username: &str, password: &Secret) -> Result<(), AdminError> {
     check_password(password)?;
-    if store.set_user_password(username, &hash(password).await?).await? {
-        Ok(())
-    } else {
-        Err(AdminError::NotFound(format!("user `{username}`")))
+    if !store.set_user_password(username, &hash(password).await?).await? {
+        return Err(AdminError::NotFound(format!("user `{username}`")));
     }
+    store.revoke_user_sessions(username).await?;
+    Ok(())
 }
 
 fn new_secret() -> Result<Secret, AdminError> {
@@ -269,6 +274,12 @@ pub async fn client_add_with_scopes(
     scopes: &[String],
 ) -> Result<Secret, AdminError> {
     check_name("client_id", client_id, 64)?;
+    if client_id == crate::routes::DEFAULT_PUBLIC_CLIENT {
+        return Err(AdminError::Invalid {
+            field: "client_id",
+            message: format!("`{client_id}` is the built-in public client; choose another id"),
+        });
+    }
     if name.len() > 200 || name.chars().any(char::is_control) {
         return Err(AdminError::Invalid {
             field: "name",

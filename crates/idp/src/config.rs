@@ -51,12 +51,17 @@ pub struct IdpSection {
     /// Access-token lifetime (default `15m`).
     #[serde(default = "default_access_ttl")]
     pub access_token_ttl: HumanDuration,
-    /// Refresh-token lifetime, renewed on each rotation (default `8h`).
+    /// Session lifetime, counted from the login: refresh tokens never outlive
+    /// it, rotation does not extend it (default `8h`).
     #[serde(default = "default_refresh_ttl")]
     pub refresh_token_ttl: HumanDuration,
     /// Failed logins per username before a lockout (default 5); an IP gets four times as many.
     #[serde(default = "default_login_max_failures")]
     pub login_max_failures: u32,
+    /// The token-signing key, PKCS#8 PEM, 0600, generated when missing
+    /// (default `signing-key.pem` beside the SQLite file; required with PostgreSQL).
+    #[serde(default)]
+    pub signing_key_file: Option<PathBuf>,
 }
 
 impl Default for IdpSection {
@@ -70,6 +75,7 @@ impl Default for IdpSection {
             access_token_ttl: default_access_ttl(),
             refresh_token_ttl: default_refresh_ttl(),
             login_max_failures: default_login_max_failures(),
+            signing_key_file: None,
         }
     }
 }
@@ -171,10 +177,82 @@ impl IdpConfig {
         }
     }
 
+    /// Where the signing key lives: `idp.signing_key_file`, else
+    /// `signing-key.pem` beside the SQLite file. PostgreSQL (and an in-memory
+    /// SQLite) has no such place, so the key must be named.
+    pub fn signing_key_path(&self) -> Result<PathBuf, ConfigError> {
+        if let Some(path) = &self.idp.signing_key_file {
+            return Ok(path.clone());
+        }
+        let url = self.database_url()?;
+        sqlite_file(url.expose()).map(|db| db.with_file_name("signing-key.pem")).ok_or_else(|| {
+            ConfigError::Value { key: "idp.signing_key_file", message: KEY_FILE_REQUIRED.into() }
+        })
+    }
+
     /// The issuer without a trailing slash.
     #[must_use]
     pub fn issuer(&self) -> &str {
         self.idp.issuer.trim_end_matches('/')
+    }
+}
+
+const KEY_FILE_REQUIRED: &str = "required unless the database is a SQLite file (then it defaults to \
+     signing-key.pem beside it): name a PKCS#8 PEM file every instance reads, e.g. \
+     /etc/slipgate/signing-key.pem (generated 0600 when missing)";
+
+/// The database file of a `sqlite:` URL, unless it is in memory.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    use std::str::FromStr as _;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    Some(options.get_filename().to_owned())
+}
+
+/// `key` must lie within `min..=max`; the error names the key and the range.
+fn in_range<T: PartialOrd + fmt::Display>(
+    key: &'static str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<(), ConfigError> {
+    if value < min || value > max {
+        return Err(ConfigError::Value {
+            key,
+            message: format!("{value} is out of range: use {min} to {max}"),
+        });
+    }
+    Ok(())
+}
+
+/// [`in_range`] for durations, written as in the configuration.
+fn duration_in_range(
+    key: &'static str,
+    value: HumanDuration,
+    min: Duration,
+    max: Duration,
+) -> Result<(), ConfigError> {
+    in_range(key, Shown(value.0), Shown(min), Shown(max))
+}
+
+/// A duration displayed the way a user writes one (`10s`, `15m`, `8h`, `90d`).
+#[derive(Clone, Copy, PartialEq, PartialOrd)]
+struct Shown(Duration);
+
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.as_secs();
+        if self.0.subsec_millis() != 0 || secs == 0 {
+            return write!(f, "{}ms", self.0.as_millis());
+        }
+        match secs {
+            s if s % 86_400 == 0 => write!(f, "{}d", s / 86_400),
+            s if s % 3600 == 0 => write!(f, "{}h", s / 3600),
+            s if s % 60 == 0 => write!(f, "{}m", s / 60),
+            s => write!(f, "{s}s"),
+        }
     }
 }
 
@@ -196,6 +274,12 @@ impl Validate for IdpConfig {
             {
                 return err("idp.database", "use sqlite://FILE or postgres://USER@HOST/DB");
             }
+            if self.idp.signing_key_file.is_none() && sqlite_file(db).is_none() {
+                return err("idp.signing_key_file", KEY_FILE_REQUIRED);
+            }
+        }
+        if self.idp.signing_key_file.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            return err("idp.signing_key_file", "must name a file");
         }
         let issuer = self.issuer();
         if !issuer.starts_with("https://") || issuer.len() <= "https://".len() {
@@ -204,20 +288,18 @@ impl Validate for IdpConfig {
         if self.idp.audience.trim().is_empty() || self.idp.audience.contains(char::is_whitespace) {
             return err("idp.audience", "must be one non-empty word, e.g. slipgate-api");
         }
-        let access = self.idp.access_token_ttl.0;
-        let refresh = self.idp.refresh_token_ttl.0;
-        if access < Duration::from_secs(10) || access > Duration::from_secs(86_400) {
-            return err("idp.access_token_ttl", "must lie between 10s and 1d (short-lived tokens)");
-        }
-        if refresh < access || refresh > Duration::from_secs(90 * 86_400) {
-            return err("idp.refresh_token_ttl", "must lie between access_token_ttl and 90d");
-        }
-        if !(1..=100).contains(&self.idp.login_max_failures) {
-            return err("idp.login_max_failures", "must lie between 1 and 100");
-        }
+        let access = self.idp.access_token_ttl;
+        duration_in_range("idp.access_token_ttl", access, ACCESS_TTL_RANGE.0, ACCESS_TTL_RANGE.1)?;
+        duration_in_range("idp.refresh_token_ttl", self.idp.refresh_token_ttl, access.0, REFRESH_TTL_MAX)?;
+        in_range("idp.login_max_failures", self.idp.login_max_failures, 1, 100)?;
         Ok(())
     }
 }
+
+/// `idp.access_token_ttl`: short-lived tokens, but long enough to use.
+pub const ACCESS_TTL_RANGE: (Duration, Duration) = (Duration::from_secs(10), Duration::from_secs(86_400));
+/// Longest `idp.refresh_token_ttl` (the shortest is `access_token_ttl`).
+pub const REFRESH_TTL_MAX: Duration = Duration::from_secs(90 * 86_400);
 
 #[cfg(test)]
 mod tests {
@@ -292,6 +374,65 @@ mod tests {
     fn rejects_zero_login_failures() {
         let result = load(&["idp.login_max_failures=0"]);
         assert!(matches!(result, Err(ConfigError::Value { key: "idp.login_max_failures", .. })));
+    }
+
+    fn message(result: Result<IdpConfig, ConfigError>, key: &str) -> String {
+        match result {
+            Err(ConfigError::Value { key: k, message }) if k == key => message,
+            other => panic!("expected an error on {key}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn out_of_range_values_name_the_key_and_the_range() {
+        let m = message(load(&["idp.access_token_ttl=\"5s\""]), "idp.access_token_ttl");
+        assert_eq!(m, "5s is out of range: use 10s to 1d");
+        let m = message(load(&["idp.access_token_ttl=\"2d\""]), "idp.access_token_ttl");
+        assert_eq!(m, "2d is out of range: use 10s to 1d");
+        let m = message(load(&["idp.refresh_token_ttl=\"91d\""]), "idp.refresh_token_ttl");
+        assert_eq!(m, "91d is out of range: use 15m to 90d");
+        let m = message(load(&["idp.login_max_failures=101"]), "idp.login_max_failures");
+        assert_eq!(m, "101 is out of range: use 1 to 100");
+        for bound in ["idp.access_token_ttl=\"10s\"", "idp.refresh_token_ttl=\"90d\""] {
+            load(&[bound]).unwrap();
+        }
+    }
+
+    #[test]
+    fn rejects_unknown_keys_naming_them() {
+        for (key, section) in [("idp.signing_key", "idp"), ("tls.chain", "tls"), ("log.level", "log")] {
+            let Err(ConfigError::Invalid { message, .. }) = load(&[&format!("{key}=\"x\"")]) else {
+                panic!("{key} accepted")
+            };
+            let field = key.trim_start_matches(section).trim_start_matches('.');
+            assert!(message.contains(&format!("unknown field `{field}`")), "{message}");
+        }
+    }
+
+    #[test]
+    fn rejects_a_negative_count_as_a_type_error() {
+        assert!(matches!(load(&["idp.login_max_failures=-1"]), Err(ConfigError::Invalid { .. })));
+    }
+
+    #[test]
+    fn signing_key_defaults_beside_the_sqlite_file() {
+        let config = load(&["idp.database=\"sqlite:///var/lib/slipgate/idp.db\""]).unwrap();
+        assert_eq!(config.signing_key_path().unwrap(), PathBuf::from("/var/lib/slipgate/signing-key.pem"));
+        let config = load(&[]).unwrap();
+        assert_eq!(config.signing_key_path().unwrap(), PathBuf::from("signing-key.pem"));
+        let config = load(&["idp.signing_key_file=\"/run/k.pem\""]).unwrap();
+        assert_eq!(config.signing_key_path().unwrap(), PathBuf::from("/run/k.pem"));
+    }
+
+    #[test]
+    fn postgres_requires_a_signing_key_file() {
+        let m = message(load(&["idp.database=\"postgres://idp@db/idp\""]), "idp.signing_key_file");
+        assert!(m.contains("required"), "{m}");
+        let m = message(load(&["idp.database=\"sqlite::memory:\""]), "idp.signing_key_file");
+        assert!(m.contains("required"), "{m}");
+        let config =
+            load(&["idp.database=\"postgres://idp@db/idp\"", "idp.signing_key_file=\"/k.pem\""]).unwrap();
+        assert_eq!(config.signing_key_path().unwrap(), PathBuf::from("/k.pem"));
     }
 
     #[test]

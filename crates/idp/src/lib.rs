@@ -28,16 +28,25 @@
 //! generated, stored as SHA-256 and compared in constant time. No password,
 //! secret or token is ever logged, and secret types redact their `Debug`.
 //!
+//! The signing key lives in its own 0600 file, never in the database
+//! ([`keys`]); the SQLite files are 0600 from creation and the server refuses
+//! to start on a database or key file open to group or others ([`files`]). A
+//! user token is active only while its login session is live ([`sessions`]).
+//! Confidential clients authenticate on every grant, and a token is revoked
+//! only by the client it was issued to.
+//!
 //! Not covered: a token stolen before it expires is usable by the thief until
-//! it is revoked (introspection mode) or expires (JWT mode); the database holds
-//! the signing key and must be protected as such.
+//! it is revoked (introspection mode) or expires (JWT mode).
 
 pub mod admin;
 pub mod config;
 mod crypto;
 pub mod error;
+pub mod files;
+pub mod keys;
 pub mod routes;
 pub mod secret;
+pub mod sessions;
 pub mod state;
 pub mod store;
 pub mod throttle;
@@ -63,7 +72,7 @@ pub use config::{ConfigError, ConfigLoader, IdpConfig, Validate};
 pub use error::OAuthError;
 pub use secret::Secret;
 pub use state::IdpState;
-pub use store::{PgStore, SqliteStore, Store, StoreError, open_store};
+pub use store::{PgStore, SqliteStore, Store, StoreError, open_existing_store, open_store};
 pub use tokens::AccessClaims;
 
 /// Bound on the TLS handshake and each request head.
@@ -84,7 +93,7 @@ pub enum RunError {
     Store(#[from] StoreError),
     /// The signing key could not be loaded or created.
     #[error(transparent)]
-    Keys(#[from] tokens::KeyError),
+    Keys(#[from] keys::KeyError),
     /// Password hashing failed at start.
     #[error(transparent)]
     Hash(#[from] crypto::HashError),
@@ -169,10 +178,26 @@ pub async fn run_with_state(
         kid = %state.keys.kid(),
         "slipgate identity server listening"
     );
+    let reloader = tokio::spawn(reload_keys(state.clone()));
     serve_tls(listener, tls, router(state), ConnLimits { header_timeout: HEADER_TIMEOUT }, async move {
         shutdown.await;
         tracing::info!("shutting down");
     })
     .await;
+    reloader.abort();
     Ok(())
+}
+
+/// Re-reads the key file every [`keys::RELOAD_SECS`], so `slipgate idp keys
+/// rotate` takes effect on running servers.
+async fn reload_keys(state: IdpState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(keys::RELOAD_SECS));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(error) = state.reload_keys().await {
+            tracing::error!(%error, "cannot reload the signing key; still signing with the one loaded");
+        }
+    }
 }

@@ -54,20 +54,23 @@ impl Deref for IdpState {
 }
 
 impl IdpState {
-    /// Builds the state: loads (or creates) the signing key and prepares the
-    /// dummy hash that unknown usernames are checked against.
+    /// Builds the state: loads (or creates) the signing key from
+    /// `idp.signing_key_file` and prepares the dummy hash that unknown
+    /// usernames are checked against.
     pub async fn new(
         config: &IdpConfig,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, RunError> {
-        let keys = TokenKeys::load_or_create(store.as_ref(), clock.unix_seconds()).await?;
+        let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        let access_ttl = secs(config.idp.access_token_ttl.0);
+        let key_file = config.signing_key_path()?;
+        let keys = TokenKeys::load(store.as_ref(), &key_file, access_ttl, clock.unix_seconds()).await?;
         let dummy = Secret::new(crypto::random_token::<18>().map_err(|()| RunError::Random)?);
         let dummy_hash = tokio::task::spawn_blocking(move || crypto::hash_password(&dummy))
             .await
             .map_err(|_| RunError::Random)?
             .map_err(RunError::Hash)?;
-        let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         Ok(Self(Arc::new(Inner {
             store,
             keys,
@@ -77,7 +80,7 @@ impl IdpState {
             dummy_hash,
             issuer: config.issuer().to_owned(),
             audience: config.idp.audience.clone(),
-            access_ttl: secs(config.idp.access_token_ttl.0),
+            access_ttl,
             refresh_ttl: secs(config.idp.refresh_token_ttl.0),
         })))
     }
@@ -85,6 +88,12 @@ impl IdpState {
     /// Now, unix seconds.
     pub fn now(&self) -> i64 {
         self.clock.unix_seconds()
+    }
+
+    /// Picks up a rotated signing key and the retired keys (the server does
+    /// this every [`crate::keys::RELOAD_SECS`]); on error the keys in use stay.
+    pub async fn reload_keys(&self) -> Result<(), crate::keys::KeyError> {
+        self.keys.reload(self.store.as_ref(), self.now()).await
     }
 
     /// Checks `password` against `hash`, or against the dummy hash when there

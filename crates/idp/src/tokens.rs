@@ -1,14 +1,9 @@
 //! Access tokens: EdDSA-signed JWTs (RFC 9068 `at+jwt`) with the claims of SPEC
-//! §4, and the server's signing key, persisted in the store so that restarts
-//! and every instance sharing a PostgreSQL database keep the same `kid`.
+//! §4, signed by the key of [`crate::keys`].
 
-use aws_lc_rs::signature::Ed25519KeyPair;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
-use slipgate_httpsig::jose::{self, Jwk, Jwks};
 
-use crate::store::{SigningKeyRecord, Store, StoreError};
+pub use crate::keys::{KeyError, TokenKeys};
 
 /// The claims of every access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,85 +31,4 @@ pub struct AccessClaims {
     /// family deactivates its access tokens at the introspection endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
-}
-
-/// Why the signing keys could not be prepared.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum KeyError {
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A stored key does not parse, or a new one could not be made.
-    #[error("signing key {0}")]
-    Key(String),
-}
-
-/// The signing key and the published key set.
-pub struct TokenKeys {
-    kid: String,
-    key: Ed25519KeyPair,
-    jwks: Jwks,
-}
-
-impl std::fmt::Debug for TokenKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenKeys").field("kid", &self.kid).finish_non_exhaustive()
-    }
-}
-
-impl TokenKeys {
-    /// Loads the stored keys, creating the first one when there is none. The
-    /// oldest key signs, so concurrent first starts agree on one.
-    pub async fn load_or_create(store: &dyn Store, now: i64) -> Result<Self, KeyError> {
-        if store.signing_keys().await?.is_empty() {
-            let pkcs8 = Ed25519KeyPair::generate()
-                .and_then(|k| k.to_pkcs8v1())
-                .map_err(|_| KeyError::Key("cannot be generated".into()))?;
-            let key = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
-                .map_err(|_| KeyError::Key("cannot be generated".into()))?;
-            let kid = Jwk::from_key_pair(&key, "").thumbprint().map_err(|e| KeyError::Key(e.to_string()))?;
-            let record =
-                SigningKeyRecord { kid, pkcs8_b64: STANDARD.encode(pkcs8.as_ref()), created_at: now };
-            store.insert_signing_key(&record).await?;
-            tracing::info!(kid = %record.kid, "created a token-signing key");
-        }
-        let mut signing = None;
-        let mut jwks = Jwks::default();
-        for record in store.signing_keys().await? {
-            let der = STANDARD
-                .decode(&record.pkcs8_b64)
-                .map_err(|_| KeyError::Key(format!("{} is not base64", record.kid)))?;
-            let key = Ed25519KeyPair::from_pkcs8(&der)
-                .map_err(|_| KeyError::Key(format!("{} is not an Ed25519 PKCS#8 key", record.kid)))?;
-            jwks.keys.push(Jwk::from_key_pair(&key, &record.kid));
-            if signing.is_none() {
-                signing = Some((record.kid, key));
-            }
-        }
-        let (kid, key) = signing.ok_or_else(|| KeyError::Key("missing after creation".into()))?;
-        Ok(Self { kid, key, jwks })
-    }
-
-    /// The signing key's id.
-    #[must_use]
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
-    /// The public keys, as served at `/.well-known/jwks.json`.
-    #[must_use]
-    pub fn jwks(&self) -> &Jwks {
-        &self.jwks
-    }
-
-    /// Signs `claims` into a compact JWT.
-    pub fn sign(&self, claims: &AccessClaims) -> Result<String, jose::JwtError> {
-        jose::sign_jwt(claims, &self.kid, &self.key)
-    }
-
-    /// Verifies a token's signature against these keys (claims unchecked).
-    pub fn verify(&self, token: &str) -> Result<AccessClaims, jose::JwtError> {
-        jose::verify_jwt(token, &self.jwks)
-    }
 }

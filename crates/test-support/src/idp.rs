@@ -21,6 +21,10 @@ pub struct TestIdp {
     pub clock: Arc<ManualClock>,
     pub store: Arc<dyn Store>,
     pub seed: DevSeed,
+    /// The running server's state (to reload rotated keys without waiting).
+    pub state: IdpState,
+    /// Its signing-key file.
+    pub key_file: PathBuf,
     pub http: reqwest::Client,
     /// The CA that signed its certificate.
     pub ca: PathBuf,
@@ -40,11 +44,30 @@ impl TestIdp {
         Self::spawn_on(store, dir).await
     }
 
+    /// A server on `store`, with its certificates and signing key in `dir`.
     pub async fn spawn_on(store: Arc<dyn Store>, dir: tempfile::TempDir) -> Self {
+        let key_file = dir.path().join("signing-key.pem");
+        Self::spawn_with(store, dir, &key_file, &[]).await
+    }
+
+    /// [`TestIdp::spawn_on`] with the key in `key_file` and extra
+    /// `section.key=value` overrides.
+    pub async fn spawn_with(
+        store: Arc<dyn Store>,
+        dir: tempfile::TempDir,
+        key_file: &std::path::Path,
+        overrides: &[&str],
+    ) -> Self {
         let pki = DevPki::ensure(dir.path()).unwrap();
-        let config: IdpConfig = ConfigLoader::new()
+        let mut loader = ConfigLoader::new()
             .set_override("idp.listen=\"127.0.0.1:0\"")
             .unwrap()
+            .set_override(&format!("idp.signing_key_file={:?}", key_file.display().to_string()))
+            .unwrap();
+        for o in overrides {
+            loader = loader.set_override(o).unwrap();
+        }
+        let config: IdpConfig = loader
             .set_override(&format!("tls.cert=\"{}\"", pki.server_cert.display()))
             .unwrap()
             .set_override(&format!("tls.key=\"{}\"", pki.server_key.display()))
@@ -58,8 +81,9 @@ impl TestIdp {
         let listener = slipgate_idp::bind(&config).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
+        let running = state.clone();
         let task = tokio::spawn(async move {
-            slipgate_idp::run_with_state(config, state, listener, async move {
+            slipgate_idp::run_with_state(config, running, listener, async move {
                 let _ = rx.await;
             })
             .await
@@ -72,6 +96,8 @@ impl TestIdp {
             clock,
             store,
             seed,
+            state,
+            key_file: key_file.to_owned(),
             http,
             ca: pki.ca_cert.clone(),
             issuer,

@@ -274,6 +274,13 @@ fn idp_admin_commands_manage_users_and_clients() {
     };
     let add =
         ["user", "add", "--username", "bob", "--emp-id", "07777", "--role", "employee", "--password-stdin"];
+    // Administrative commands never create a database (SPEC §6): the server does.
+    let out = run(&add, Some("correct horse battery staple"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no database at"));
+    assert!(!dir.path().join("idp.db").exists());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    drop(runtime.block_on(slipgate_idp::open_store(&db)).unwrap());
     let out = run(&add, Some("correct horse battery staple"));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = run(&["user", "list"], None);

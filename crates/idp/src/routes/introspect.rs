@@ -1,11 +1,15 @@
 //! `POST /oauth/introspect` (RFC 7662), for registered clients (the API).
 //!
-//! A token is active only when its signature verifies with this server's key,
-//! `iss` and `aud` are this server's, it has not expired, its `jti` and its
-//! session (`sid`) are not revoked, and its subject (user or client) still
-//! exists and is not disabled. Everything else, refresh tokens included,
-//! answers `{"active": false}`, so an API can never mistake one for an access
-//! token.
+//! A token is active only when its signature verifies with one of this
+//! server's published keys, `iss` and `aud` are this server's, it has not
+//! expired, its `jti` is not revoked, and its subject still exists and is not
+//! disabled. A user token also needs its session (`sid`) to be live in the
+//! store — known, not revoked, not past its fixed expiry, and the same user's
+//! — so a token with a fabricated or forgotten session is inactive (issue 13:
+//! a minted token was accepted because an unknown session counted as "not
+//! revoked"). A client-credentials token has no session and is active until it
+//! expires or is revoked. Everything else, refresh tokens included, answers
+//! `{"active": false}`, so an API can never mistake one for an access token.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -56,8 +60,8 @@ async fn answer(state: &IdpState, request: Request<Body>) -> Result<Response, OA
 
 /// The claims of `token` if it is an active access token of this server.
 pub(crate) async fn active_claims(state: &IdpState, token: &str) -> Result<Option<AccessClaims>, OAuthError> {
-    let Ok(claims) = state.keys.verify(token) else { return Ok(None) };
     let now = state.now();
+    let Ok(claims) = state.keys.verify(token, now) else { return Ok(None) };
     if claims.iss != state.issuer
         || claims.aud != state.audience
         || claims.exp <= now
@@ -70,8 +74,9 @@ pub(crate) async fn active_claims(state: &IdpState, token: &str) -> Result<Optio
     }
     let live = match (&claims.sid, &claims.emp_id) {
         (Some(sid), Some(_)) => {
-            !state.store.family_revoked(sid).await?
-                && state.store.user(&claims.sub).await?.is_some_and(|u| !u.disabled)
+            state.store.session(sid).await?.is_some_and(|s| {
+                s.is_live(now) && s.username == claims.sub && s.client_id == claims.client_id
+            }) && state.store.user(&claims.sub).await?.is_some_and(|u| !u.disabled)
         }
         (None, None) => claims.sub == claims.client_id && state.store.client(&claims.sub).await?.is_some(),
         _ => false,

@@ -30,6 +30,9 @@ const MAX_FORM_BYTES: usize = 16 * 1024;
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest client id accepted.
 const MAX_CLIENT_ID_LEN: usize = 128;
+/// The built-in public client a token is issued to when the caller names none
+/// (SPEC §4); it cannot be registered.
+pub const DEFAULT_PUBLIC_CLIENT: &str = "slipgate-cli";
 
 /// A parsed `application/x-www-form-urlencoded` body.
 #[derive(Default)]
@@ -104,17 +107,43 @@ pub(crate) enum Caller {
 }
 
 impl Caller {
-    /// The client id to record in tokens.
+    /// The client id to record in tokens, and whose tokens this caller may revoke.
     pub(crate) fn client_id(&self) -> &str {
         match self {
             Self::Registered(c) => &c.client_id,
-            Self::Public(id) => id.as_deref().unwrap_or("public"),
+            Self::Public(id) => id.as_deref().unwrap_or(DEFAULT_PUBLIC_CLIENT),
         }
+    }
+
+    /// Whether this caller proved it is confidential client `client_id`.
+    pub(crate) fn is_registered(&self, client_id: &str) -> bool {
+        matches!(self, Self::Registered(c) if c.client_id == client_id)
+    }
+}
+
+/// Refuses a caller that is not `client_id` when that client is confidential
+/// (has a secret): 401 `invalid_client`. Public client ids pass.
+pub(crate) async fn require_if_confidential(
+    state: &IdpState,
+    caller: &Caller,
+    client_id: &str,
+) -> Result<(), OAuthError> {
+    if caller.is_registered(client_id) {
+        return Ok(());
+    }
+    match state.store.client(client_id).await? {
+        Some(client) if client.is_confidential() => Err(OAuthError::invalid_client(
+            "the token belongs to a confidential client: authenticate as it with HTTP Basic",
+        )),
+        _ => Ok(()),
     }
 }
 
 /// Authenticates the caller: HTTP Basic when an `Authorization` header is sent
-/// (then it must be a valid registered client), else a public client.
+/// (then it must be a valid registered client), else a public client. A
+/// caller naming a confidential client's `client_id` without its credentials
+/// is refused (401 `invalid_client`), so nobody gets tokens recorded as that
+/// client's (RFC 6749 §3.2.1).
 pub(crate) async fn authenticate(
     state: &IdpState,
     headers: &HeaderMap,
@@ -130,6 +159,13 @@ pub(crate) async fn authenticate(
         return Err(OAuthError::invalid_request("client_id is malformed"));
     }
     let Some(authorization) = headers.get(header::AUTHORIZATION) else {
+        if let Some(id) = form_id
+            && state.store.client(id).await?.is_some_and(|c| c.is_confidential())
+        {
+            return Err(OAuthError::invalid_client(
+                "this client_id is a confidential client: authenticate with HTTP Basic",
+            ));
+        }
         return Ok(Caller::Public(form_id.map(str::to_owned)));
     };
     let (id, secret) = parse_basic(authorization)

@@ -1,11 +1,15 @@
-//! `POST /oauth/revoke` (RFC 7009), from a public client or a registered one
-//! (HTTP Basic, which must then be valid).
+//! `POST /oauth/revoke` (RFC 7009), only by the client the token was issued
+//! to (§2.1): a public client names its `client_id` (none means the built-in
+//! `slipgate-cli`), a confidential one authenticates with HTTP Basic (naming
+//! it without credentials is 401 `invalid_client`). A token of another client
+//! is refused with 400 `unauthorized_client` and stays active (issue 13: an
+//! unauthenticated caller naming another client revoked a user's session).
 //!
 //! An access token (a JWT with this server's signature) is revoked by `jti`
-//! until it expires; a refresh token is revoked with its whole family, which
-//! also deactivates the family's access tokens at introspection. Unknown or
+//! until it expires; a refresh token is revoked with its whole session, which
+//! also deactivates the session's access tokens at introspection. Unknown or
 //! malformed tokens answer 200 like known ones (RFC 7009 §2.2), so the
-//! endpoint reveals nothing about a token.
+//! endpoint reveals nothing about a token it did not issue.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -35,10 +39,15 @@ pub async fn revoke(State(state): State<IdpState>, request: Request<Body>) -> Re
 
 async fn answer(state: &IdpState, request: Request<Body>) -> Result<(), OAuthError> {
     let (parts, form) = Form::read(request).await?;
-    authenticate(state, &parts.headers, &form).await?;
+    let caller = authenticate(state, &parts.headers, &form).await?;
     let token = form.required("token")?;
     let now = state.now();
-    if let Ok(claims) = state.keys.verify(token) {
+    let not_yours = || OAuthError::unauthorized_client("the token was issued to another client");
+    if let Ok(claims) = state.keys.verify(token, now) {
+        if claims.client_id != caller.client_id() {
+            tracing::warn!(client_id = %caller.client_id(), "revocation of another client's token refused");
+            return Err(not_yours());
+        }
         if claims.exp > now {
             state.store.revoke_jti(&claims.jti, claims.exp).await?;
             tracing::info!(client_id = %claims.client_id, "access token revoked");
@@ -46,8 +55,12 @@ async fn answer(state: &IdpState, request: Request<Body>) -> Result<(), OAuthErr
     } else if token.len() <= 256
         && let Some(record) = state.store.refresh(&crypto::sha256_b64(token)).await?
     {
-        state.store.revoke_family(&record.family_id).await?;
-        tracing::info!(family = %record.family_id, "refresh token family revoked");
+        if record.client_id != caller.client_id() {
+            tracing::warn!(client_id = %caller.client_id(), "revocation of another client's token refused");
+            return Err(not_yours());
+        }
+        state.store.revoke_session(&record.family_id).await?;
+        tracing::info!(session = %record.family_id, "refresh token's session revoked");
     }
     // Housekeeping on a rare path keeps the revocation lists short.
     if let Err(error) = state.store.purge_expired(now, PURGE_GRACE_SECS).await {

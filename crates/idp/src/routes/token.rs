@@ -1,23 +1,30 @@
 //! `POST /oauth/token` (RFC 6749 §4.3, §6, §4.4): the password, refresh-token
 //! and client-credentials grants.
 //!
-//! Refresh tokens rotate: each use marks the presented token used and issues a
-//! successor in the same family; presenting a used token again (a stolen copy,
-//! or the thief's after the user's) revokes the whole family, which also
-//! deactivates the family's access tokens at introspection (claim `sid`).
+//! A password login starts a session ([`crate::sessions`]) that lives
+//! `refresh_token_ttl` from the login, however often it is refreshed. Refresh
+//! tokens rotate: each use marks the presented token used and issues a
+//! successor in the same session; presenting a used token again (a stolen
+//! copy, or the thief's after the user's) revokes the session, which also
+//! deactivates its access tokens at introspection (claim `sid`).
+//!
+//! Confidential clients (registered with a secret) authenticate with HTTP
+//! Basic on every grant: naming one without its credentials, or presenting a
+//! refresh token issued to one without them, is 401 `invalid_client` (RFC
+//! 6749 §3.2.1, §6) — and such a refresh token is not spent.
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::Request;
 
-use super::{Caller, Form, authenticate, no_store_json, peer_ip};
+use super::{Caller, Form, authenticate, no_store_json, peer_ip, require_if_confidential};
 use crate::admin::scopes_for_roles;
 use crate::crypto;
 use crate::error::OAuthError;
 use crate::secret::Secret;
 use crate::state::IdpState;
-use crate::store::{RefreshRecord, RefreshUse, UserRecord};
+use crate::store::{RefreshRecord, RefreshUse, SessionRecord, UserRecord};
 use crate::tokens::AccessClaims;
 
 /// Longest password checked; longer ones fail without hashing.
@@ -78,8 +85,24 @@ async fn password_grant(
     };
     state.throttle.success(username);
     let scopes = grant_scopes(&scopes_for_roles(&user.roles), form.get("scope"))?;
-    let family = crypto::random_token::<16>().map_err(|()| OAuthError::server_error(&"no randomness"))?;
-    issue_user_tokens(state, &user, caller.client_id(), &scopes, family, None).await
+    let now = state.now();
+    let session = SessionRecord {
+        session_id: crypto::random_token::<16>().map_err(|()| OAuthError::server_error(&"no randomness"))?,
+        username: user.username.clone(),
+        client_id: caller.client_id().to_owned(),
+        created_at: now,
+        last_used_at: now,
+        expires_at: now.saturating_add(state.refresh_ttl),
+        revoked: false,
+        key_thumbprint: None,
+    };
+    // Checked against the hash the password was verified with: a password
+    // change or disable that landed meanwhile wins.
+    if !state.store.start_session(&session, &user.password_hash).await? {
+        tracing::info!(%ip, "login raced a password change or disable");
+        return Err(OAuthError::invalid_grant("invalid username or password"));
+    }
+    issue_user_tokens(state, &user, &session, &scopes, None).await
 }
 
 async fn refresh_grant(state: &IdpState, form: &Form, caller: &Caller) -> Result<Response, OAuthError> {
@@ -88,12 +111,17 @@ async fn refresh_grant(state: &IdpState, form: &Form, caller: &Caller) -> Result
         return Err(OAuthError::invalid_grant("invalid refresh token"));
     }
     let hash = crypto::sha256_b64(presented.expose());
+    // A token of a confidential client needs that client's credentials, checked
+    // before anything spends or revokes the token (RFC 6749 §6).
+    if let Some(record) = state.store.refresh(&hash).await? {
+        require_if_confidential(state, caller, &record.client_id).await?;
+    }
     let now = state.now();
     let old = match state.store.use_refresh(&hash, now).await? {
         RefreshUse::Rotated(record) => record,
         RefreshUse::Reused(record) => {
-            state.store.revoke_family(&record.family_id).await?;
-            tracing::warn!(family = %record.family_id, "refresh token reused; session revoked");
+            state.store.revoke_session(&record.family_id).await?;
+            tracing::warn!(session = %record.family_id, "refresh token reused; session revoked");
             return Err(OAuthError::invalid_grant("refresh token already used; the session is revoked"));
         }
         _ => return Err(OAuthError::invalid_grant("invalid, expired or revoked refresh token")),
@@ -103,22 +131,30 @@ async fn refresh_grant(state: &IdpState, form: &Form, caller: &Caller) -> Result
         Caller::Public(id) => id.as_deref(),
     };
     if named.is_some_and(|id| id != old.client_id) {
-        state.store.revoke_family(&old.family_id).await?;
+        state.store.revoke_session(&old.family_id).await?;
         return Err(OAuthError::invalid_grant("refresh token was issued to another client"));
     }
+    // The session is what counts: ended by a password change, a disable, an
+    // admin or its fixed lifetime, its refresh tokens are dead too.
+    let session = match state.store.session(&old.family_id).await? {
+        Some(session) if session.is_live(now) && session.username == old.username => session,
+        _ => return Err(OAuthError::invalid_grant("the session has ended; log in again")),
+    };
     let user = match state.store.user(&old.username).await? {
         Some(user) if !user.disabled => user,
         _ => {
-            state.store.revoke_family(&old.family_id).await?;
+            state.store.revoke_session(&old.family_id).await?;
             return Err(OAuthError::invalid_grant("the user is disabled or gone"));
         }
     };
+    if !state.store.touch_session(&session.session_id, now).await? {
+        return Err(OAuthError::invalid_grant("the session has ended; log in again"));
+    }
     // Never more than first granted, nor more than the roles allow today.
     let allowed: Vec<String> =
         old.scopes.iter().filter(|s| scopes_for_roles(&user.roles).contains(s)).cloned().collect();
     let scopes = grant_scopes(&allowed, form.get("scope"))?;
-    issue_user_tokens(state, &user, &old.client_id, &scopes, old.family_id.clone(), Some(old.token_hash))
-        .await
+    issue_user_tokens(state, &user, &session, &scopes, Some(old.token_hash)).await
 }
 
 async fn client_credentials_grant(
@@ -174,27 +210,30 @@ pub(crate) fn grant_scopes(allowed: &[String], requested: Option<&str>) -> Resul
     if scopes.is_empty() { Ok(allowed.to_vec()) } else { Ok(scopes) }
 }
 
+/// Issues an access token and the next refresh token of `session`; neither
+/// outlives the session.
 async fn issue_user_tokens(
     state: &IdpState,
     user: &UserRecord,
-    client_id: &str,
+    session: &SessionRecord,
     scopes: &[String],
-    family_id: String,
     parent_hash: Option<String>,
 ) -> Result<Response, OAuthError> {
     let random = || crypto::random_token::<32>().map_err(|()| OAuthError::server_error(&"no randomness"));
     let now = state.now();
+    let client_id = session.client_id.as_str();
+    let exp = now.saturating_add(state.access_ttl).min(session.expires_at);
     let claims = AccessClaims {
         iss: state.issuer.clone(),
         sub: user.username.clone(),
         aud: state.audience.clone(),
-        exp: now + state.access_ttl,
+        exp,
         iat: now,
         jti: crypto::random_token::<16>().map_err(|()| OAuthError::server_error(&"no randomness"))?,
         scope: scopes.join(" "),
         client_id: client_id.to_owned(),
         emp_id: Some(user.emp_id.clone()),
-        sid: Some(family_id.clone()),
+        sid: Some(session.session_id.clone()),
     };
     let access = state.keys.sign(&claims).map_err(|e| OAuthError::server_error(&e))?;
     let refresh = Secret::new(random()?);
@@ -202,13 +241,13 @@ async fn issue_user_tokens(
         .store
         .insert_refresh(&RefreshRecord {
             token_hash: crypto::sha256_b64(refresh.expose()),
-            family_id,
+            family_id: session.session_id.clone(),
             parent_hash,
             username: user.username.clone(),
             client_id: client_id.to_owned(),
             scopes: scopes.to_vec(),
             issued_at: now,
-            expires_at: now + state.refresh_ttl,
+            expires_at: session.expires_at,
             used: false,
             revoked: false,
         })
@@ -217,7 +256,7 @@ async fn issue_user_tokens(
     Ok(no_store_json(serde_json::json!({
         "access_token": access,
         "token_type": "Bearer",
-        "expires_in": state.access_ttl,
+        "expires_in": exp - now,
         "refresh_token": refresh.expose(),
         "scope": claims.scope,
     })))

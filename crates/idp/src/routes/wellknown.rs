@@ -10,7 +10,7 @@ use crate::state::IdpState;
 
 /// The public signing keys; cacheable for five minutes.
 pub async fn jwks(State(state): State<IdpState>) -> Response {
-    let mut response = Json(state.keys.jwks().clone()).into_response();
+    let mut response = Json(state.keys.jwks(state.now())).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     response
 }

@@ -4,9 +4,11 @@
 //! the same migrations, applied at start by [`open_store`].
 //!
 //! What is stored: users (argon2id PHC hash, never the password), registered
-//! clients (SHA-256 of a generated secret), refresh tokens as SHA-256 hashes
-//! with their rotation family, the `jti` of revoked access tokens until they
-//! expire, and the Ed25519 signing key (PKCS#8) so restarts keep the `kid`.
+//! clients (SHA-256 of a generated secret), login sessions, refresh tokens as
+//! SHA-256 hashes with their session (rotation family), the `jti` of revoked
+//! access tokens until they expire, and the public halves of retired signing
+//! keys. The signing key itself lives in `idp.signing_key_file`, never here
+//! ([`crate::keys`]); SQLite files are created 0600 ([`crate::files`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), slipgate_idp::store::StoreError> {
@@ -16,8 +18,9 @@
 //! ```
 //!
 //! # Security
-//! A database dump yields no password, client secret or refresh token, but it
-//! does hold the token-signing key: protect it like a private key.
+//! A database dump yields no password, client secret, refresh token or signing
+//! key. It still holds password hashes: the SQLite files are 0600 from
+//! creation and a database open to group or others is refused.
 
 mod sql;
 
@@ -46,6 +49,19 @@ pub enum StoreError {
     /// The database refused or failed the operation.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// A database file is open to group or others, or unusable.
+    #[error(transparent)]
+    File(#[from] crate::files::FileError),
+    /// An administrative command named a database that does not exist.
+    #[error(
+        "no database at {path}: `slipgate idp serve` or `slipgate dev` creates it; name an existing one \
+         with --config or --database",
+        path = path.display()
+    )]
+    Missing {
+        /// The file.
+        path: std::path::PathBuf,
+    },
     /// A stored row does not decode.
     #[error("corrupt row in {table}: {message}")]
     Corrupt {
@@ -106,6 +122,15 @@ pub struct ClientRecord {
     pub created_at: i64,
 }
 
+impl ClientRecord {
+    /// Whether the client has a secret, so must authenticate on every grant
+    /// and revocation (RFC 6749 §2.1).
+    #[must_use]
+    pub fn is_confidential(&self) -> bool {
+        !self.secret_hash.is_empty()
+    }
+}
+
 impl fmt::Debug for ClientRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientRecord")
@@ -115,6 +140,47 @@ impl fmt::Debug for ClientRecord {
             .field("scopes", &self.scopes)
             .finish_non_exhaustive()
     }
+}
+
+/// A login session: one password login and the refresh-token family that
+/// continues it. Its id is the access tokens' `sid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// Random id.
+    pub session_id: String,
+    /// The user.
+    pub username: String,
+    /// The client the login came through.
+    pub client_id: String,
+    /// Unix seconds of the login.
+    pub created_at: i64,
+    /// Unix seconds of the last login or refresh.
+    pub last_used_at: i64,
+    /// Unix seconds: `created_at + refresh_token_ttl`, fixed at login.
+    pub expires_at: i64,
+    /// Ended by logout, reuse detection, `session revoke`, `user passwd` or `user disable`.
+    pub revoked: bool,
+    /// RFC 7638 thumbprint of the key its tokens are bound to, if any.
+    pub key_thumbprint: Option<String>,
+}
+
+impl SessionRecord {
+    /// Whether tokens of this session may still be used at `now`.
+    #[must_use]
+    pub fn is_live(&self, now: i64) -> bool {
+        !self.revoked && self.expires_at > now
+    }
+}
+
+/// The public half of a signing key that no longer signs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetiredKey {
+    /// Its `kid`.
+    pub kid: String,
+    /// The raw 32-byte Ed25519 public key, base64url without padding.
+    pub public_key: String,
+    /// Unix seconds of the rotation.
+    pub retired_at: i64,
 }
 
 /// A refresh token as stored: only its hash.
@@ -156,7 +222,8 @@ pub enum RefreshUse {
     Unknown,
 }
 
-/// A token-signing key as stored.
+/// A token-signing key as earlier versions stored it in the database; read
+/// only to move it to the key file ([`crate::keys`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SigningKeyRecord {
     /// The key id (RFC 7638 thumbprint).
@@ -205,30 +272,61 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     async fn use_refresh(&self, token_hash: &str, now: i64) -> Result<RefreshUse, StoreError>;
     /// The token with `token_hash`, whatever its state.
     async fn refresh(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError>;
-    /// Revokes every refresh token of `family_id`.
-    async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError>;
-    /// Whether `family_id` was revoked.
-    async fn family_revoked(&self, family_id: &str) -> Result<bool, StoreError>;
+
+    /// Starts a session, provided the user still has `password_hash` (the
+    /// hash the login was checked against) and is not disabled: a password
+    /// change or a disable that lands while the login is hashing wins.
+    /// Returns whether the session was started.
+    async fn start_session(&self, session: &SessionRecord, password_hash: &str) -> Result<bool, StoreError>;
+    /// The session `session_id`, whatever its state.
+    async fn session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError>;
+    /// Every stored session of `username`, oldest first.
+    async fn sessions_of(&self, username: &str) -> Result<Vec<SessionRecord>, StoreError>;
+    /// Records a refresh of a live session; `false` when it is not live at `now`.
+    async fn touch_session(&self, session_id: &str, now: i64) -> Result<bool, StoreError>;
+    /// Ends a session and every refresh token of it; `false` when there is no such session.
+    async fn revoke_session(&self, session_id: &str) -> Result<bool, StoreError>;
+    /// Ends every session of `username` at once; returns how many were live.
+    async fn revoke_user_sessions(&self, username: &str) -> Result<u64, StoreError>;
 
     /// Records an access token's `jti` as revoked until `expires_at`.
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
     /// Whether `jti` was revoked.
     async fn jti_revoked(&self, jti: &str) -> Result<bool, StoreError>;
-    /// Deletes revoked `jti`s past their expiry and refresh tokens expired
-    /// more than `grace` seconds ago; returns the number of rows removed.
+    /// Deletes revoked `jti`s past their expiry, and refresh tokens and
+    /// sessions expired more than `grace` seconds ago; returns the number of
+    /// rows removed.
     async fn purge_expired(&self, now: i64, grace: i64) -> Result<u64, StoreError>;
 
-    /// Stores a signing key unless one with its `kid` exists.
-    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;
-    /// Every signing key, oldest first.
-    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
+    /// Signing keys left in the database by earlier versions, oldest first.
+    async fn legacy_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
+    /// Deletes them, and on SQLite overwrites the freed pages and empties the
+    /// WAL, so the key bytes leave the files.
+    async fn delete_legacy_signing_keys(&self) -> Result<(), StoreError>;
+    /// Records a retired public key (unless its `kid` is there).
+    async fn insert_retired_key(&self, key: &RetiredKey) -> Result<(), StoreError>;
+    /// Retired keys, oldest first.
+    async fn retired_keys(&self) -> Result<Vec<RetiredKey>, StoreError>;
+    /// Forgets keys retired before `before`; returns how many.
+    async fn delete_retired_keys(&self, before: i64) -> Result<u64, StoreError>;
 }
 
 /// Opens the store named by `url` (`sqlite://FILE`, `sqlite::memory:`,
-/// `postgres://…`) and applies the migrations.
+/// `postgres://…`) and applies the migrations. A missing SQLite file is
+/// created 0600; one open to group or others is refused.
 pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open(url, true).await
+}
+
+/// [`open_store`] for the administrative commands: a SQLite file must exist
+/// (they never create a database, SPEC §6).
+pub async fn open_existing_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open(url, false).await
+}
+
+async fn open(url: &str, create: bool) -> Result<Arc<dyn Store>, StoreError> {
     let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
-        Arc::new(SqliteStore::connect(url).await?)
+        Arc::new(SqliteStore::connect_with_create(url, create).await?)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Arc::new(PgStore::connect(url).await?)
     } else {

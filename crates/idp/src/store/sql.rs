@@ -12,14 +12,18 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 use super::{
-    ClientRecord, RefreshRecord, RefreshUse, SigningKeyRecord, Store, StoreError, UserRecord, join_words,
-    split_words,
+    ClientRecord, RefreshRecord, RefreshUse, RetiredKey, SessionRecord, SigningKeyRecord, Store, StoreError,
+    UserRecord, join_words, split_words,
 };
 use crate::config::DatabaseUrl;
+use crate::files;
 
 /// Schema migrations, applied in order and recorded in `idp_migrations`.
 /// Append only: never edit an applied one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_sessions_and_keys.sql")),
+];
 
 /// The SQLite store (default): one file, WAL mode.
 #[derive(Debug, Clone)]
@@ -28,16 +32,41 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Connects to `url` (`sqlite://FILE`, created when missing, or `sqlite::memory:`).
-    /// Call [`Store::migrate`] (or use [`super::open_store`]) before use.
+    /// Connects to `url` (`sqlite://FILE`, created 0600 when missing, or
+    /// `sqlite::memory:`). Call [`Store::migrate`] (or use
+    /// [`super::open_store`]) before use.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with_create(url, true).await
+    }
+
+    /// [`SqliteStore::connect`]; with `create` false a missing file is an error.
+    ///
+    /// The database file is made 0600 here, before SQLite opens it: SQLite
+    /// gives the `-wal` and `-shm` files it creates later the database
+    /// file's mode, so all three are private from their first byte. A file
+    /// (or companion) open to group or others is refused.
+    pub async fn connect_with_create(url: &str, create: bool) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Url { url: url.to_owned(), message: e.to_string() })?
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
+            // Deleted rows (refresh-token hashes, a moved signing key) are
+            // overwritten, not left in free pages.
+            .pragma("secure_delete", "ON")
             .busy_timeout(Duration::from_secs(5));
         // Each in-memory connection is a separate database: keep exactly one.
         let memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !memory {
+            let path = options.get_filename().to_owned();
+            if create {
+                files::create_private(&path)?;
+            } else if !path.exists() {
+                return Err(StoreError::Missing { path });
+            }
+            for file in files::sqlite_files(&path) {
+                files::check_private(&file)?;
+            }
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(if memory { 1 } else { 4 })
             .min_connections(u32::from(memory))
@@ -100,7 +129,7 @@ fn flag(value: i64) -> bool {
 }
 
 macro_rules! sql_store {
-    ($store:ty, $row:ty, $migration_lock:expr) => {
+    ($store:ty, $row:ty, $migration_lock:expr, $scrub_legacy_keys:expr) => {
         impl $store {
             fn user_from(row: &$row) -> Result<UserRecord, StoreError> {
                 Ok(UserRecord {
@@ -139,6 +168,19 @@ macro_rules! sql_store {
                     expires_at: row.try_get("expires_at")?,
                     used: flag(row.try_get("used")?),
                     revoked: flag(row.try_get("revoked")?),
+                })
+            }
+
+            fn session_from(row: &$row) -> Result<SessionRecord, StoreError> {
+                Ok(SessionRecord {
+                    session_id: row.try_get("session_id")?,
+                    username: row.try_get("username")?,
+                    client_id: row.try_get("client_id")?,
+                    created_at: row.try_get("created_at")?,
+                    last_used_at: row.try_get("last_used_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    revoked: flag(row.try_get("revoked")?),
+                    key_thumbprint: row.try_get("key_thumbprint")?,
                 })
             }
         }
@@ -308,20 +350,88 @@ macro_rules! sql_store {
                 row.as_ref().map(Self::refresh_from).transpose()
             }
 
-            async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError> {
-                sqlx::query("UPDATE idp_refresh_tokens SET revoked = 1 WHERE family_id = $1")
-                    .bind(family_id)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
+            async fn start_session(
+                &self,
+                session: &SessionRecord,
+                password_hash: &str,
+            ) -> Result<bool, StoreError> {
+                // One statement: the user's row is read where the session is
+                // written, so a password change committed first is seen.
+                let done = sqlx::query(
+                    "INSERT INTO idp_sessions (session_id, username, client_id, created_at, last_used_at, \
+                     expires_at, revoked, key_thumbprint) \
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM idp_users \
+                     WHERE username = $2 AND password_hash = $9 AND disabled = 0)",
+                )
+                .bind(&session.session_id)
+                .bind(&session.username)
+                .bind(&session.client_id)
+                .bind(session.created_at)
+                .bind(session.last_used_at)
+                .bind(session.expires_at)
+                .bind(i64::from(session.revoked))
+                .bind(&session.key_thumbprint)
+                .bind(password_hash)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| conflict(e, "session".into()))?;
+                Ok(done.rows_affected() == 1)
             }
 
-            async fn family_revoked(&self, family_id: &str) -> Result<bool, StoreError> {
-                let row = sqlx::query("SELECT 1 FROM idp_refresh_tokens WHERE family_id = $1 AND revoked = 1 LIMIT 1")
-                    .bind(family_id)
+            async fn session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
+                let row = sqlx::query("SELECT * FROM idp_sessions WHERE session_id = $1")
+                    .bind(session_id)
                     .fetch_optional(&self.pool)
                     .await?;
-                Ok(row.is_some())
+                row.as_ref().map(Self::session_from).transpose()
+            }
+
+            async fn sessions_of(&self, username: &str) -> Result<Vec<SessionRecord>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT * FROM idp_sessions WHERE username = $1 ORDER BY created_at, session_id",
+                )
+                .bind(username)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::session_from).collect()
+            }
+
+            async fn touch_session(&self, session_id: &str, now: i64) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE idp_sessions SET last_used_at = $2 \
+                     WHERE session_id = $1 AND revoked = 0 AND expires_at > $2",
+                )
+                .bind(session_id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn revoke_session(&self, session_id: &str) -> Result<bool, StoreError> {
+                // The session row first: it is what introspection reads.
+                let done = sqlx::query("UPDATE idp_sessions SET revoked = 1 WHERE session_id = $1")
+                    .bind(session_id)
+                    .execute(&self.pool)
+                    .await?;
+                sqlx::query("UPDATE idp_refresh_tokens SET revoked = 1 WHERE family_id = $1")
+                    .bind(session_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn revoke_user_sessions(&self, username: &str) -> Result<u64, StoreError> {
+                let done =
+                    sqlx::query("UPDATE idp_sessions SET revoked = 1 WHERE username = $1 AND revoked = 0")
+                        .bind(username)
+                        .execute(&self.pool)
+                        .await?;
+                sqlx::query("UPDATE idp_refresh_tokens SET revoked = 1 WHERE username = $1 AND revoked = 0")
+                    .bind(username)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
             }
 
             async fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
@@ -352,23 +462,14 @@ macro_rules! sql_store {
                     .bind(now.saturating_sub(grace))
                     .execute(&self.pool)
                     .await?;
-                Ok(jti.rows_affected() + refresh.rows_affected())
+                let sessions = sqlx::query("DELETE FROM idp_sessions WHERE expires_at < $1")
+                    .bind(now.saturating_sub(grace))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(jti.rows_affected() + refresh.rows_affected() + sessions.rows_affected())
             }
 
-            async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO idp_signing_keys (kid, pkcs8, created_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (kid) DO NOTHING",
-                )
-                .bind(&key.kid)
-                .bind(&key.pkcs8_b64)
-                .bind(key.created_at)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
-            }
-
-            async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
+            async fn legacy_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
                 let rows = sqlx::query("SELECT * FROM idp_signing_keys ORDER BY created_at, kid")
                     .fetch_all(&self.pool)
                     .await?;
@@ -382,10 +483,63 @@ macro_rules! sql_store {
                     })
                     .collect()
             }
+
+            async fn delete_legacy_signing_keys(&self) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM idp_signing_keys").execute(&self.pool).await?;
+                sqlx::raw_sql($scrub_legacy_keys).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn insert_retired_key(&self, key: &RetiredKey) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO idp_retired_keys (kid, public_key, retired_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (kid) DO NOTHING",
+                )
+                .bind(&key.kid)
+                .bind(&key.public_key)
+                .bind(key.retired_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn retired_keys(&self) -> Result<Vec<RetiredKey>, StoreError> {
+                let rows = sqlx::query("SELECT * FROM idp_retired_keys ORDER BY retired_at, kid")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(RetiredKey {
+                            kid: row.try_get("kid")?,
+                            public_key: row.try_get("public_key")?,
+                            retired_at: row.try_get("retired_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn delete_retired_keys(&self, before: i64) -> Result<u64, StoreError> {
+                let done = sqlx::query("DELETE FROM idp_retired_keys WHERE retired_at < $1")
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
         }
     };
 }
 
-sql_store!(SqliteStore, sqlx::sqlite::SqliteRow, "");
-// Two instances starting together take turns migrating.
-sql_store!(PgStore, sqlx::postgres::PgRow, "SELECT pg_advisory_xact_lock(7301554120);\n");
+// With secure_delete on, the deleted key's cells are zeroed in the new page
+// images; the checkpoint writes those into the file and empties the WAL, which
+// still held the old images.
+sql_store!(SqliteStore, sqlx::sqlite::SqliteRow, "", "PRAGMA wal_checkpoint(TRUNCATE)");
+// Two instances starting together take turns migrating. VACUUM FULL rewrites
+// the table into new files, so the deleted key's tuples leave the heap (the
+// server's WAL segments and backups keep them until recycled: rotate the key
+// after upgrading, docs/identity-server.md).
+sql_store!(
+    PgStore,
+    sqlx::postgres::PgRow,
+    "SELECT pg_advisory_xact_lock(7301554120);\n",
+    "VACUUM FULL idp_signing_keys"
+);

@@ -247,7 +247,7 @@ async fn introspection_reports_the_active_claims() {
     assert_eq!(claims["username"], "alice");
     assert_eq!(claims["scope"], "salaryslip:self");
     assert_eq!(claims["emp_id"], "01234");
-    assert_eq!(claims["client_id"], "public");
+    assert_eq!(claims["client_id"], "slipgate-cli");
     assert_eq!(claims["token_type"], "Bearer");
     assert_eq!(claims["aud"], "slipgate-api");
     assert_eq!(claims["iss"], "https://127.0.0.1:8444");
@@ -396,10 +396,13 @@ async fn seed_dev_resets_credentials_on_a_second_run() {
 async fn router_answers_without_a_socket() {
     use tower::ServiceExt as _;
     let (store, _dir) = crate::support::sqlite_store().await;
+    let key = _dir.path().join("signing-key.pem");
     let config: slipgate_idp::IdpConfig = slipgate_idp::ConfigLoader::new()
         .set_override("tls.cert=\"unused.pem\"")
         .unwrap()
         .set_override("tls.key=\"unused.pem\"")
+        .unwrap()
+        .set_override(&format!("idp.signing_key_file={:?}", key.display().to_string()))
         .unwrap()
         .load()
         .unwrap();

@@ -24,7 +24,7 @@ async fn jwks_verifies_the_issued_access_token() {
     assert_eq!(claims["aud"], "slipgate-api");
     assert_eq!(claims["scope"], "salaryslip:self");
     assert_eq!(claims["emp_id"], "01234");
-    assert_eq!(claims["client_id"], "public");
+    assert_eq!(claims["client_id"], "slipgate-cli");
     assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 900);
     assert!(claims["jti"].as_str().unwrap().len() >= 16);
     idp.stop().await;
@@ -45,10 +45,11 @@ async fn signing_key_survives_a_restart() {
     let db_dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", db_dir.path().join("idp.db").display());
     let store = slipgate_idp::open_store(&url).await.unwrap();
-    let first = TestIdp::spawn_on(store.clone(), tempfile::tempdir().unwrap()).await;
+    let key = db_dir.path().join("signing-key.pem");
+    let first = TestIdp::spawn_with(store.clone(), tempfile::tempdir().unwrap(), &key, &[]).await;
     let token = first.login_ok("alice").await["access_token"].as_str().unwrap().to_owned();
     first.stop().await;
-    let second = TestIdp::spawn_on(store, tempfile::tempdir().unwrap()).await;
+    let second = TestIdp::spawn_with(store, tempfile::tempdir().unwrap(), &key, &[]).await;
     let response = second.http.get(second.url("/.well-known/jwks.json")).send().await.unwrap();
     let jwks: Jwks = serde_json::from_value(split(response).await.2).unwrap();
     assert_eq!(jwks.keys.len(), 1);

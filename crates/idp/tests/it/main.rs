@@ -4,6 +4,8 @@
 
 mod endpoints;
 mod jwt;
+mod keys;
+mod sessions;
 mod store_suite;
 mod support;
 mod throttling;

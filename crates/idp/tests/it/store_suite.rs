@@ -3,7 +3,7 @@
 
 use slipgate_idp::Store;
 use slipgate_idp::store::{
-    ClientRecord, RefreshRecord, RefreshUse, SigningKeyRecord, StoreError, UserRecord,
+    ClientRecord, RefreshRecord, RefreshUse, RetiredKey, SessionRecord, StoreError, UserRecord,
 };
 
 fn user(name: &str) -> UserRecord {
@@ -84,9 +84,7 @@ pub async fn refresh_tokens_rotate_once_and_detect_reuse(store: &dyn Store) {
     assert!(
         matches!(store.use_refresh("h1", 2001).await.unwrap(), RefreshUse::Reused(r) if r.family_id == "fam")
     );
-    assert!(!store.family_revoked("fam").await.unwrap());
-    store.revoke_family("fam").await.unwrap();
-    assert!(store.family_revoked("fam").await.unwrap());
+    assert!(!store.revoke_session("fam").await.unwrap(), "no session row: nothing to report");
     assert_eq!(store.use_refresh("h2", 2002).await.unwrap(), RefreshUse::Dead);
     assert_eq!(store.use_refresh("nope", 2002).await.unwrap(), RefreshUse::Unknown);
 }
@@ -114,15 +112,74 @@ pub async fn revoked_jtis_last_until_expiry(store: &dyn Store) {
     assert!(store.jti_revoked("j2").await.unwrap());
 }
 
-pub async fn signing_keys_persist_oldest_first(store: &dyn Store) {
-    assert!(store.signing_keys().await.unwrap().is_empty());
+pub async fn retired_keys_persist_oldest_first_until_deleted(store: &dyn Store) {
+    assert!(store.retired_keys().await.unwrap().is_empty());
+    assert!(store.legacy_signing_keys().await.unwrap().is_empty());
     let key =
-        |kid: &str, at| SigningKeyRecord { kid: kid.into(), pkcs8_b64: format!("der-{kid}"), created_at: at };
-    store.insert_signing_key(&key("b", 20)).await.unwrap();
-    store.insert_signing_key(&key("a", 30)).await.unwrap();
-    store.insert_signing_key(&SigningKeyRecord { pkcs8_b64: "other".into(), ..key("b", 20) }).await.unwrap();
-    let keys = store.signing_keys().await.unwrap();
-    assert_eq!(keys, [key("b", 20), key("a", 30)]);
+        |kid: &str, at| RetiredKey { kid: kid.into(), public_key: format!("pub-{kid}"), retired_at: at };
+    store.insert_retired_key(&key("b", 20)).await.unwrap();
+    store.insert_retired_key(&key("a", 30)).await.unwrap();
+    store.insert_retired_key(&RetiredKey { public_key: "other".into(), ..key("b", 99) }).await.unwrap();
+    assert_eq!(store.retired_keys().await.unwrap(), [key("b", 20), key("a", 30)]);
+    assert_eq!(store.delete_retired_keys(30).await.unwrap(), 1);
+    assert_eq!(store.retired_keys().await.unwrap(), [key("a", 30)]);
+}
+
+fn session(id: &str, user: &str, expires_at: i64) -> SessionRecord {
+    SessionRecord {
+        session_id: id.into(),
+        username: user.into(),
+        client_id: "slipgate-cli".into(),
+        created_at: 1000,
+        last_used_at: 1000,
+        expires_at,
+        revoked: false,
+        key_thumbprint: None,
+    }
+}
+
+pub async fn sessions_start_only_for_the_verified_password_hash(store: &dyn Store) {
+    store.insert_user(&user("alice")).await.unwrap();
+    // The hash the login verified is no longer the user's: a password change won.
+    assert!(!store.start_session(&session("s0", "alice", 9000), "$argon2id$old").await.unwrap());
+    assert!(!store.start_session(&session("s0", "nobody", 9000), "$argon2id$dummy").await.unwrap());
+    assert_eq!(store.session("s0").await.unwrap(), None);
+    assert!(store.start_session(&session("s1", "alice", 9000), "$argon2id$dummy").await.unwrap());
+    assert_eq!(store.session("s1").await.unwrap(), Some(session("s1", "alice", 9000)));
+    store.set_user_disabled("alice", true).await.unwrap();
+    assert!(!store.start_session(&session("s2", "alice", 9000), "$argon2id$dummy").await.unwrap());
+}
+
+pub async fn sessions_are_touched_while_live_and_end_per_user_or_one_by_one(store: &dyn Store) {
+    store.insert_user(&user("alice")).await.unwrap();
+    store.insert_user(&user("bob")).await.unwrap();
+    for (id, who) in [("a1", "alice"), ("a2", "alice"), ("b1", "bob")] {
+        assert!(store.start_session(&session(id, who, 5000), "$argon2id$dummy").await.unwrap());
+        let token = RefreshRecord { username: who.into(), ..refresh(&format!("h-{id}"), id, 5000) };
+        store.insert_refresh(&token).await.unwrap();
+    }
+    assert!(store.touch_session("a1", 2000).await.unwrap());
+    assert_eq!(store.session("a1").await.unwrap().unwrap().last_used_at, 2000);
+    assert!(!store.touch_session("a1", 5000).await.unwrap(), "expired: not touched");
+    let ids = |list: Vec<SessionRecord>| list.into_iter().map(|s| s.session_id).collect::<Vec<_>>();
+    assert_eq!(ids(store.sessions_of("alice").await.unwrap()), ["a1", "a2"]);
+
+    assert!(store.revoke_session("a2").await.unwrap());
+    assert!(!store.session("a2").await.unwrap().unwrap().is_live(2000));
+    assert_eq!(store.use_refresh("h-a2", 2000).await.unwrap(), RefreshUse::Dead);
+    assert!(!store.touch_session("a2", 2000).await.unwrap());
+
+    assert_eq!(store.revoke_user_sessions("alice").await.unwrap(), 1);
+    assert_eq!(store.revoke_user_sessions("alice").await.unwrap(), 0);
+    assert!(!store.session("a1").await.unwrap().unwrap().is_live(2000));
+    assert_eq!(store.use_refresh("h-a1", 2000).await.unwrap(), RefreshUse::Dead);
+    // Another user's sessions are untouched.
+    assert!(store.session("b1").await.unwrap().unwrap().is_live(2000));
+    assert!(matches!(store.use_refresh("h-b1", 2000).await.unwrap(), RefreshUse::Rotated(_)));
+    // Purged once past expiry and grace.
+    assert_eq!(store.purge_expired(5500, 1000).await.unwrap(), 0);
+    assert!(store.purge_expired(7000, 1000).await.unwrap() >= 3);
+    assert!(store.sessions_of("alice").await.unwrap().is_empty());
 }
 
 pub async fn migrations_are_idempotent(store: &dyn Store) {
@@ -163,7 +220,9 @@ suite!(
     refresh_tokens_rotate_once_and_detect_reuse,
     expired_refresh_tokens_are_dead_and_purged,
     revoked_jtis_last_until_expiry,
-    signing_keys_persist_oldest_first,
+    retired_keys_persist_oldest_first_until_deleted,
+    sessions_start_only_for_the_verified_password_hash,
+    sessions_are_touched_while_live_and_end_per_user_or_one_by_one,
     migrations_are_idempotent,
 );
 

@@ -33,7 +33,30 @@ pub fn postgres_url() -> String {
 }
 
 impl PgDatabase {
+    /// A migrated database.
     pub async fn create() -> Self {
+        let db = Self::create_empty().await;
+        db.store.migrate().await.unwrap();
+        db
+    }
+
+    /// Runs `script` (raw SQL) on the database, e.g. to build an old schema.
+    pub async fn execute(&self, script: &[String]) {
+        let mut conn = PgConnection::connect_with(&self.admin.clone().database(&self.name)).await.unwrap();
+        for sql in script {
+            sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+        }
+        conn.close().await.unwrap();
+    }
+
+    /// The store, migrated, as the server opens it.
+    pub async fn open(&self) -> Arc<dyn Store> {
+        self.store.migrate().await.unwrap();
+        self.store.clone()
+    }
+
+    /// A database with no schema yet.
+    pub async fn create_empty() -> Self {
         let url = postgres_url();
         let admin = PgConnectOptions::from_str(&url).unwrap();
         let mut conn = tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(&admin))
@@ -49,7 +72,6 @@ impl PgDatabase {
         sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await.unwrap();
         conn.close().await.unwrap();
         let store = PgStore::connect_with(admin.clone().database(&name)).await.unwrap();
-        store.migrate().await.unwrap();
         Self { admin, name, store: Arc::new(store) }
     }
 
