@@ -249,6 +249,10 @@ pub struct SignatureParams {
     pub alg: Option<String>,
     /// `tag`.
     pub tag: Option<String>,
+    /// `pub`: the signer's raw public key, decoded from its sf-binary (a run-time key in a
+    /// signed token request, draft-richer-oauth-httpsig-03 §2.2). Length and curve checks are
+    /// [`crate::binding::BoundKey::from_raw`]'s.
+    pub pub_key: Option<Vec<u8>>,
     /// The inner list serialized as it is signed in `@signature-params`, parameters in the order
     /// received (canonical structured-field serialization of what was received).
     pub raw: String,
@@ -266,6 +270,7 @@ impl SignatureParams {
             keyid: None,
             alg: None,
             tag: None,
+            pub_key: None,
             raw: String::new(),
         }
     }
@@ -420,6 +425,7 @@ pub(crate) fn params_from_inner_list(label: &str, inner: &InnerList) -> Result<S
             "keyid" => out.keyid = Some(str_param(k, v)?),
             "alg" => out.alg = Some(str_param(k, v)?),
             "tag" => out.tag = Some(str_param(k, v)?),
+            "pub" => out.pub_key = Some(bytes_param(k, v)?),
             // Extension parameters are signed (they are in `raw`) but carry no meaning here.
             _ => {}
         }
@@ -460,8 +466,14 @@ fn serialize_inner_list(components: &[Component], params: &Parameters) -> Result
                 out.push('=');
                 out.push_str(t);
             }
+            BareItem::ByteSeq(b) => {
+                // RFC 8941 §4.1.8: standard base64 with padding, between colons.
+                out.push_str("=:");
+                out.push_str(&base64::Engine::encode(&SF_BASE64, b));
+                out.push(':');
+            }
             other => {
-                // Rare (booleans false, decimals, byte sequences): the library's serializer.
+                // Rare (booleans false, decimals): the library's serializer.
                 let text = Item::new(other.clone())
                     .serialize_value()
                     .map_err(|e| malformed(format!("parameter {key:?}: {e}")))?;
@@ -520,6 +532,13 @@ fn str_param(name: &str, v: &BareItem) -> Result<String, ParseError> {
     match v {
         BareItem::String(s) => Ok(s.clone()),
         _ => Err(malformed(format!("parameter {name:?} is not a string"))),
+    }
+}
+
+fn bytes_param(name: &str, v: &BareItem) -> Result<Vec<u8>, ParseError> {
+    match v {
+        BareItem::ByteSeq(b) => Ok(b.clone()),
+        _ => Err(malformed(format!("parameter {name:?} is not a byte sequence"))),
     }
 }
 
@@ -660,7 +679,8 @@ fn fast_signature_input(value: &str) -> Option<SignatureParams> {
                 "keyid" => out.keyid = Some(v.to_owned()),
                 "alg" => out.alg = Some(v.to_owned()),
                 "tag" => out.tag = Some(v.to_owned()),
-                "created" | "expires" | "nonce" => return None,
+                // `pub` is a byte sequence: the general parser words the error.
+                "created" | "expires" | "nonce" | "pub" => return None,
                 _ => {}
             }
         } else {
@@ -668,7 +688,7 @@ fn fast_signature_input(value: &str) -> Option<SignatureParams> {
             match key {
                 "created" => out.created = Some(v),
                 "expires" => out.expires = Some(v),
-                "nonce" | "keyid" | "alg" | "tag" => return None,
+                "nonce" | "keyid" | "alg" | "tag" | "pub" => return None,
                 _ => {}
             }
         }

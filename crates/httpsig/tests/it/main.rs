@@ -3,6 +3,7 @@
 // Test helpers outside `#[test]` functions panic on purpose: a failed fixture is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod binding;
 mod interop;
 mod negative;
 mod props;
