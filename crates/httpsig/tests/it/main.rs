@@ -5,6 +5,7 @@
 
 mod binding;
 mod interop;
+mod key_binding_example;
 mod negative;
 mod props;
 mod rfc9421;
