@@ -453,7 +453,7 @@ fn rejects_htsk_with_hmac_unknown_alg_or_extra_members() {
     for json in [
         format!(r#"{{"htsk":{{"alg":"ed25519","pub":"{B14_X}","kid":"x"}}}}"#),
         format!(r#"{{"htsk":{{"alg":"ed25519","pub":"{B14_X}"}},"jkt":"x"}}"#),
-        format!(r#"{{"htsk":{{"alg":"ed25519"}}}}"#),
+        r#"{"htsk":{"alg":"ed25519"}}"#.to_owned(),
         r#"{"jkt":"kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"}"#.to_owned(),
     ] {
         assert!(serde_json::from_str::<Confirmation>(&json).is_err(), "{json}");
