@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = BoundKey::from_signature_params(&params);
         }
     }
-    let _ = Htsk { alg: "ed25519".into(), public_key: input.to_owned() }.key();
+    let _ = Htsk { alg: "ed25519".into(), pub_key: input.to_owned() }.key();
     if let Ok(parsed) = parse_signature_headers(Some(input), Some(signature)) {
         let req = Message::request("POST", "https://example.com/p?q=1")
             .map(|m| m.with_header("content-digest", signature).with_header("x", input));

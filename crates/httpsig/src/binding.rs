@@ -287,14 +287,14 @@ pub struct Htsk {
     pub alg: String,
     /// The raw public key, base64url without padding.
     #[serde(rename = "pub")]
-    pub public_key: String,
+    pub pub_key: String,
 }
 
 impl Htsk {
     /// The form of `key`.
     #[must_use]
     pub fn of(key: &BoundKey) -> Self {
-        Self { alg: key.alg.as_str().to_owned(), public_key: URL_SAFE_NO_PAD.encode(&key.raw) }
+        Self { alg: key.alg.as_str().to_owned(), pub_key: URL_SAFE_NO_PAD.encode(&key.raw) }
     }
 
     /// The key it names, checked as [`BoundKey::from_raw`] checks it.
@@ -306,7 +306,7 @@ impl Htsk {
     pub fn key(&self) -> Result<BoundKey, RawKeyError> {
         let alg = parse_alg(&self.alg)?;
         // Strict: no padding, no non-zero trailing bits, so one key has one text.
-        let raw = URL_SAFE_NO_PAD.decode(&self.public_key).map_err(|_| RawKeyError::Encoding)?;
+        let raw = URL_SAFE_NO_PAD.decode(&self.pub_key).map_err(|_| RawKeyError::Encoding)?;
         BoundKey::from_raw(alg, &raw)
     }
 }

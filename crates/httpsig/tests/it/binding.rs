@@ -439,16 +439,16 @@ fn rejects_htsk_with_padding_standard_alphabet_or_trailing_bits() {
         format!(" {B14_X}"),
     ];
     for public_key in bad {
-        let htsk = Htsk { alg: "ed25519".into(), public_key: public_key.clone() };
+        let htsk = Htsk { alg: "ed25519".into(), pub_key: public_key.clone() };
         assert_eq!(htsk.key(), Err(RawKeyError::Encoding), "{public_key}");
     }
 }
 
 #[test]
 fn rejects_htsk_with_hmac_unknown_alg_or_extra_members() {
-    let hmac = Htsk { alg: "hmac-sha256".into(), public_key: URL_SAFE_NO_PAD.encode([7u8; 32]) };
+    let hmac = Htsk { alg: "hmac-sha256".into(), pub_key: URL_SAFE_NO_PAD.encode([7u8; 32]) };
     assert_eq!(hmac.key(), Err(RawKeyError::SharedSecret));
-    let unknown = Htsk { alg: "EdDSA".into(), public_key: B14_X.into() };
+    let unknown = Htsk { alg: "EdDSA".into(), pub_key: B14_X.into() };
     assert_eq!(unknown.key(), Err(RawKeyError::UnknownAlgorithm("EdDSA".into())));
     for json in [
         format!(r#"{{"htsk":{{"alg":"ed25519","pub":"{B14_X}","kid":"x"}}}}"#),
