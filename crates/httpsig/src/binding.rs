@@ -49,7 +49,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use crate::keys::{Algorithm, SigningKey, VerifyingKey};
-use crate::params::SignatureParams;
+use crate::params::{
+    ParseError, ParsedSignature, SignatureParams, fast_signature_input, params_from_inner_list, parse_dict,
+    signature_member,
+};
 
 /// The `tag` of a signed token request (draft-richer-oauth-httpsig-03 §2.3, SPEC §4).
 pub const TOKEN_REQUEST_TAG: &str = "httpsig-oauth-token-request";
@@ -223,6 +226,68 @@ impl BoundKey {
     pub fn thumbprint(&self) -> String {
         URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, self.thumbprint_input().as_bytes()))
     }
+}
+
+/// Parses both fields and returns the one signature whose `tag` is `tag` — the signature of a
+/// token request ([`TOKEN_REQUEST_TAG`]) or of a bound request ([`BOUND_REQUEST_TAG`]) — with
+/// its `Signature` member, wherever it stands among the `Signature-Input` members.
+///
+/// Exactly one member may carry the tag (draft-richer-oauth-httpsig-03 §3, SPEC §3.2.1): none, or
+/// more than one, is [`ParseError::Malformed`]. A member counts as carrying it when its `tag`
+/// parameter is that text as an sf-string *or* as an sf-token, so a second, oddly typed copy makes
+/// the request malformed rather than being ignored; the selected member must then parse fully
+/// (a token-typed `tag` there is malformed). Other members are only looked at for their `tag`, so a
+/// signature added for another purpose (with components this crate does not support) does not
+/// break the request. Pass each field's lines joined by `", "`.
+///
+/// # Errors
+///
+/// [`ParseError::Missing`] when both are `None`, [`ParseError::NonceMalformed`] for the selected
+/// member's bad nonce, [`ParseError::Malformed`] otherwise (one field only, bad syntax or limits,
+/// no or several tagged members, no matching `Signature` member).
+pub fn parse_tagged_signature(
+    signature_input: Option<&str>,
+    signature: Option<&str>,
+    tag: &str,
+) -> Result<ParsedSignature, ParseError> {
+    let (input, sig) = match (signature_input, signature) {
+        (None, None) => return Err(ParseError::Missing),
+        (None, Some(_)) => return Err(ParseError::Malformed("signature-input is missing".into())),
+        (Some(_), None) => return Err(ParseError::Malformed("signature is missing".into())),
+        (Some(i), Some(s)) => (i, s),
+    };
+    let untagged = || ParseError::Malformed(format!("no signature is tagged {tag:?}"));
+    // The common case, one member in canonical form, without building a tree.
+    let params = if input.len() <= crate::MAX_FIELD_LEN
+        && let Some(only) = fast_signature_input(input)
+    {
+        if only.tag.as_deref() != Some(tag) {
+            return Err(untagged());
+        }
+        only
+    } else {
+        let dict = parse_dict(input, "signature-input")?;
+        let mut tagged = dict.iter().filter(|(_, entry)| match entry {
+            sfv::ListEntry::InnerList(inner) => matches!(
+                inner.params.get("tag"),
+                Some(sfv::BareItem::String(t) | sfv::BareItem::Token(t)) if t == tag
+            ),
+            sfv::ListEntry::Item(item) => matches!(
+                item.params.get("tag"),
+                Some(sfv::BareItem::String(t) | sfv::BareItem::Token(t)) if t == tag
+            ),
+        });
+        let (label, entry) = tagged.next().ok_or_else(untagged)?;
+        if tagged.next().is_some() {
+            return Err(ParseError::Malformed(format!("more than one signature is tagged {tag:?}")));
+        }
+        let sfv::ListEntry::InnerList(inner) = entry else {
+            return Err(ParseError::Malformed(format!("signature-input {label:?} is not an inner list")));
+        };
+        params_from_inner_list(label, inner)?
+    };
+    let signature = signature_member(sig, &params.label)?;
+    Ok(ParsedSignature { params, signature })
 }
 
 fn parse_alg(alg: &str) -> Result<Algorithm, RawKeyError> {

@@ -317,22 +317,28 @@ pub fn parse_signature_headers(
         (Some(i), Some(s)) => (i, s),
     };
     let params = parse_signature_input(input)?;
-    if let Some(signature) = fast_signature(sig, &params.label) {
-        return Ok(ParsedSignature { params, signature });
+    let signature = signature_member(sig, &params.label)?;
+    Ok(ParsedSignature { params, signature })
+}
+
+/// The decoded `Signature` member labelled `label`.
+pub(crate) fn signature_member(sig: &str, label: &str) -> Result<Vec<u8>, ParseError> {
+    if let Some(signature) = fast_signature(sig, label) {
+        return Ok(signature);
     }
     let sig_dict = parse_dict(sig, "signature")?;
     let entry = sig_dict
-        .get(&params.label)
-        .ok_or_else(|| malformed(format!("signature has no member labelled {:?}", params.label)))?;
+        .get(label)
+        .ok_or_else(|| malformed(format!("signature has no member labelled {label:?}")))?;
     let ListEntry::Item(Item { bare_item: BareItem::ByteSeq(bytes), params: member_params }) = entry else {
-        return Err(malformed(format!("signature {:?} is not a byte sequence", params.label)));
+        return Err(malformed(format!("signature {label:?} is not a byte sequence")));
     };
     // RFC 9421 defines no parameters here; refusing them keeps the member's
     // serialization (`"signature";req;key=…` in response signatures) exactly `:<base64>:`.
     if !member_params.is_empty() {
-        return Err(malformed(format!("signature {:?} has parameters", params.label)));
+        return Err(malformed(format!("signature {label:?} has parameters")));
     }
-    Ok(ParsedSignature { params, signature: bytes.clone() })
+    Ok(bytes.clone())
 }
 
 /// [`parse_signature_headers`] on the `Signature-Input` and `Signature` fields of a header map,
@@ -509,7 +515,7 @@ pub fn nonce_is_well_formed(nonce: &str) -> bool {
         && nonce.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~+/=-".contains(&b))
 }
 
-fn parse_dict(value: &str, field: &str) -> Result<sfv::Dictionary, ParseError> {
+pub(crate) fn parse_dict(value: &str, field: &str) -> Result<sfv::Dictionary, ParseError> {
     if value.len() > MAX_FIELD_LEN {
         return Err(malformed(format!("{field} is longer than {MAX_FIELD_LEN} bytes")));
     }
@@ -623,7 +629,7 @@ impl<'a> Cursor<'a> {
 /// nothing the general parser would refuse and gives the same result, which a
 /// property test checks. In this form the received text *is* the canonical
 /// serialization, so `raw` is a slice of it.
-fn fast_signature_input(value: &str) -> Option<SignatureParams> {
+pub(crate) fn fast_signature_input(value: &str) -> Option<SignatureParams> {
     let mut cur = Cursor { text: value, at: 0 };
     let label = cur.key()?;
     cur.eat(b'=')?;

@@ -218,9 +218,18 @@ proptest! {
         let input = format!("sig1=({}){}{tail}", components.join(" "), params.concat());
         let fast = parse_signature_input(&input);
         prop_assert_eq!(&fast, &parse_signature_input_general(&input), "{}", input);
-        if let Ok(p) = fast {
+        if let Ok(p) = &fast {
             let (raw, _) = sfv_reference(&input).expect("the library parses what we accept");
             prop_assert_eq!(&p.raw, &raw, "{}", input);
+        }
+        // One member: the tagged selection (fast or general inside) answers as the general
+        // parser does, filtered by the tag.
+        if !tail.contains("sig2") {
+            for tag in ["httpsig-oauth", "httpsig-oauth-token-request"] {
+                let tagged = slipgate_httpsig::binding::parse_tagged_signature(Some(&input), Some("sig1=:AAAA:"), tag);
+                let want = parse_signature_input_general(&input).ok().filter(|p| p.tag.as_deref() == Some(tag));
+                prop_assert_eq!(tagged.ok().map(|t| t.params), want, "{}", input);
+            }
         }
     }
 }
