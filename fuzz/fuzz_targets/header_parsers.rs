@@ -8,7 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use slipgate_httpsig::{
     base::{Message, signature_base},
-    binding::{BoundKey, Htsk},
+    binding::{BOUND_REQUEST_TAG, BoundKey, Htsk, TOKEN_REQUEST_TAG, parse_tagged_signature},
     digest::verify_content_digest,
     params::{parse_signature_headers, parse_signature_input, parse_signature_input_general},
 };
@@ -34,6 +34,12 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = Htsk { alg: "ed25519".into(), pub_key: input.to_owned() }.key();
+    for tag in [BOUND_REQUEST_TAG, TOKEN_REQUEST_TAG] {
+        if let Ok(p) = parse_tagged_signature(Some(input), Some(signature), tag) {
+            // What was selected carries the tag.
+            assert_eq!(p.params.tag.as_deref(), Some(tag));
+        }
+    }
     if let Ok(parsed) = parse_signature_headers(Some(input), Some(signature)) {
         let req = Message::request("POST", "https://example.com/p?q=1")
             .map(|m| m.with_header("content-digest", signature).with_header("x", input));
