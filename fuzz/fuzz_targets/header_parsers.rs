@@ -20,7 +20,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = verify_content_digest(Some(input), signature.as_bytes());
     // The fast path for the common form must agree with the general parser.
     assert_eq!(parse_signature_input(input), parse_signature_input_general(input));
-    let head = r#"sig1=("@method" "@target-uri" "content-digest");created=1767225600;nonce="q4Kj2dVbX8mNcP1a""#;
+    let head =
+        r#"sig1=("@method" "@target-uri" "content-digest");created=1767225600;nonce="q4Kj2dVbX8mNcP1a""#;
     for spliced in [
         format!(r#"{head};tag="httpsig-oauth-token-request";alg="ed25519";pub={input}"#),
         format!(r#"{head};tag="httpsig-oauth-token-request";alg="ecdsa-p256-sha256";pub=:{input}:"#),
