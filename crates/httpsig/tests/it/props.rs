@@ -233,3 +233,27 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Raw-key and `cnf.htsk` import, and the tagged selection, never panic, and an accepted raw
+    /// key is exactly what was given.
+    #[test]
+    fn binding_imports_never_panic_on_arbitrary_input(
+        bytes in proptest::collection::vec(any::<u8>(), 0..80),
+        text in any::<String>(),
+        input in r#"[a-z0-9=();:"@*,.? /+-]{0,200}"#,
+    ) {
+        use slipgate_httpsig::binding::{BoundKey, Htsk, parse_tagged_signature};
+        for alg in [Algorithm::Ed25519, Algorithm::EcdsaP256Sha256, Algorithm::HmacSha256] {
+            if let Ok(k) = BoundKey::from_raw(alg, &bytes) {
+                prop_assert_eq!(k.raw(), bytes.as_slice());
+                prop_assert_eq!(k.thumbprint().len(), 43);
+            }
+        }
+        let _ = Htsk { alg: "ed25519".into(), pub_key: text.clone() }.key();
+        let _ = parse_tagged_signature(Some(&input), Some(&text), "httpsig-oauth");
+        let _ = parse_tagged_signature(Some(&text), Some(&input), "httpsig-oauth");
+    }
+}
