@@ -10,6 +10,7 @@ mod negative;
 mod props;
 mod rfc9421;
 mod rfc9530;
+mod tagged;
 mod worked_example;
 
 use slipgate_httpsig::base::Message;
