@@ -4,6 +4,7 @@
 
 mod endpoints;
 mod jwt;
+mod records;
 mod store_suite;
 mod support;
 mod throttling;
