@@ -24,13 +24,13 @@ idp="$(jq -r .idp_url "$work/data/dev.json")"
 ca="$(jq -r .ca_file "$work/data/dev.json")"
 # The password goes through a 0600 file, never the command line.
 umask 077
-jq -r '.users[] | select(.username == "alice") | "grant_type=password&username=alice&password=" + (.password | @uri)' \
+jq -j '.users[] | select(.username == "alice") | "grant_type=password&username=alice&password=" + (.password | @uri)' \
   "$work/data/dev.json" >"$work/form"
 
 urls=()
-for _ in $(seq "$n"); do urls+=("$idp/oauth/token"); done
+for _ in $(seq "$n"); do urls+=(-o /dev/null "$idp/oauth/token"); done
 curl -sS --cacert "$ca" --data-binary @"$work/form" -H 'content-type: application/x-www-form-urlencoded' \
-  -o /dev/null -w '%{http_code} %{time_total}\n' "${urls[@]}" >"$work/times"
+  -w '%{http_code} %{time_total}\n' "${urls[@]}" >"$work/times"
 
 if grep -qv '^200 ' "$work/times"; then
   echo "not every login answered 200:" >&2; sort "$work/times" | cut -d' ' -f1 | uniq -c >&2; exit 1
