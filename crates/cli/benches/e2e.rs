@@ -88,6 +88,10 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
             sub: "alice".into(),
             scope: "salaryslip:self".into(),
             emp_id: Some("01234".into()),
+            // The record SEED_BODY repeats (SPEC §3.4 self rule).
+            emp_code: Some("ENG".into()),
+            emp_name: Some("John Doe".into()),
+            emp_grade: Some("7.1".into()),
             exp: i64::MAX,
             client_id: None,
         };

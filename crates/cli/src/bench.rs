@@ -266,12 +266,13 @@ pub async fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()
     Ok(())
 }
 
-/// The seed request of SPEC §3.1 (alice's own `emp_id`, so her token works).
+/// The seed request of SPEC §3.1 with `slipgate dev`'s alice as on record
+/// (SPEC §3.4), so her `salaryslip:self` token works as well as paula's.
 fn seed_request() -> SlipRequest {
     SlipRequest {
         emp_id: "01234".into(),
         emp_code: "ENG".into(),
-        emp_name: "John Doe".into(),
+        emp_name: "Alice Example".into(),
         emp_grade: "7.1".into(),
         working_days: 24,
         pay_period: None,

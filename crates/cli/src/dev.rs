@@ -220,10 +220,10 @@ fn print_summary(api: &str, idp: &str, admin: &str, ca: &Path, dev_json: &Path, 
     println!(
         "\nSlipgate dev is running.\n\n  API        {api}\n  identity   {idp}\n  admin      {admin}\n  CA         {ca}\n  \
          credentials and keys  {json} (mode 0600)\n  client profile        {profile}\n\n\
-         Demo users: alice (employee 01234, may fetch only her own slip) and paula (payroll, any slip);\n\
-         their passwords are in dev.json.\n\n\
+         Demo users: alice (employee 01234, ENG, Alice Example, grade 7.1: only her own slip, as on record)\n\
+         and paula (payroll 00001, HR, Paula Payroll, grade 8.1: any slip); their passwords are in dev.json.\n\n\
          Try it (in another terminal):\n  slipgate login --username alice\n  \
-         slipgate generate --emp-id 01234 --emp-code ENG --emp-name 'John Doe' --grade 7.1 --working-days 24\n\n\
+         slipgate generate --emp-id 01234 --emp-code ENG --emp-name 'Alice Example' --grade 7.1 --working-days 24\n\n\
          Ctrl-C stops.\n",
         ca = ca.display(),
         json = dev_json.display(),

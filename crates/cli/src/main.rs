@@ -64,7 +64,7 @@ enum Command {
     },
     /// Generate one salary slip, signed, as JSON (stdout) or PDF (a file).
     ///
-    /// Example: slipgate generate --emp-id 01234 --emp-code ENG --emp-name 'John Doe' --grade 7.1 --working-days 24
+    /// Example: slipgate generate --emp-id 01234 --emp-code ENG --emp-name 'Alice Example' --grade 7.1 --working-days 24
     /// Example: slipgate generate ... --format pdf --out slip.pdf
     Generate {
         #[command(flatten)]

@@ -65,14 +65,15 @@ use slipgate_proto::clock::SystemClock;
 use tokio::net::TcpListener;
 
 pub use admin::{
-    AdminError, ClientSummary, DevSeed, DevUser, Role, UserSummary, client_add, client_add_with_scopes,
-    client_list, seed_dev, user_add, user_disable, user_enable, user_list, user_passwd,
+    AdminError, ClientSummary, DevSeed, DevUser, EmployeeRecord, Role, UserSummary, client_add,
+    client_add_with_scopes, client_list, seed_dev, seed_dev_with, user_add, user_disable, user_enable,
+    user_list, user_passwd, user_update,
 };
 pub use config::{ConfigError, ConfigLoader, IdpConfig, Validate};
 pub use error::OAuthError;
 pub use secret::Secret;
 pub use state::IdpState;
-pub use store::{PgStore, SqliteStore, Store, StoreError, open_existing_store, open_store};
+pub use store::{EmployeeUpdate, PgStore, SqliteStore, Store, StoreError, open_existing_store, open_store};
 pub use tokens::AccessClaims;
 
 /// Bound on the TLS handshake and each request head.

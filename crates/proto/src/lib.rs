@@ -37,7 +37,7 @@ pub mod headers;
 pub mod units;
 
 pub use problem::{FieldError, Problem, ProblemCode, UnknownProblemCode};
-pub use request::{RequestError, SlipRequest, parse_period};
+pub use request::{RequestError, SlipBody, SlipRequest, check_member, parse_period};
 pub use slip::{Employee, LineItem, Period, Slip};
 
 /// The one path of the salary-slip endpoint (SPEC §3).

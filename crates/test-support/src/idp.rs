@@ -8,10 +8,22 @@ use std::sync::Arc;
 use reqwest::StatusCode;
 use serde_json::Value;
 use slipgate_api::devpki::DevPki;
-use slipgate_idp::{ConfigLoader, DevSeed, IdpConfig, IdpState, Store};
+use slipgate_idp::{ConfigLoader, DevSeed, EmployeeRecord, IdpConfig, IdpState, Store};
 use slipgate_proto::clock::{Clock, ManualClock, SystemClock};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// alice's employee record in these fixtures: the one [`crate::SEED_BODY`]
+/// repeats, so the suites' `salaryslip:self` requests pass the SPEC §3.4 rule
+/// (`slipgate dev`'s alice is `Alice Example`).
+pub fn alice_record() -> EmployeeRecord {
+    EmployeeRecord::complete("01234", "ENG", "John Doe", "7.1")
+}
+
+/// paula's employee record (as in `slipgate dev`).
+pub fn paula_record() -> EmployeeRecord {
+    EmployeeRecord::complete("00001", "HR", "Paula Payroll", "8.1")
+}
 
 /// A running identity server.
 #[derive(Debug)]
@@ -76,7 +88,7 @@ impl TestIdp {
             .unwrap();
         let clock = Arc::new(ManualClock::at_unix(u64::try_from(SystemClock.unix_seconds()).unwrap()));
         let issuer = config.idp.issuer.clone();
-        let seed = slipgate_idp::seed_dev(store.as_ref()).await.unwrap();
+        let seed = slipgate_idp::seed_dev_with(store.as_ref(), alice_record(), paula_record()).await.unwrap();
         let state = IdpState::new(&config, store.clone(), clock.clone()).await.unwrap();
         let listener = slipgate_idp::bind(&config).await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -91,7 +91,14 @@ impl Cluster {
         let pki = DevPki::ensure(d).unwrap();
         let db = format!("sqlite://{}", d.join("idp.db").display());
         let store = slipgate_idp::open_store(&db).await.unwrap();
-        let seed = slipgate_idp::seed_dev(store.as_ref()).await.unwrap();
+        // The fixtures' records: alice's is the one SEED_BODY repeats.
+        let seed = slipgate_idp::seed_dev_with(
+            store.as_ref(),
+            slipgate_test_support::idp::alice_record(),
+            slipgate_test_support::idp::paula_record(),
+        )
+        .await
+        .unwrap();
         drop(store);
         let passwords = seed
             .users

@@ -40,6 +40,7 @@ fn claims(sub: &str) -> TokenClaims {
         emp_id: None,
         exp: i64::MAX,
         client_id: None,
+        ..TokenClaims::default()
     }
 }
 

@@ -3,18 +3,25 @@
 //! cached per token for at most `cache_ttl` and never past `exp`) or locally as
 //! EdDSA JWTs against the JWKS ([`JwtValidator`]). Then the scope rule: a token
 //! needs `salaryslip:self` or `salaryslip:any`; [`authorize_employee`] applies
-//! the object-level rule once the body names the employee.
+//! the object-level rule once the body is parsed: a `salaryslip:self` request
+//! must repeat the token's employee record exactly.
 //!
 //! ```
 //! use slipgate_guard::token::{TokenClaims, authorize_employee, bearer};
+//! use slipgate_proto::SlipBody;
 //!
 //! assert_eq!(bearer("Bearer abc.def.ghi"), Some("abc.def.ghi"));
 //! assert_eq!(bearer("Basic YWxpY2U6cHc="), None);
 //! let alice = TokenClaims {
-//!     sub: "alice".into(), scope: "salaryslip:self".into(), emp_id: Some("01234".into()), exp: i64::MAX, client_id: None,
+//!     sub: "alice".into(), scope: "salaryslip:self".into(), exp: i64::MAX,
+//!     emp_id: Some("01234".into()), emp_code: Some("ENG".into()),
+//!     emp_name: Some("Alice Example".into()), emp_grade: Some("7.1".into()),
+//!     ..TokenClaims::default()
 //! };
-//! assert!(authorize_employee(&alice, "01234").is_ok());
-//! assert!(authorize_employee(&alice, "00001").is_err());
+//! let own = br#"{"emp_id":"01234","emp_code":"ENG","emp_name":"Alice Example","emp_grade":"7.1","working_days":20}"#;
+//! assert!(authorize_employee(&alice, &SlipBody::parse(own).unwrap()).is_ok());
+//! let promoted = br#"{"emp_id":"01234","emp_code":"ENG","emp_name":"Alice Example","emp_grade":"8.1","working_days":20}"#;
+//! assert!(authorize_employee(&alice, &SlipBody::parse(promoted).unwrap()).is_err());
 //! ```
 //!
 //! # Security

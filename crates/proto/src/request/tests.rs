@@ -105,3 +105,35 @@ proptest! {
         let _ = SlipRequest::parse_strict(&body);
     }
 }
+
+#[test]
+fn body_members_match_only_when_every_occurrence_is_the_string() {
+    let body = SlipBody::parse(SEED.as_bytes()).unwrap();
+    assert!(body.member_is("emp_id", "01234"));
+    assert!(!body.member_is("emp_id", "1234"));
+    assert!(!body.member_is("pay_period", "2026-01"), "absent");
+    let typed = SlipBody::parse(br#"{"emp_id": 1234}"#).unwrap();
+    assert!(!typed.member_is("emp_id", "1234"), "a number is not the string");
+    let twice = SlipBody::parse(br#"{"emp_id": "01234", "emp_id": "01234"}"#).unwrap();
+    assert!(twice.member_is("emp_id", "01234"));
+    assert!(!SlipBody::parse(b"[\"01234\"]").unwrap().member_is("emp_id", "01234"));
+}
+
+#[test]
+fn body_parse_refuses_only_malformed_json() {
+    assert_eq!(SlipBody::parse(b"{\"a\":").unwrap_err().code(), ProblemCode::InvalidJson);
+    assert!(SlipBody::parse(br#"{"anything": [1, {"x": null}]}"#).is_ok());
+    assert!(SlipBody::parse(b"42").is_ok());
+}
+
+#[test]
+fn check_member_applies_the_request_rules() {
+    assert!(check_member("emp_code", "ENG").is_ok());
+    assert!(check_member("emp_code", "ENG DEPT").is_err());
+    assert!(check_member("emp_name", "Alice Example").is_ok());
+    assert!(check_member("emp_name", "Alice<script>").is_err());
+    assert!(check_member("emp_grade", "7.1").is_ok());
+    assert!(check_member("emp_grade", "").is_err());
+    assert!(check_member("emp_id", "01234").is_ok());
+    assert!(check_member("salary", "1").is_err());
+}
