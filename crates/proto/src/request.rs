@@ -53,15 +53,30 @@ impl RequestError {
 }
 
 /// Member names as serde sees them: each present at most once, no others.
+///
+/// Every member goes through [`present`], so a member sent as `null` is
+/// `Some(Value::Null)` (a type error), never confused with an absent member:
+/// serde's `Option` would read `"pay_period": null` as "not sent" and accept it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRequest {
+    #[serde(default, deserialize_with = "present")]
     emp_id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     emp_code: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     emp_name: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     emp_grade: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     working_days: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     pay_period: Option<Value>,
+}
+
+/// A member that is present, whatever its value (`null` included).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 const MAX_NAME_CHARS: usize = 100;
@@ -72,6 +87,16 @@ impl SlipRequest {
     /// wrong JSON types and bad forms are [`RequestError::Invalid`] with one
     /// [`FieldError`] per problem.
     pub fn parse_strict(body: &[u8]) -> Result<Self, RequestError> {
+        // A struct whose members all have defaults also deserializes from a
+        // JSON array (`[1, 2]` would fill the first members), so anything but
+        // an object is refused before: as malformed JSON when it is not JSON.
+        let first = body.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+        if first != Some(&b'{') {
+            return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                Err(e) => classify(&e),
+                Ok(_) => RequestError::Invalid(vec![FieldError::new("", "body must be a JSON object")]),
+            });
+        }
         let raw: RawRequest = match serde_json::from_slice(body) {
             Ok(raw) => raw,
             Err(e) => return Err(classify(&e)),
