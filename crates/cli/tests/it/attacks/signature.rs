@@ -220,6 +220,6 @@ async fn signature_side_attacks_are_refused_with_exact_codes() {
     assert!(text.contains("Slipgate Demo Technologies Pvt. Ltd."), "{text}");
     played.push("company in the PDF".into());
 
-    assert!(played.len() >= 24, "{played:?}");
+    assert!(played.len() >= 22, "{played:?}");
     dev.stop_and_scan(&secrets);
 }
