@@ -60,11 +60,16 @@ pub struct ServerConfig {
     /// (default `127.0.0.1:9464`). Keep it on localhost or a private network.
     #[serde(default = "default_admin_listen")]
     pub admin_listen: SocketAddr,
+    /// Host names or IP addresses (no port) requests may be addressed to, in
+    /// addition to the server certificate's subjectAltName names (default
+    /// none; at most 256). SPEC §3.2.
+    #[serde(default)]
+    pub authorities: Vec<String>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { listen: default_listen(), admin_listen: default_admin_listen() }
+        Self { listen: default_listen(), admin_listen: default_admin_listen(), authorities: Vec::new() }
     }
 }
 
@@ -492,6 +497,15 @@ impl Validate for Config {
                 key: "limits.header_timeout",
                 message: "timeouts must be greater than zero".into(),
             });
+        }
+        if self.server.authorities.len() > 256 {
+            return Err(ConfigError::Value {
+                key: "server.authorities",
+                message: format!("{} entries is out of range: use 0 to 256", self.server.authorities.len()),
+            });
+        }
+        if let Err(e) = crate::authority::validate_names(&self.server.authorities) {
+            return Err(ConfigError::Value { key: "server.authorities", message: e.to_string() });
         }
         if self.server.listen == self.server.admin_listen && self.server.listen.port() != 0 {
             return Err(ConfigError::Value {

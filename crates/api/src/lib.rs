@@ -23,6 +23,7 @@
 //! covered here: request signatures, tokens and rate limits (their layers come
 //! from `slipgate-guard`).
 
+pub mod authority;
 pub mod config;
 pub mod devpki;
 pub mod error;
@@ -125,6 +126,13 @@ impl AppState {
             Some(path) => PayScale::load(path)?,
             None => PayScale::builtin()?,
         };
+        let authorities = match &config.tls.cert {
+            Some(cert) => authority::Authorities::from_pem_file(cert, &config.server.authorities),
+            None => authority::Authorities::new(None, &config.server.authorities),
+        }
+        .map_err(|e| ConfigError::Value { key: "server.authorities", message: e.to_string() })?;
+        // The slip header names the employer of the scale (SPEC §3.5: same content as JSON).
+        let pdf = PdfRenderer::new()?.with_company(scale.company());
         let stores = Stores::from_config(config)?;
         // One HTTPS client for the identity server: token checks and readiness share it.
         let idp_http = token::idp_client(config.auth.ca.as_deref(), config.auth.timeout.0)?;
@@ -147,12 +155,13 @@ impl AppState {
             })?,
             policy: SignaturePolicy::new().with_max_skew(config.signature.max_skew.0),
             scale: Arc::new(scale),
-            pdf: Arc::new(PdfRenderer::new()?),
+            pdf: Arc::new(pdf),
             clock,
             response_signer: Arc::new(match &config.signature.response_key_file {
                 Some(path) => response_sig::ResponseSigner::from_pem_file(path)?,
                 None => response_sig::ResponseSigner::generate()?,
             }),
+            authorities,
             metrics: Arc::default(),
             in_flight: shed::InFlight(Arc::new(tokio::sync::Semaphore::new(
                 usize::try_from(config.limits.max_concurrency).unwrap_or(usize::MAX),
@@ -264,6 +273,7 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/slipgate-keys", get(routes::openapi::response_keys))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), authority::authority))
         .layer(per_ip)
         .layer(axum::middleware::from_fn_with_state(state.in_flight.clone(), shed::shed))
         .layer(axum::middleware::from_fn_with_state(state.clone(), respond::respond))

@@ -58,6 +58,9 @@ pub enum ComponentParam {
     Sf,
     /// `bs`: each field value wrapped as a byte sequence.
     Bs,
+    /// `tr`: the field from the trailers (RFC 9421 §2.1.4). No message here
+    /// has trailers, so such a component is always absent from the message.
+    Tr,
 }
 
 /// The derived components this crate supports (RFC 9421 §2.2).
@@ -133,19 +136,20 @@ impl Component {
         {
             return Err(malformed(format!("component {name:?} is not a lowercase field name")));
         }
-        let (mut req, mut key, mut sf, mut bs) = (0, 0, 0, 0);
+        let (mut req, mut key, mut sf, mut bs, mut tr) = (0, 0, 0, 0, 0);
         for p in &self.params {
             match p {
                 ComponentParam::Req => req += 1,
                 ComponentParam::Key(_) => key += 1,
                 ComponentParam::Sf => sf += 1,
                 ComponentParam::Bs => bs += 1,
+                ComponentParam::Tr => tr += 1,
             }
         }
-        if req > 1 || key > 1 || sf > 1 || bs > 1 {
+        if req > 1 || key > 1 || sf > 1 || bs > 1 || tr > 1 {
             return Err(malformed(format!("component {name:?} repeats a parameter")));
         }
-        if self.is_derived() && key + sf + bs > 0 {
+        if self.is_derived() && key + sf + bs + tr > 0 {
             return Err(malformed(format!("derived component {name:?} takes only the req parameter")));
         }
         if bs > 0 && key + sf > 0 {
@@ -184,6 +188,7 @@ impl Component {
                 ComponentParam::Req => out.push_str(";req"),
                 ComponentParam::Sf => out.push_str(";sf"),
                 ComponentParam::Bs => out.push_str(";bs"),
+                ComponentParam::Tr => out.push_str(";tr"),
                 ComponentParam::Key(member) => {
                     out.push_str(";key=");
                     write_sf_string(out, member).map_err(|()| {
@@ -203,6 +208,7 @@ impl Component {
                 ComponentParam::Key(m) => ("key", BareItem::String(m.clone())),
                 ComponentParam::Sf => ("sf", BareItem::Boolean(true)),
                 ComponentParam::Bs => ("bs", BareItem::Boolean(true)),
+                ComponentParam::Tr => ("tr", BareItem::Boolean(true)),
             };
             params.insert(k.to_owned(), v);
         }
@@ -219,6 +225,7 @@ impl Component {
                 ("req", BareItem::Boolean(true)) => ComponentParam::Req,
                 ("sf", BareItem::Boolean(true)) => ComponentParam::Sf,
                 ("bs", BareItem::Boolean(true)) => ComponentParam::Bs,
+                ("tr", BareItem::Boolean(true)) => ComponentParam::Tr,
                 ("key", BareItem::String(m)) => ComponentParam::Key(m.clone()),
                 _ => return Err(malformed(format!("component {name:?} has unsupported parameter {k:?}"))),
             };
@@ -276,15 +283,28 @@ impl SignatureParams {
     }
 
     /// Whether a covered component has this name (any parameters).
+    ///
+    /// Not a policy check: `"content-digest";key="md5"` covers one member of
+    /// the field, not the field; use [`Self::covers_plain`] for requirements.
     #[must_use]
     pub fn covers(&self, name: &str) -> bool {
         self.components.iter().any(|c| c.name == name)
     }
 
-    /// The required names that are not covered, in the order given.
+    /// Whether this name is covered as a plain entry, without parameters
+    /// (SPEC §3.2): `"content-digest"` covers the field, while
+    /// `"content-digest";key="sha-256"`, `;sf`, `;bs`, `;req` or `;tr` sign
+    /// something else (one member, a re-serialization, the related request).
+    #[must_use]
+    pub fn covers_plain(&self, name: &str) -> bool {
+        self.components.iter().any(|c| c.name == name && c.params.is_empty())
+    }
+
+    /// The required names that are not covered as plain entries
+    /// ([`Self::covers_plain`]), in the order given.
     #[must_use]
     pub fn missing_components<'a>(&self, required: &[&'a str]) -> Vec<&'a str> {
-        required.iter().copied().filter(|r| !self.covers(r)).collect()
+        required.iter().copied().filter(|r| !self.covers_plain(r)).collect()
     }
 }
 
@@ -645,6 +665,7 @@ pub(crate) fn fast_signature_input(value: &str) -> Option<SignatureParams> {
                     "req" => ComponentParam::Req,
                     "sf" => ComponentParam::Sf,
                     "bs" => ComponentParam::Bs,
+                    "tr" => ComponentParam::Tr,
                     "key" => {
                         cur.eat(b'=')?;
                         ComponentParam::Key(cur.plain_string()?.to_owned())

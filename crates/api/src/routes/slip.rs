@@ -102,9 +102,12 @@ pub async fn shape(
     }
 }
 
-/// Step 2 of SPEC §3.3: no query, a JSON content type, a declared length
+/// Step 2 of SPEC §3.3: no repeated singleton field, no query, a JSON content type, a declared length
 /// within the limit. Runs before the body is read.
 pub fn check_shape(uri: &http::Uri, headers: &HeaderMap, max_body: usize) -> Result<(), ApiError> {
+    // One field, one line (SPEC §3.2) before the content type is read, so a
+    // second Content-Type line is a 400 whichever line comes first.
+    slipgate_guard::signature::check_single_lines(headers)?;
     if uri.query().is_some() {
         return Err(ApiError::new(ProblemCode::BadRequest, "this endpoint takes no query string"));
     }

@@ -118,7 +118,7 @@ prop_compose! {
     fn component_text()(
         name in proptest::sample::select(vec!["\"@method\"", "\"@path\"", "\"content-digest\"", "\"x-a\"", "\"signature\"", "\"@status\""]),
         params in proptest::collection::vec(
-            proptest::sample::select(vec![";req", ";sf", ";bs", ";key=\"sig1\"", ";key=\"a\\\"b\\\\c\"", ";key=\"x y\""]), 0..3),
+            proptest::sample::select(vec![";req", ";sf", ";bs", ";tr", ";key=\"sig1\"", ";key=\"a\\\"b\\\\c\"", ";key=\"x y\""]), 0..3),
     ) -> String {
         format!("{name}{}", params.concat())
     }

@@ -49,6 +49,31 @@ fn rejects_wrong_types_per_field() {
 }
 
 #[test]
+fn rejects_null_for_the_optional_pay_period() {
+    let body = SEED.replace("}", r#","pay_period":null}"#);
+    assert_eq!(fields(&body), vec!["pay_period"]);
+    match SlipRequest::parse_strict(body.as_bytes()) {
+        Err(RequestError::Invalid(errors)) => assert_eq!(errors[0].message, "must be a string, got null"),
+        other => panic!("expected a validation failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn rejects_null_for_a_required_member_as_a_type_error() {
+    let body = SEED.replace(r#""emp_code":"ENG""#, r#""emp_code":null"#);
+    match SlipRequest::parse_strict(body.as_bytes()) {
+        Err(RequestError::Invalid(errors)) => {
+            assert_eq!(errors.len(), 1);
+            assert_eq!(
+                (errors[0].field.as_str(), errors[0].message.as_str()),
+                ("emp_code", "must be a string, got null")
+            );
+        }
+        other => panic!("expected a validation failure, got {other:?}"),
+    }
+}
+
+#[test]
 fn reports_missing_members() {
     assert_eq!(fields("{}"), vec!["emp_id", "emp_code", "emp_name", "emp_grade", "working_days"]);
 }
