@@ -48,7 +48,7 @@ use slipgate_guard::signature::{
     self, MemoryNonceStore, NonceStore, RedisConnection, RedisNonceStore, SignatureLayer, SignaturePolicy,
 };
 use slipgate_guard::token::{self, TokenLayer, TokenValidator};
-use slipgate_guard::transport::{self, ConnLimits, tls};
+use slipgate_transport::{self as transport, ConnLimits, tls};
 use slipgate_guard::{Clock, SystemClock};
 use slipgate_payroll::{PayScale, PdfRenderer};
 use tokio::net::TcpListener;
@@ -67,7 +67,7 @@ pub enum RunError {
     Config(#[from] ConfigError),
     /// The TLS material is unusable.
     #[error(transparent)]
-    Tls(#[from] slipgate_guard::transport::tls::TlsError),
+    Tls(#[from] slipgate_transport::tls::TlsError),
     /// The identity-server client could not be built.
     #[error("cannot set up token validation: {0}")]
     Token(#[from] slipgate_guard::token::TokenError),

@@ -74,7 +74,7 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
     use axum::routing::post;
     use slipgate_api::{AppState, ConfigLoader, Listeners, respond, routes};
     use slipgate_guard::token::TokenClaims;
-    use slipgate_guard::transport::{self, ConnLimits, tls};
+    use slipgate_transport::{self as transport, ConnLimits, tls};
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {

@@ -19,7 +19,7 @@
 //! ```
 //!
 //! # Security
-//! HTTPS only (TLS 1.2/1.3 through `slipgate-guard`'s transport). Passwords are
+//! HTTPS only (TLS 1.2/1.3 through `slipgate-transport`). Passwords are
 //! argon2id hashes checked on a bounded blocking pool; an unknown username
 //! costs one verification against a dummy hash, like a wrong password. Failed
 //! logins are throttled per username and per IP ([`throttle`]). Access tokens
@@ -51,7 +51,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 use http::{HeaderValue, header};
-use slipgate_guard::transport::{ConnLimits, serve_tls, tls};
+use slipgate_transport::{ConnLimits, serve_tls, tls};
 use slipgate_proto::clock::SystemClock;
 use tokio::net::TcpListener;
 

@@ -1,4 +1,4 @@
-//! Connection-level defences shared by the API and the identity server:
+//! The connection layer shared by the API and the identity server (SPEC §2):
 //! rustls configuration (TLS 1.3 and 1.2 only, ALPN `h2` + `http/1.1`), a
 //! bound on the TLS handshake and on each request head, HTTP/2 stream and
 //! header-size limits, and a graceful drain on shutdown.
@@ -6,7 +6,7 @@
 //! ```no_run
 //! # async fn demo(app: axum::Router) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
-//! use slipgate_guard::transport::{ConnLimits, serve_tls, tls};
+//! use slipgate_transport::{ConnLimits, serve_tls, tls};
 //!
 //! let config = tls::server_config("server.pem".as_ref(), "server-key.pem".as_ref())?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8443").await?;
