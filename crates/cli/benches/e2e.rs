@@ -102,7 +102,7 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
             bail!("tls.cert and tls.key are required");
         };
         let tls = tls::server_config_with_client_ca(cert, key, None)?;
-        let limits = ConnLimits { header_timeout: config.limits.header_timeout.0 };
+        let limits = ConnLimits { header_timeout: config.limits.header_timeout.0, ..ConnLimits::default() };
         let listeners = Listeners::bind(&config).await?;
         let stop = || async {
             if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -112,7 +112,7 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
         let admin = tokio::spawn(transport::serve_plain(
             listeners.admin,
             slipgate_api::admin_router(state),
-            limits,
+            limits.clone(),
             stop(),
         ));
         transport::serve_tls(listeners.api, tls, app, limits, stop()).await;

@@ -51,8 +51,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 use http::{HeaderValue, header};
-use slipgate_transport::{ConnLimits, serve_tls, tls};
 use slipgate_proto::clock::SystemClock;
+use slipgate_transport::{ConnLimits, serve_tls, tls};
 use tokio::net::TcpListener;
 
 pub use admin::{
@@ -169,10 +169,16 @@ pub async fn run_with_state(
         kid = %state.keys.kid(),
         "slipgate identity server listening"
     );
-    serve_tls(listener, tls, router(state), ConnLimits { header_timeout: HEADER_TIMEOUT }, async move {
-        shutdown.await;
-        tracing::info!("shutting down");
-    })
+    serve_tls(
+        listener,
+        tls,
+        router(state),
+        ConnLimits { header_timeout: HEADER_TIMEOUT, ..ConnLimits::default() },
+        async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+        },
+    )
     .await;
     Ok(())
 }

@@ -34,6 +34,7 @@ pub mod clock;
 pub mod config;
 pub mod files;
 pub mod headers;
+pub mod net;
 pub mod units;
 
 pub use problem::{FieldError, Problem, ProblemCode, UnknownProblemCode};

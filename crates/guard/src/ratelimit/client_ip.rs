@@ -7,68 +7,17 @@
 //! the client. A peer that is not a trusted proxy cannot choose its key.
 
 use std::net::IpAddr;
-use std::str::FromStr;
 
 /// At most this many `X-Forwarded-For` entries are read, from the right.
 pub const MAX_FORWARDED_ENTRIES: usize = 32;
 
-/// An address range: `10.0.0.0/8`, `fd00::/8`, or a single address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpRange {
-    network: IpAddr,
-    prefix: u8,
-}
-
-impl IpRange {
-    /// Whether `ip` lies in the range (an IPv4-mapped IPv6 address counts as IPv4).
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.network, canonical(ip)) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
+pub use slipgate_proto::net::IpRange;
+use slipgate_proto::net::canonical;
 
 /// A `trusted_proxies` entry that is neither an address nor a CIDR range.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid trusted proxy `{0}`: expected an IP address or a CIDR range such as `10.0.0.0/8`")]
 pub struct InvalidProxy(String);
-
-impl FromStr for IpRange {
-    type Err = InvalidProxy;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || InvalidProxy(s.chars().take(60).collect());
-        let s = s.trim();
-        let (addr, prefix) = match s.split_once('/') {
-            Some((addr, prefix)) => (addr, Some(prefix)),
-            None => (s, None),
-        };
-        let network = canonical(addr.parse::<IpAddr>().map_err(|_| err())?);
-        let max = if network.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
-                p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(err)?
-            }
-            Some(_) => return Err(err()),
-        };
-        Ok(Self { network, prefix })
-    }
-}
 
 /// The proxies whose `X-Forwarded-For` is believed (`rate_limit.trusted_proxies`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -84,7 +33,12 @@ impl TrustedProxies {
 
     /// Parses addresses and CIDR ranges (`10.0.0.0/8`, `::1`, `127.0.0.1`).
     pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Self, InvalidProxy> {
-        let ranges = entries.iter().map(|e| e.as_ref().parse()).collect::<Result<_, _>>()?;
+        let ranges = entries
+            .iter()
+            .map(|e| {
+                e.as_ref().parse::<IpRange>().map_err(|_| InvalidProxy(e.as_ref().chars().take(60).collect()))
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Self { ranges })
     }
 
