@@ -143,7 +143,7 @@ pub fn judge(
         format!("the `{policy}` rate limit is exhausted; retry after the time in Retry-After"),
     )
     // Equal to the `t` of the `RateLimit` field, so it never points earlier (SPEC §3.7).
-    .with_retry_after(decision.next_after.max(Duration::from_secs(1)));
+    .with_retry_after(decision.next_after);
     rejection.violated_policies = vec![policy];
     (Some(outcome), Some(rejection))
 }

@@ -267,7 +267,8 @@ fn keys_by_client_ip_or_token_subject() {
     let per_ip = RateLimitLayer::per_ip(store.clone(), RateLimits::default(), trusted, c.clone());
     let per_user = RateLimitLayer::per_user(store, rate("1/s"), c);
     let (parts, _) = request("::1", Some("2001:db8::1"), Some("dave")).into_parts();
-    assert_eq!(per_ip.key(&parts).as_deref(), Some("2001:db8::1"));
+    // IPv6 clients count by their /64 (`rate_limit.ipv6_prefix`).
+    assert_eq!(per_ip.key(&parts).as_deref(), Some("2001:db8::"));
     assert_eq!(per_user.key(&parts).as_deref(), Some("dave"));
     let (parts, _) = request("192.0.2.7", Some("2001:db8::1"), None).into_parts();
     assert_eq!(per_ip.key(&parts).as_deref(), Some("192.0.2.7"));
