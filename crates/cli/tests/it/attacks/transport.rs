@@ -188,7 +188,7 @@ async fn silent_slow_idle_and_smuggling_connections_are_closed_or_refused() {
     let mut h2 = tls(&dev, local, &[b"h2"]).await;
     h2.write_all(H2_PREFACE).await.unwrap();
     h2.write_all(&frame(0x4, 0, 0, &[])).await.unwrap();
-    h2.write_all(&h2_get(&dev.url().authority().to_owned())).await.unwrap();
+    h2.write_all(&h2_get(dev.url().authority())).await.unwrap();
     let (goaway, closed_h2) = h2_pinging_until_closed(&mut h2).await;
     assert!(goaway && closed_h2, "idle HTTP/2: GOAWAY {goaway}, closed {closed_h2}");
 
