@@ -49,9 +49,9 @@ use slipgate_guard::signature::{
     self, MemoryNonceStore, NonceStore, RedisConnection, RedisNonceStore, SignatureLayer, SignaturePolicy,
 };
 use slipgate_guard::token::{self, TokenLayer, TokenValidator};
-use slipgate_guard::transport::{self, ConnLimits, tls};
 use slipgate_guard::{Clock, SystemClock};
 use slipgate_payroll::{PayScale, PdfRenderer};
+use slipgate_transport::{self as transport, ConnLimits, tls};
 use tokio::net::TcpListener;
 
 pub use config::{Config, ConfigError, ConfigLoader};
@@ -68,7 +68,7 @@ pub enum RunError {
     Config(#[from] ConfigError),
     /// The TLS material is unusable.
     #[error(transparent)]
-    Tls(#[from] slipgate_guard::transport::tls::TlsError),
+    Tls(#[from] slipgate_transport::tls::TlsError),
     /// The identity-server client could not be built.
     #[error("cannot set up token validation: {0}")]
     Token(#[from] slipgate_guard::token::TokenError),
@@ -163,11 +163,15 @@ impl AppState {
             }),
             authorities,
             metrics: Arc::default(),
-            in_flight: shed::InFlight(Arc::new(tokio::sync::Semaphore::new(
+            in_flight: shed::InFlight::new(
                 usize::try_from(config.limits.max_concurrency).unwrap_or(usize::MAX),
-            ))),
+                config.limits.max_concurrency_per_ip,
+            ),
             max_body: usize::try_from(config.limits.max_body.0).unwrap_or(usize::MAX),
-            request_timeout: config.limits.request_timeout.0,
+            // The whole body within `body_timeout` (and never past `request_timeout`).
+            request_timeout: config.limits.body_timeout.0.min(config.limits.request_timeout.0),
+            ipv6_prefix: config.rate_limit.ipv6_prefix,
+            transport: Arc::default(),
         }))
     }
 }
@@ -244,7 +248,7 @@ fn token_validator(
 ///
 /// Layers listed later wrap earlier ones, so the request meets them bottom-up:
 /// response signing, problem rendering and load shedding, the per-IP rate
-/// limit (step 1), the request shape (step 2), signature, digest and nonce
+/// limit then the per-IP and global concurrency caps (step 1), the request shape (step 2), signature, digest and nonce
 /// (steps 3–6), the bearer token and its scope (steps 7, 9), the per-user rate
 /// limit (step 8), then the handler's object-level rule, validation and
 /// generation (steps 9–11).
@@ -258,7 +262,8 @@ pub fn router(state: AppState) -> Router {
         state.limits,
         state.trusted_proxies.clone(),
         state.clock.clone(),
-    );
+    )
+    .with_ipv6_prefix(state.ipv6_prefix);
     // One composed stack on the route, not four `route_layer`s: each of those
     // boxes the service below it, and every request would clone the boxes.
     let guard = tower::ServiceBuilder::new()
@@ -274,8 +279,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), authority::authority))
-        .layer(per_ip)
+        // Shedding after the per-IP rate limit (SPEC §3.3 step 1).
         .layer(axum::middleware::from_fn_with_state(state.in_flight.clone(), shed::shed))
+        .layer(per_ip)
         .layer(axum::middleware::from_fn_with_state(state.clone(), respond::respond))
         .layer(axum::middleware::from_fn_with_state(state.clone(), respond::sign_response))
         .with_state(state)
@@ -321,7 +327,18 @@ pub async fn run_with_state(
         }
     };
     let tls = tls::server_config_with_client_ca(cert, key, config.tls.client_ca.as_deref())?;
-    let limits = ConnLimits { header_timeout: config.limits.header_timeout.0 };
+    let limits = ConnLimits {
+        header_timeout: config.limits.header_timeout.0,
+        idle_timeout: config.limits.idle_timeout.0,
+        max_connections: usize::try_from(config.limits.max_connections).unwrap_or(usize::MAX),
+        max_connections_per_ip: usize::try_from(config.limits.max_connections_per_ip).unwrap_or(usize::MAX),
+        ipv6_prefix: config.rate_limit.ipv6_prefix,
+        proxy_protocol_from: config.proxy_protocol_from()?,
+        stats: state.transport.clone(),
+    };
+    // The admin listener: no PROXY protocol, its own counters.
+    let admin_limits =
+        ConnLimits { proxy_protocol_from: Vec::new(), stats: Arc::default(), ..limits.clone() };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -334,7 +351,7 @@ pub async fn run_with_state(
     let admin = tokio::spawn(transport::serve_plain(
         listeners.admin,
         admin_router(state.clone()),
-        limits,
+        admin_limits,
         stopped(stop_rx.clone()),
     ));
     let api = transport::serve_tls(listeners.api, tls, router(state), limits, stopped(stop_rx));

@@ -62,7 +62,7 @@ pub struct Shared {
     pub clock: Arc<dyn Clock>,
     /// What `/readyz` checks.
     pub probes: Vec<Arc<dyn crate::readiness::Probe>>,
-    /// Permits for load shedding (`limits.max_concurrency`).
+    /// Permits for load shedding (`limits.max_concurrency`, `limits.max_concurrency_per_ip`).
     pub in_flight: crate::shed::InFlight,
     /// Signs every response (SPEC §3.8).
     pub response_signer: Arc<dyn crate::response_sig::ResponseSigning>,
@@ -72,6 +72,10 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// Largest accepted request body in bytes.
     pub max_body: usize,
-    /// Time allowed to receive a request body.
+    /// Time allowed to receive a request body (`limits.body_timeout`).
     pub request_timeout: std::time::Duration,
+    /// IPv6 clients are keyed by this prefix (`rate_limit.ipv6_prefix`).
+    pub ipv6_prefix: u8,
+    /// The API listener's connection counters (for `/metrics`).
+    pub transport: Arc<slipgate_transport::TransportStats>,
 }

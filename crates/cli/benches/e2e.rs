@@ -74,7 +74,7 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
     use axum::routing::post;
     use slipgate_api::{AppState, ConfigLoader, Listeners, respond, routes};
     use slipgate_guard::token::TokenClaims;
-    use slipgate_guard::transport::{self, ConnLimits, tls};
+    use slipgate_transport::{self as transport, ConnLimits, tls};
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
@@ -106,7 +106,7 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
             bail!("tls.cert and tls.key are required");
         };
         let tls = tls::server_config_with_client_ca(cert, key, None)?;
-        let limits = ConnLimits { header_timeout: config.limits.header_timeout.0 };
+        let limits = ConnLimits { header_timeout: config.limits.header_timeout.0, ..ConnLimits::default() };
         let listeners = Listeners::bind(&config).await?;
         let stop = || async {
             if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -116,7 +116,7 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
         let admin = tokio::spawn(transport::serve_plain(
             listeners.admin,
             slipgate_api::admin_router(state),
-            limits,
+            limits.clone(),
             stop(),
         ));
         transport::serve_tls(listeners.api, tls, app, limits, stop()).await;

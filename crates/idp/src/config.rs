@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use slipgate_guard::ratelimit::{InvalidProxy, TrustedProxies};
 pub use slipgate_proto::config::{ConfigError, ConfigLoader, LogConfig, LogFormat, Validate};
+use slipgate_proto::forwarded::{InvalidProxy, TrustedProxies};
 use slipgate_proto::units::HumanDuration;
 
 /// The whole identity-server configuration.

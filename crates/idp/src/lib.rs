@@ -19,7 +19,7 @@
 //! ```
 //!
 //! # Security
-//! HTTPS only (TLS 1.2/1.3 through `slipgate-guard`'s transport). Passwords are
+//! HTTPS only (TLS 1.2/1.3 through `slipgate-transport`). Passwords are
 //! argon2id hashes checked on a bounded blocking pool; an unknown username
 //! costs one verification against a dummy hash, like a wrong password. Failed
 //! logins are throttled per username and per IP ([`throttle`]). Access tokens
@@ -60,8 +60,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 use http::{HeaderValue, header};
-use slipgate_guard::transport::{ConnLimits, serve_tls, tls};
 use slipgate_proto::clock::SystemClock;
+use slipgate_transport::{ConnLimits, serve_tls, tls};
 use tokio::net::TcpListener;
 
 pub use admin::{
@@ -180,10 +180,16 @@ pub async fn run_with_state(
         "slipgate identity server listening"
     );
     let reloader = tokio::spawn(reload_keys(state.clone()));
-    serve_tls(listener, tls, router(state), ConnLimits { header_timeout: HEADER_TIMEOUT }, async move {
-        shutdown.await;
-        tracing::info!("shutting down");
-    })
+    serve_tls(
+        listener,
+        tls,
+        router(state),
+        ConnLimits { header_timeout: HEADER_TIMEOUT, ..ConnLimits::default() },
+        async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+        },
+    )
     .await;
     reloader.abort();
     Ok(())

@@ -3,8 +3,8 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use slipgate_guard::ratelimit::TrustedProxies;
 use slipgate_proto::clock::Clock;
+use slipgate_proto::forwarded::TrustedProxies;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::RunError;

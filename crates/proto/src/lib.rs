@@ -33,7 +33,9 @@ mod slip;
 pub mod clock;
 pub mod config;
 pub mod files;
+pub mod forwarded;
 pub mod headers;
+pub mod net;
 pub mod units;
 
 pub use problem::{FieldError, Problem, ProblemCode, UnknownProblemCode};

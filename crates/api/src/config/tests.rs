@@ -157,3 +157,34 @@ fn introspection_requires_client_credentials_but_jwt_does_not() {
     assert_eq!(jwt.auth.mode, AuthMode::Jwt);
     assert_eq!(jwt.auth.audience, "slipgate-api");
 }
+
+#[test]
+fn transport_keys_default_per_spec() {
+    let c = with_tls(ConfigLoader::new()).load::<Config>().unwrap();
+    assert_eq!(c.limits.idle_timeout.0.as_secs(), 60);
+    assert_eq!(c.limits.body_timeout.0.as_secs(), 10);
+    assert_eq!(
+        (c.limits.max_connections, c.limits.max_connections_per_ip, c.limits.max_concurrency_per_ip),
+        (10_000, 64, 32)
+    );
+    assert_eq!(c.rate_limit.ipv6_prefix, 64);
+    assert!(c.server.proxy_protocol_from.is_empty());
+}
+
+#[test]
+fn rejects_transport_keys_out_of_range_naming_the_range() {
+    for (set, key, range) in [
+        ("limits.idle_timeout=0s", "limits.idle_timeout", "1s to 1h"),
+        ("limits.body_timeout=2h", "limits.body_timeout", "1s to 10m"),
+        ("limits.max_connections=0", "limits.max_connections", "1 to 1000000"),
+        ("limits.max_connections_per_ip=0", "limits.max_connections_per_ip", "1 to 1000000"),
+        ("limits.max_concurrency_per_ip=0", "limits.max_concurrency_per_ip", "1 to 1000000"),
+        ("rate_limit.ipv6_prefix=16", "rate_limit.ipv6_prefix", "32 to 128"),
+        ("rate_limit.ipv6_prefix=129", "rate_limit.ipv6_prefix", "32 to 128"),
+        (r#"server.proxy_protocol_from=["10.0.0.0/33"]"#, "server.proxy_protocol_from", "CIDR"),
+    ] {
+        let err = with_tls(ConfigLoader::new()).set_override(set).unwrap().load::<Config>().unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(key) && text.contains(range), "{set}: {text}");
+    }
+}

@@ -121,8 +121,7 @@ async fn proxy(api: &TestApi, tamper: bool) -> std::net::SocketAddr {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let dir = api.dir();
     let server =
-        slipgate_guard::transport::tls::server_config(&dir.join("server.pem"), &dir.join("server-key.pem"))
-            .unwrap();
+        slipgate_transport::tls::server_config(&dir.join("server.pem"), &dir.join("server-key.pem")).unwrap();
     let mut server = (*server).clone();
     server.alpn_protocols = vec![b"http/1.1".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));

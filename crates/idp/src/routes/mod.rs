@@ -18,7 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, HeaderValue, Request, header};
 
-use slipgate_guard::ratelimit::client_ip;
+use slipgate_proto::forwarded::client_ip;
 
 use crate::crypto;
 use crate::error::OAuthError;
