@@ -3,6 +3,8 @@
 //! API's own, from the test CA), that passes traffic through or attacks the
 //! answers ([`Mode`]). Switch modes between requests with [`Mitm::set_mode`];
 //! [`Mitm::request_created`] lists the `created` of every signed request seen.
+//! It runs on the caller's tokio runtime: a test that blocks on a child
+//! process meanwhile needs a multi-threaded one.
 
 use std::net::SocketAddr;
 use std::path::Path;

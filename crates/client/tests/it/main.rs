@@ -105,7 +105,6 @@ fn builder_via(api: &TestApi, mitm: &Mitm, tokens: std::path::PathBuf) -> slipga
         .signer(api.signer())
         .idp_url(api.idp.url(""))
         .token_file(tokens)
-        .http1_only()
 }
 
 /// SPEC §3.8: an answer changed in transit is refused by the SDK.
