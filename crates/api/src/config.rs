@@ -229,6 +229,14 @@ pub struct AuthConfig {
     /// Bound on each call to the identity server (default `3s`).
     #[serde(default = "default_auth_timeout")]
     pub timeout: HumanDuration,
+    /// JWT mode: the accepted JOSE `typ` values (default `["at+jwt",
+    /// "application/at+jwt"]`; each one of those or `JWT`).
+    #[serde(default = "default_jwt_typ")]
+    pub jwt_typ: Vec<String>,
+    /// JWT mode: the JWKS is re-read at least this often, so a withdrawn key
+    /// stops working (default `5m`, from `10s` to `24h`).
+    #[serde(default = "default_jwks_refresh")]
+    pub jwks_refresh: HumanDuration,
 }
 
 impl Default for AuthConfig {
@@ -243,9 +251,23 @@ impl Default for AuthConfig {
             issuer: None,
             audience: default_audience(),
             timeout: default_auth_timeout(),
+            jwt_typ: default_jwt_typ(),
+            jwks_refresh: default_jwks_refresh(),
         }
     }
 }
+
+fn default_jwt_typ() -> Vec<String> {
+    slipgate_guard::token::DEFAULT_JWT_TYP.iter().map(|t| (*t).to_owned()).collect()
+}
+
+fn default_jwks_refresh() -> HumanDuration {
+    HumanDuration(slipgate_guard::token::DEFAULT_JWKS_REFRESH)
+}
+
+/// The range of `auth.jwks_refresh`.
+pub const JWKS_REFRESH_RANGE: std::ops::RangeInclusive<std::time::Duration> =
+    std::time::Duration::from_secs(10)..=std::time::Duration::from_secs(24 * 3600);
 
 fn default_cache_ttl() -> HumanDuration {
     HumanDuration(std::time::Duration::from_secs(30))
@@ -291,6 +313,18 @@ impl AuthConfig {
         }
         if self.timeout.0.is_zero() {
             return Err(value("auth.timeout", "must be greater than zero"));
+        }
+        if !JWKS_REFRESH_RANGE.contains(&self.jwks_refresh.0) {
+            return Err(value("auth.jwks_refresh", "must be from 10s to 24h"));
+        }
+        let known = slipgate_httpsig::jose::TYP_KNOWN;
+        if self.jwt_typ.is_empty()
+            || !self.jwt_typ.iter().all(|t| known.iter().any(|k| k.eq_ignore_ascii_case(t)))
+        {
+            return Err(value(
+                "auth.jwt_typ",
+                "must list one or more of \"at+jwt\", \"application/at+jwt\" and \"JWT\" (RFC 9068 access tokens are at+jwt; accepting JWT lets other tokens of the same key pass)",
+            ));
         }
         Ok(())
     }

@@ -239,7 +239,11 @@ fn token_validator(
         }
         config::AuthMode::Jwt => {
             let issuer = auth.issuer.clone().unwrap_or_else(|| url.trim_end_matches('/').to_owned());
-            Arc::new(token::JwtValidator::new(http, &url, issuer, auth.audience.clone(), clock))
+            Arc::new(
+                token::JwtValidator::new(http, &url, issuer, auth.audience.clone(), clock)
+                    .with_typ(auth.jwt_typ.clone())
+                    .with_jwks_refresh(auth.jwks_refresh.0),
+            )
         }
     })
 }

@@ -188,3 +188,40 @@ fn rejects_transport_keys_out_of_range_naming_the_range() {
         assert!(text.contains(key) && text.contains(range), "{set}: {text}");
     }
 }
+
+#[test]
+fn jwt_typ_and_jwks_refresh_default_to_the_spec() {
+    let c = with_tls(ConfigLoader::new()).load::<Config>().unwrap();
+    assert_eq!(c.auth.jwt_typ, ["at+jwt", "application/at+jwt"]);
+    assert_eq!(c.auth.jwks_refresh.0.as_secs(), 300);
+}
+
+#[test]
+fn rejects_jwks_refresh_out_of_range_naming_the_range() {
+    for bad in ["9s", "25h", "0s"] {
+        let err = with_tls(ConfigLoader::new())
+            .set_override(&format!("auth.jwks_refresh={bad}"))
+            .unwrap()
+            .load::<Config>()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("auth.jwks_refresh") && err.contains("10s to 24h"), "{bad}: {err}");
+    }
+    let ok = with_tls(ConfigLoader::new()).set_override("auth.jwks_refresh=10s").unwrap().load::<Config>();
+    assert_eq!(ok.unwrap().auth.jwks_refresh.0.as_secs(), 10);
+}
+
+#[test]
+fn rejects_an_empty_or_unknown_jwt_typ() {
+    for bad in ["[]", r#"["at+jwt", "JOSE"]"#, r#"["id+jwt"]"#] {
+        let err = with_tls(ConfigLoader::new())
+            .set_override(&format!("auth.jwt_typ={bad}"))
+            .unwrap()
+            .load::<Config>()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("auth.jwt_typ"), "{bad}: {err}");
+    }
+    let ok = with_tls(ConfigLoader::new()).set_override(r#"auth.jwt_typ=["at+jwt", "JWT"]"#).unwrap();
+    assert_eq!(ok.load::<Config>().unwrap().auth.jwt_typ, ["at+jwt", "JWT"]);
+}

@@ -1,7 +1,8 @@
 //! The token layer (SPEC §3.3 step 7, §3.4, §4): bearer tokens from the
 //! identity server, validated by RFC 7662 introspection ([`Introspector`],
 //! cached per token for at most `cache_ttl` and never past `exp`) or locally as
-//! EdDSA JWTs against the JWKS ([`JwtValidator`]). Then the scope rule: a token
+//! EdDSA JWTs against the JWKS ([`JwtValidator`]: `typ`, `nbf`, `iat`, and a
+//! JWKS re-read at least every `auth.jwks_refresh`). Then the scope rule: a token
 //! needs `salaryslip:self` or `salaryslip:any`; [`authorize_employee`] applies
 //! the object-level rule once the body is parsed: a `salaryslip:self` request
 //! must repeat the token's employee record exactly.
@@ -29,7 +30,8 @@
 //! `auth_unavailable`, never a pass, and outages are not cached. The cache key
 //! is a keyed hash, so tokens are never stored and lookups leak nothing. Not
 //! covered: a stolen token used with a stolen signing key; revocation in `jwt`
-//! mode before `exp`.
+//! mode before `exp` (a withdrawn signing key, though, stops working within
+//! `auth.jwks_refresh`).
 
 mod cache;
 mod claims;
@@ -45,7 +47,9 @@ pub use cache::TokenCache;
 pub use claims::{SCOPE_ANY, SCOPE_SELF, TokenClaims, TokenError, TokenValidator};
 pub use idp_http::idp_client;
 pub use introspect::{ClientSecret, Introspector};
-pub use jwt::{JwtValidator, REFETCH_EVERY};
+pub use jwt::{
+    DEFAULT_JWKS_REFRESH, DEFAULT_JWT_TYP, JwtTimes, JwtValidator, LEEWAY, REFETCH_EVERY, RETRY_FAILED_FETCH,
+};
 pub use layer::{
     AuditSubject, CHALLENGE_INVALID, CHALLENGE_MISSING, CHALLENGE_SCOPE, TokenLayer, TokenService,
     authorize_employee, bearer, decide,
