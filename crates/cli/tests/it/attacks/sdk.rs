@@ -20,7 +20,7 @@ const GENERATE: [&str; 11] = [
     "--emp-code",
     "ENG",
     "--emp-name",
-    "John Doe",
+    "Alice Example",
     "--grade",
     "7.1",
     "--working-days",
