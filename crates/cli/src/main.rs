@@ -148,7 +148,7 @@ enum KeysCommand {
     /// Trust the API's current response keys for a profile (after an announced rotation).
     ///
     /// The first client command of a profile pins the keys the API publishes at
-    /// /.well-known/slipgate-keys (in $XDG_CONFIG_HOME/slipgate/pins/<profile>.json);
+    /// `/.well-known/slipgate-keys` (in `$XDG_CONFIG_HOME/slipgate/pins/<profile>.json`);
     /// an answer signed by other keys is refused from then on, since that is what a
     /// man in the middle would send. When the API's operators announce new keys, run
     /// this over a network you trust and compare the key ids it prints with theirs.
