@@ -19,7 +19,7 @@
 //! Fingerprints live in 16 shards (one lock each, chosen by the fingerprint's
 //! low bits). A shard holds one open-addressing table (linear probing, 8 bytes
 //! a slot, no per-entry expiry) per *bucket* of expiry times: every nonce whose
-//! expiry falls in the same `bucket_seconds` (default 10 s) shares a table, and
+//! expiry falls in the same `bucket_seconds` (default 60 s) shares a table, and
 //! the whole table is dropped when its last second has passed. A table grows
 //! by 1.5× when it is 7/8 full, so a live nonce costs between 9.1 and 13.7
 //! bytes of slots (the accounting counts capacity, never length).
@@ -100,7 +100,7 @@ const MIN_SLOTS: usize = 16;
 /// The memory store's budget by default (`replay.max_memory`, 256 MiB).
 pub const DEFAULT_NONCE_MEMORY: usize = 256 * 1024 * 1024;
 /// The default width of an expiry bucket.
-pub const DEFAULT_BUCKET_SECONDS: u32 = 10;
+pub const DEFAULT_BUCKET_SECONDS: u32 = 60;
 /// Bookkeeping charged per table on top of its slots.
 const TABLE_OVERHEAD: usize = size_of::<Bucket>();
 
@@ -228,9 +228,12 @@ impl MemoryNonceStore {
         }
     }
 
-    /// Groups expiries into buckets of `seconds` (default 10; at least 1). A
+    /// Groups expiries into buckets of `seconds` (default 60; at least 1). A
     /// nonce may be kept up to `seconds − 1` past its expiry; wider buckets
-    /// mean fewer tables to look into per request.
+    /// mean fewer tables to look into per request: a fresh nonce is looked
+    /// up in every live bucket of its shard (the same pair signed with another
+    /// `created` lands in another bucket), about `2 × max_skew / seconds` + 1
+    /// of them, each lookup one cache miss on a large store.
     pub fn with_bucket_seconds(mut self, seconds: u32) -> Self {
         self.bucket_seconds = i64::from(seconds.max(1));
         self

@@ -231,10 +231,11 @@ fn nonce_is_replayed_until_created_plus_max_skew_then_its_bucket_is_dropped() {
 
 #[test]
 fn a_wide_bucket_keeps_a_nonce_at_most_its_width_longer() {
-    let store = MemoryNonceStore::new(MIB); // 10 s buckets
+    let store = MemoryNonceStore::new(MIB);
+    let width = i64::from(DEFAULT_BUCKET_SECONDS);
     assert_eq!(store.decide_now("k", "abc12345", NOW, Duration::from_secs(301)), Ok(NonceVerdict::Fresh));
     let expiry = NOW + 301;
-    let bucket_end = (expiry.div_euclid(10) + 1) * 10;
+    let bucket_end = (expiry.div_euclid(width) + 1) * width;
     assert_eq!(
         store.decide_now("k", "abc12345", expiry - 1, Duration::from_secs(1)),
         Ok(NonceVerdict::Replayed)
@@ -247,7 +248,7 @@ fn a_wide_bucket_keeps_a_nonce_at_most_its_width_longer() {
         store.decide_now("k", "abc12345", bucket_end - 1, Duration::from_secs(1)),
         Ok(NonceVerdict::Fresh)
     );
-    assert!(bucket_end - expiry <= 10);
+    assert!(bucket_end - expiry <= width);
 }
 
 #[test]
@@ -291,8 +292,9 @@ fn a_full_budget_refuses_new_nonces_and_forgets_no_live_one() {
     assert_eq!(store.len(), accepted.len());
     // Once the nonces expire their buckets go (each shard's at its next
     // request), and new ones are accepted again.
+    let later = NOW + 600 + i64::from(DEFAULT_BUCKET_SECONDS);
     for i in 0..1000 {
-        assert_eq!(record(&store, &format!("after-{i:06}"), NOW + 610), Ok(NonceVerdict::Fresh));
+        assert_eq!(record(&store, &format!("after-{i:06}"), later), Ok(NonceVerdict::Fresh));
     }
     assert_eq!(store.len(), 1000);
 }
