@@ -164,12 +164,12 @@ impl Table {
     fn insert(&mut self, fp: u64) {
         let mut i = self.home(fp);
         for _ in 0..self.slots.len() {
-            if let Some(slot) = self.slots.get_mut(i) {
-                if *slot == 0 {
-                    *slot = fp;
-                    self.len += 1;
-                    return;
-                }
+            if let Some(slot) = self.slots.get_mut(i)
+                && *slot == 0
+            {
+                *slot = fp;
+                self.len += 1;
+                return;
             }
             i = if i + 1 == self.slots.len() { 0 } else { i + 1 };
         }
