@@ -35,6 +35,7 @@ fn claims() -> TokenClaims {
         emp_id: Some("00001".into()),
         exp: i64::MAX,
         client_id: None,
+        ..TokenClaims::default()
     }
 }
 

@@ -60,11 +60,26 @@ pub struct ServerConfig {
     /// (default `127.0.0.1:9464`). Keep it on localhost or a private network.
     #[serde(default = "default_admin_listen")]
     pub admin_listen: SocketAddr,
+    /// Host names or IP addresses (no port) requests may be addressed to, in
+    /// addition to the server certificate's subjectAltName names (default
+    /// none; at most 256). SPEC §3.2.
+    #[serde(default)]
+    pub authorities: Vec<String>,
+    /// Peers (addresses or CIDRs, e.g. the load balancer) whose connections
+    /// must begin with a PROXY protocol v2 header naming the client (default
+    /// none: the TCP peer is the client).
+    #[serde(default)]
+    pub proxy_protocol_from: Vec<String>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { listen: default_listen(), admin_listen: default_admin_listen() }
+        Self {
+            listen: default_listen(),
+            admin_listen: default_admin_listen(),
+            authorities: Vec::new(),
+            proxy_protocol_from: Vec::new(),
+        }
     }
 }
 
@@ -214,6 +229,14 @@ pub struct AuthConfig {
     /// Bound on each call to the identity server (default `3s`).
     #[serde(default = "default_auth_timeout")]
     pub timeout: HumanDuration,
+    /// JWT mode: the accepted JOSE `typ` values (default `["at+jwt",
+    /// "application/at+jwt"]`; each one of those or `JWT`).
+    #[serde(default = "default_jwt_typ")]
+    pub jwt_typ: Vec<String>,
+    /// JWT mode: the JWKS is re-read at least this often, so a withdrawn key
+    /// stops working (default `5m`, from `10s` to `24h`).
+    #[serde(default = "default_jwks_refresh")]
+    pub jwks_refresh: HumanDuration,
 }
 
 impl Default for AuthConfig {
@@ -228,9 +251,23 @@ impl Default for AuthConfig {
             issuer: None,
             audience: default_audience(),
             timeout: default_auth_timeout(),
+            jwt_typ: default_jwt_typ(),
+            jwks_refresh: default_jwks_refresh(),
         }
     }
 }
+
+fn default_jwt_typ() -> Vec<String> {
+    slipgate_guard::token::DEFAULT_JWT_TYP.iter().map(|t| (*t).to_owned()).collect()
+}
+
+fn default_jwks_refresh() -> HumanDuration {
+    HumanDuration(slipgate_guard::token::DEFAULT_JWKS_REFRESH)
+}
+
+/// The range of `auth.jwks_refresh`.
+pub const JWKS_REFRESH_RANGE: std::ops::RangeInclusive<std::time::Duration> =
+    std::time::Duration::from_secs(10)..=std::time::Duration::from_secs(24 * 3600);
 
 fn default_cache_ttl() -> HumanDuration {
     HumanDuration(std::time::Duration::from_secs(30))
@@ -277,6 +314,18 @@ impl AuthConfig {
         if self.timeout.0.is_zero() {
             return Err(value("auth.timeout", "must be greater than zero"));
         }
+        if !JWKS_REFRESH_RANGE.contains(&self.jwks_refresh.0) {
+            return Err(value("auth.jwks_refresh", "must be from 10s to 24h"));
+        }
+        let known = slipgate_httpsig::jose::TYP_KNOWN;
+        if self.jwt_typ.is_empty()
+            || !self.jwt_typ.iter().all(|t| known.iter().any(|k| k.eq_ignore_ascii_case(t)))
+        {
+            return Err(value(
+                "auth.jwt_typ",
+                "must list one or more of \"at+jwt\", \"application/at+jwt\" and \"JWT\" (RFC 9068 access tokens are at+jwt; accepting JWT lets other tokens of the same key pass)",
+            ));
+        }
         Ok(())
     }
 }
@@ -300,6 +349,14 @@ pub struct RateLimitConfig {
     /// Memory store only: most keys tracked (default 100000).
     #[serde(default = "default_max_keys")]
     pub max_keys: u32,
+    /// IPv6 clients are keyed by this prefix length (default 64; 32..=128),
+    /// for rate limits, concurrency and connection caps.
+    #[serde(default = "default_ipv6_prefix")]
+    pub ipv6_prefix: u8,
+}
+
+fn default_ipv6_prefix() -> u8 {
+    64
 }
 
 impl Default for RateLimitConfig {
@@ -310,6 +367,7 @@ impl Default for RateLimitConfig {
             store: StoreKind::Memory,
             trusted_proxies: Vec::new(),
             max_keys: default_max_keys(),
+            ipv6_prefix: default_ipv6_prefix(),
         }
     }
 }
@@ -406,6 +464,41 @@ pub struct LimitsConfig {
     /// Requests served at once; more are shed with 503 `overloaded` (default 1024).
     #[serde(default = "default_max_concurrency")]
     pub max_concurrency: u32,
+    /// A connection with no request in flight is closed after it (default `60s`).
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: HumanDuration,
+    /// The whole request body must arrive within it (default `10s`).
+    #[serde(default = "default_body_timeout")]
+    pub body_timeout: HumanDuration,
+    /// Open connections at most (default 10000).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    /// Open connections per client address (default 64).
+    #[serde(default = "default_max_connections_per_ip")]
+    pub max_connections_per_ip: u32,
+    /// Requests served at once per client address (default 32).
+    #[serde(default = "default_max_concurrency_per_ip")]
+    pub max_concurrency_per_ip: u32,
+}
+
+fn default_idle_timeout() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(60))
+}
+
+fn default_body_timeout() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(10))
+}
+
+fn default_max_connections() -> u32 {
+    10_000
+}
+
+fn default_max_connections_per_ip() -> u32 {
+    64
+}
+
+fn default_max_concurrency_per_ip() -> u32 {
+    32
 }
 
 impl Default for LimitsConfig {
@@ -415,6 +508,11 @@ impl Default for LimitsConfig {
             header_timeout: default_header_timeout(),
             request_timeout: default_request_timeout(),
             max_concurrency: default_max_concurrency(),
+            idle_timeout: default_idle_timeout(),
+            body_timeout: default_body_timeout(),
+            max_connections: default_max_connections(),
+            max_connections_per_ip: default_max_connections_per_ip(),
+            max_concurrency_per_ip: default_max_concurrency_per_ip(),
         }
     }
 }
@@ -495,6 +593,16 @@ impl Validate for Config {
                 message: "timeouts must be greater than zero".into(),
             });
         }
+        if self.server.authorities.len() > 256 {
+            return Err(ConfigError::Value {
+                key: "server.authorities",
+                message: format!("{} entries is out of range: use 0 to 256", self.server.authorities.len()),
+            });
+        }
+        if let Err(e) = crate::authority::validate_names(&self.server.authorities) {
+            return Err(ConfigError::Value { key: "server.authorities", message: e.to_string() });
+        }
+        self.check_transport()?;
         if self.server.listen == self.server.admin_listen && self.server.listen.port() != 0 {
             return Err(ConfigError::Value {
                 key: "server.admin_listen",
@@ -502,6 +610,61 @@ impl Validate for Config {
             });
         }
         Ok(())
+    }
+}
+
+impl Config {
+    /// The transport keys (SPEC §6), each against its documented range.
+    fn check_transport(&self) -> Result<(), ConfigError> {
+        use std::time::Duration;
+        let secs = Duration::from_secs;
+        let durations = [
+            ("limits.idle_timeout", self.limits.idle_timeout.0, secs(1), secs(3600), "1s to 1h"),
+            ("limits.body_timeout", self.limits.body_timeout.0, secs(1), secs(600), "1s to 10m"),
+        ];
+        for (key, value, min, max, range) in durations {
+            if value < min || value > max {
+                return Err(ConfigError::Value {
+                    key,
+                    message: format!("{value:?} is out of range: use {range}"),
+                });
+            }
+        }
+        let counts = [
+            ("limits.max_connections", self.limits.max_connections, 1_000_000),
+            ("limits.max_connections_per_ip", self.limits.max_connections_per_ip, 1_000_000),
+            ("limits.max_concurrency_per_ip", self.limits.max_concurrency_per_ip, 1_000_000),
+        ];
+        for (key, value, max) in counts {
+            if value == 0 || value > max {
+                return Err(ConfigError::Value {
+                    key,
+                    message: format!("{value} is out of range: use 1 to {max}"),
+                });
+            }
+        }
+        if !(32..=128).contains(&self.rate_limit.ipv6_prefix) {
+            return Err(ConfigError::Value {
+                key: "rate_limit.ipv6_prefix",
+                message: format!("{} is out of range: use 32 to 128", self.rate_limit.ipv6_prefix),
+            });
+        }
+        self.proxy_protocol_from()?;
+        Ok(())
+    }
+
+    /// `server.proxy_protocol_from`, parsed.
+    pub fn proxy_protocol_from(&self) -> Result<Vec<slipgate_proto::net::IpRange>, ConfigError> {
+        self.server
+            .proxy_protocol_from
+            .iter()
+            .map(|entry| {
+                entry.parse().map_err(|e: slipgate_proto::net::InvalidRange| ConfigError::Value {
+                    key: "server.proxy_protocol_from",
+                    message: e.to_string(),
+                })
+            })
+            .collect()
     }
 }
 

@@ -23,6 +23,7 @@
 //! covered here: request signatures, tokens and rate limits (their layers come
 //! from `slipgate-guard`).
 
+pub mod authority;
 pub mod config;
 pub mod devpki;
 pub mod error;
@@ -48,9 +49,9 @@ use slipgate_guard::signature::{
     self, MemoryNonceStore, NonceStore, RedisConnection, RedisNonceStore, SignatureLayer, SignaturePolicy,
 };
 use slipgate_guard::token::{self, TokenLayer, TokenValidator};
-use slipgate_guard::transport::{self, ConnLimits, tls};
 use slipgate_guard::{Clock, SystemClock};
 use slipgate_payroll::{PayScale, PdfRenderer};
+use slipgate_transport::{self as transport, ConnLimits, tls};
 use tokio::net::TcpListener;
 
 pub use config::{Config, ConfigError, ConfigLoader};
@@ -67,7 +68,7 @@ pub enum RunError {
     Config(#[from] ConfigError),
     /// The TLS material is unusable.
     #[error(transparent)]
-    Tls(#[from] slipgate_guard::transport::tls::TlsError),
+    Tls(#[from] slipgate_transport::tls::TlsError),
     /// The identity-server client could not be built.
     #[error("cannot set up token validation: {0}")]
     Token(#[from] slipgate_guard::token::TokenError),
@@ -125,6 +126,13 @@ impl AppState {
             Some(path) => PayScale::load(path)?,
             None => PayScale::builtin()?,
         };
+        let authorities = match &config.tls.cert {
+            Some(cert) => authority::Authorities::from_pem_file(cert, &config.server.authorities),
+            None => authority::Authorities::new(None, &config.server.authorities),
+        }
+        .map_err(|e| ConfigError::Value { key: "server.authorities", message: e.to_string() })?;
+        // The slip header names the employer of the scale (SPEC §3.5: same content as JSON).
+        let pdf = PdfRenderer::new()?.with_company(scale.company());
         let stores = Stores::from_config(config)?;
         // One HTTPS client for the identity server: token checks and readiness share it.
         let idp_http = token::idp_client(config.auth.ca.as_deref(), config.auth.timeout.0)?;
@@ -147,18 +155,23 @@ impl AppState {
             })?,
             policy: SignaturePolicy::new().with_max_skew(config.signature.max_skew.0),
             scale: Arc::new(scale),
-            pdf: Arc::new(PdfRenderer::new()?),
+            pdf: Arc::new(pdf),
             clock,
             response_signer: Arc::new(match &config.signature.response_key_file {
                 Some(path) => response_sig::ResponseSigner::from_pem_file(path)?,
                 None => response_sig::ResponseSigner::generate()?,
             }),
+            authorities,
             metrics: Arc::default(),
-            in_flight: shed::InFlight(Arc::new(tokio::sync::Semaphore::new(
+            in_flight: shed::InFlight::new(
                 usize::try_from(config.limits.max_concurrency).unwrap_or(usize::MAX),
-            ))),
+                config.limits.max_concurrency_per_ip,
+            ),
             max_body: usize::try_from(config.limits.max_body.0).unwrap_or(usize::MAX),
-            request_timeout: config.limits.request_timeout.0,
+            // The whole body within `body_timeout` (and never past `request_timeout`).
+            request_timeout: config.limits.body_timeout.0.min(config.limits.request_timeout.0),
+            ipv6_prefix: config.rate_limit.ipv6_prefix,
+            transport: Arc::default(),
         }))
     }
 }
@@ -226,7 +239,11 @@ fn token_validator(
         }
         config::AuthMode::Jwt => {
             let issuer = auth.issuer.clone().unwrap_or_else(|| url.trim_end_matches('/').to_owned());
-            Arc::new(token::JwtValidator::new(http, &url, issuer, auth.audience.clone(), clock))
+            Arc::new(
+                token::JwtValidator::new(http, &url, issuer, auth.audience.clone(), clock)
+                    .with_typ(auth.jwt_typ.clone())
+                    .with_jwks_refresh(auth.jwks_refresh.0),
+            )
         }
     })
 }
@@ -235,7 +252,7 @@ fn token_validator(
 ///
 /// Layers listed later wrap earlier ones, so the request meets them bottom-up:
 /// response signing, problem rendering and load shedding, the per-IP rate
-/// limit (step 1), the request shape (step 2), signature, digest and nonce
+/// limit then the per-IP and global concurrency caps (step 1), the request shape (step 2), signature, digest and nonce
 /// (steps 3–6), the bearer token and its scope (steps 7, 9), the per-user rate
 /// limit (step 8), then the handler's object-level rule, validation and
 /// generation (steps 9–11).
@@ -249,7 +266,8 @@ pub fn router(state: AppState) -> Router {
         state.limits,
         state.trusted_proxies.clone(),
         state.clock.clone(),
-    );
+    )
+    .with_ipv6_prefix(state.ipv6_prefix);
     // One composed stack on the route, not four `route_layer`s: each of those
     // boxes the service below it, and every request would clone the boxes.
     let guard = tower::ServiceBuilder::new()
@@ -264,8 +282,10 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/slipgate-keys", get(routes::openapi::response_keys))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
-        .layer(per_ip)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), authority::authority))
+        // Shedding after the per-IP rate limit (SPEC §3.3 step 1).
         .layer(axum::middleware::from_fn_with_state(state.in_flight.clone(), shed::shed))
+        .layer(per_ip)
         .layer(axum::middleware::from_fn_with_state(state.clone(), respond::respond))
         .layer(axum::middleware::from_fn_with_state(state.clone(), respond::sign_response))
         .with_state(state)
@@ -311,7 +331,18 @@ pub async fn run_with_state(
         }
     };
     let tls = tls::server_config_with_client_ca(cert, key, config.tls.client_ca.as_deref())?;
-    let limits = ConnLimits { header_timeout: config.limits.header_timeout.0 };
+    let limits = ConnLimits {
+        header_timeout: config.limits.header_timeout.0,
+        idle_timeout: config.limits.idle_timeout.0,
+        max_connections: usize::try_from(config.limits.max_connections).unwrap_or(usize::MAX),
+        max_connections_per_ip: usize::try_from(config.limits.max_connections_per_ip).unwrap_or(usize::MAX),
+        ipv6_prefix: config.rate_limit.ipv6_prefix,
+        proxy_protocol_from: config.proxy_protocol_from()?,
+        stats: state.transport.clone(),
+    };
+    // The admin listener: no PROXY protocol, its own counters.
+    let admin_limits =
+        ConnLimits { proxy_protocol_from: Vec::new(), stats: Arc::default(), ..limits.clone() };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -324,7 +355,7 @@ pub async fn run_with_state(
     let admin = tokio::spawn(transport::serve_plain(
         listeners.admin,
         admin_router(state.clone()),
-        limits,
+        admin_limits,
         stopped(stop_rx.clone()),
     ));
     let api = transport::serve_tls(listeners.api, tls, router(state), limits, stopped(stop_rx));

@@ -133,19 +133,66 @@ pub async fn sign_response(State(state): State<AppState>, request: Request, next
         None if sent.is_empty() => RequestSummary::new(method, uri, None),
         None => RequestSummary::unverified(method, uri, &sent),
     };
+    let now = state.clock.unix_seconds();
     let bytes = match axum::body::to_bytes(body, MAX_SIGNED_BODY).await {
         Ok(bytes) => bytes,
         Err(error) => {
-            tracing::error!(%error, "cannot buffer a response to sign it");
-            let mut failed = http::Response::new(Body::empty());
-            *failed.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-            return failed;
+            tracing::error!(%error, "cannot buffer a response to sign it; answering 500 instead");
+            return unsignable(&state, &summary, &parts, now);
         }
     };
-    if let Err(error) = state.response_signer.sign(&summary, &mut parts, &bytes, state.clock.unix_seconds()) {
-        tracing::error!(%error, "cannot sign a response");
+    match state.response_signer.sign(&summary, &mut parts, &bytes, now) {
+        Ok(()) => Response::from_parts(parts, Body::from(bytes)),
+        Err(error) => {
+            tracing::error!(%error, "cannot sign a response; answering 500 instead");
+            unsignable(&state, &summary, &parts, now)
+        }
     }
-    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Headers of the refused answer that the replacing 500 keeps: the security
+/// headers, the request id and the rate-limit state (SPEC §3.5, §3.7).
+const KEPT_ON_500: [HeaderName; 6] = [
+    CACHE_CONTROL,
+    STRICT_TRANSPORT_SECURITY,
+    X_CONTENT_TYPE_OPTIONS,
+    HeaderName::from_static(headers::REQUEST_ID),
+    HeaderName::from_static(headers::RATELIMIT),
+    HeaderName::from_static(headers::RATELIMIT_POLICY),
+];
+
+/// The answer sent instead of one that could not be signed (SPEC §3.8: a
+/// response is never sent unsigned): a generic 500 problem — nothing of the
+/// original body or its other headers — carrying the security and rate-limit
+/// headers. It is signed in turn; only when the signer fails for it too does
+/// it go out unsigned, holding nothing but the generic problem.
+fn unsignable(
+    state: &AppState,
+    summary: &RequestSummary,
+    original: &http::response::Parts,
+    now: i64,
+) -> Response {
+    state.metrics.record_rejection(ProblemCode::Internal.as_str());
+    let request_id = original.headers.get(headers::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let problem =
+        Problem::new(ProblemCode::Internal, "the server could not complete the request", request_id);
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let (mut parts, ()) = http::Response::new(()).into_parts();
+    parts.status = http::StatusCode::INTERNAL_SERVER_ERROR;
+    for name in &KEPT_ON_500 {
+        for value in original.headers.get_all(name) {
+            parts.headers.append(name.clone(), value.clone());
+        }
+    }
+    // Never without the security headers, even if the inner layers set none.
+    parts.headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    parts.headers.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(headers::HSTS_VALUE));
+    parts.headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static(headers::PROBLEM_JSON));
+    if let Err(error) = state.response_signer.sign(summary, &mut parts, &body, now) {
+        tracing::error!(%error, request_id, "cannot sign the replacing 500 either; it goes out unsigned");
+    }
+    Response::from_parts(parts, Body::from(body))
 }
 
 /// Largest response body that is signed (PDF slips are ~60 KiB).

@@ -61,6 +61,44 @@ impl RequestSummary {
     }
 }
 
+/// What signs the API's responses (SPEC §3.8). [`ResponseSigner`] is the one
+/// implementation the service uses; the trait lets a test put a failing
+/// signer into the state, to prove an answer that cannot be signed is never
+/// sent unsigned.
+pub trait ResponseSigning: Send + Sync + std::fmt::Debug {
+    /// Adds `Content-Digest`, `Signature-Input` and `Signature` to a response.
+    ///
+    /// # Errors
+    ///
+    /// Whatever prevented signing; the caller must not send the answer.
+    fn sign(
+        &self,
+        request: &RequestSummary,
+        parts: &mut http::response::Parts,
+        body: &[u8],
+        now: i64,
+    ) -> Result<(), slipgate_httpsig::SignError>;
+
+    /// The public keys, for `/.well-known/slipgate-keys`.
+    fn jwks(&self) -> &Jwks;
+}
+
+impl ResponseSigning for ResponseSigner {
+    fn sign(
+        &self,
+        request: &RequestSummary,
+        parts: &mut http::response::Parts,
+        body: &[u8],
+        now: i64,
+    ) -> Result<(), slipgate_httpsig::SignError> {
+        ResponseSigner::sign(self, request, parts, body, now)
+    }
+
+    fn jwks(&self) -> &Jwks {
+        ResponseSigner::jwks(self)
+    }
+}
+
 impl ResponseSigner {
     /// A fresh key for this process (keys differ per instance: configure
     /// `signature.response_key_file` to share one behind a load balancer).

@@ -20,6 +20,14 @@ impl AppState {
     pub fn new(shared: Shared) -> Self {
         Self(Arc::new(shared))
     }
+
+    /// This state with another response signer (a test injects one that fails).
+    #[must_use]
+    pub fn with_response_signer(self, signer: Arc<dyn crate::response_sig::ResponseSigning>) -> Self {
+        let mut shared = Arc::unwrap_or_clone(self.0);
+        shared.response_signer = signer;
+        Self::new(shared)
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -30,7 +38,7 @@ impl std::ops::Deref for AppState {
 }
 
 /// What [`AppState`] points to.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Shared {
     /// The pay scale slips are computed with.
     pub scale: Arc<PayScale>,
@@ -54,14 +62,20 @@ pub struct Shared {
     pub clock: Arc<dyn Clock>,
     /// What `/readyz` checks.
     pub probes: Vec<Arc<dyn crate::readiness::Probe>>,
-    /// Permits for load shedding (`limits.max_concurrency`).
+    /// Permits for load shedding (`limits.max_concurrency`, `limits.max_concurrency_per_ip`).
     pub in_flight: crate::shed::InFlight,
     /// Signs every response (SPEC §3.8).
-    pub response_signer: Arc<crate::response_sig::ResponseSigner>,
+    pub response_signer: Arc<dyn crate::response_sig::ResponseSigning>,
+    /// The names requests must be addressed to (SPEC §3.2).
+    pub authorities: crate::authority::Authorities,
     /// Request counters and latencies.
     pub metrics: Arc<Metrics>,
     /// Largest accepted request body in bytes.
     pub max_body: usize,
-    /// Time allowed to receive a request body.
+    /// Time allowed to receive a request body (`limits.body_timeout`).
     pub request_timeout: std::time::Duration,
+    /// IPv6 clients are keyed by this prefix (`rate_limit.ipv6_prefix`).
+    pub ipv6_prefix: u8,
+    /// The API listener's connection counters (for `/metrics`).
+    pub transport: Arc<slipgate_transport::TransportStats>,
 }

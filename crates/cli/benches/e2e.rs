@@ -74,7 +74,7 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
     use axum::routing::post;
     use slipgate_api::{AppState, ConfigLoader, Listeners, respond, routes};
     use slipgate_guard::token::TokenClaims;
-    use slipgate_guard::transport::{self, ConnLimits, tls};
+    use slipgate_transport::{self as transport, ConnLimits, tls};
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
@@ -88,6 +88,10 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
             sub: "alice".into(),
             scope: "salaryslip:self".into(),
             emp_id: Some("01234".into()),
+            // The record SEED_BODY repeats (SPEC §3.4 self rule).
+            emp_code: Some("ENG".into()),
+            emp_name: Some("John Doe".into()),
+            emp_grade: Some("7.1".into()),
             exp: i64::MAX,
             client_id: None,
         };
@@ -102,7 +106,7 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
             bail!("tls.cert and tls.key are required");
         };
         let tls = tls::server_config_with_client_ca(cert, key, None)?;
-        let limits = ConnLimits { header_timeout: config.limits.header_timeout.0 };
+        let limits = ConnLimits { header_timeout: config.limits.header_timeout.0, ..ConnLimits::default() };
         let listeners = Listeners::bind(&config).await?;
         let stop = || async {
             if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -112,7 +116,7 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
         let admin = tokio::spawn(transport::serve_plain(
             listeners.admin,
             slipgate_api::admin_router(state),
-            limits,
+            limits.clone(),
             stop(),
         ));
         transport::serve_tls(listeners.api, tls, app, limits, stop()).await;

@@ -180,6 +180,8 @@ pub async fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()
         .context("bench needs a logged-in profile")?;
     let key = slipgate_client::load_signing_key(&resolved.key_file)?;
     let signer = slipgate_client::RequestSigner::new(resolved.key_id.clone(), key);
+    // One trust for all connections: a first use pins once.
+    let trust = resolved.trust.server_keys()?;
     let mut clients = Vec::new();
     for _ in 0..args.connections {
         let mut builder = Client::builder()
@@ -188,6 +190,7 @@ pub async fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()
             .tokens(tokens.clone())
             .retry(RetryPolicy::never())
             .timeout(TIMEOUT)
+            .trust_server_keys(trust.clone())
             .http1_only();
         if let Some(ca) = &resolved.ca_file {
             builder = builder.ca_file(ca);
@@ -266,12 +269,13 @@ pub async fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()
     Ok(())
 }
 
-/// The seed request of SPEC §3.1 (alice's own `emp_id`, so her token works).
+/// The seed request of SPEC §3.1 with `slipgate dev`'s alice as on record
+/// (SPEC §3.4), so her `salaryslip:self` token works as well as paula's.
 fn seed_request() -> SlipRequest {
     SlipRequest {
         emp_id: "01234".into(),
         emp_code: "ENG".into(),
-        emp_name: "John Doe".into(),
+        emp_name: "Alice Example".into(),
         emp_grade: "7.1".into(),
         working_days: 24,
         pay_period: None,

@@ -1,4 +1,4 @@
-//! The client commands: `login` and `generate` (SPEC §5).
+//! The client commands: `login`, `generate` and `keys pin` (SPEC §5).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,7 +40,46 @@ pub fn client(args: &ClientArgs) -> anyhow::Result<Client> {
     let key = slipgate_client::load_signing_key(&resolved.key_file)?;
     let signer = slipgate_client::RequestSigner::new(resolved.key_id.clone(), key);
     let manager = Arc::new(tokens(&resolved, &http)?);
-    Ok(Client::new(http, &resolved.api_url, signer, manager)?)
+    Ok(Client::new(http, &resolved.api_url, signer, manager)?
+        .with_server_keys(resolved.trust.server_keys()?)?)
+}
+
+/// `slipgate keys pin`: trusts the API's current response keys for the profile.
+pub async fn pin(args: &ClientArgs) -> anyhow::Result<()> {
+    let target = args.resolve_pin_target()?;
+    if let Some(file) = &target.trust.server_keys {
+        bail!(
+            "the profile {} names its server keys outright (server_keys = {}): they are trusted as given and \
+             never pinned; replace that file with the API's new key set, or remove server_keys from the \
+             profile to pin on first use",
+            target.trust.profile_file.display(),
+            file.display()
+        );
+    }
+    let http = crate::profile::https_for(target.ca_file.as_deref(), target.identity.as_ref(), TIMEOUT)?;
+    let store = slipgate_client::PinStore::file(&target.trust.pin_file);
+    let (before, now) = store.repin(&http, &target.api_url).await.map_err(explain)?;
+    let now_kids = slipgate_client::pins::describe(&now);
+    match before {
+        Some(before) if slipgate_client::pins::same_keys(&before, &now) => eprintln!(
+            "the response keys of {} are unchanged ({now_kids}); pinned in {}",
+            target.api_url,
+            target.trust.pin_file.display()
+        ),
+        Some(before) => eprintln!(
+            "pinned the new response keys of {} in {}: {now_kids} (replacing {})",
+            target.api_url,
+            target.trust.pin_file.display(),
+            slipgate_client::pins::describe(&before)
+        ),
+        None => eprintln!(
+            "pinned the response keys of {} in {}: {now_kids}",
+            target.api_url,
+            target.trust.pin_file.display()
+        ),
+    }
+    println!("{now_kids}");
+    Ok(())
 }
 
 /// `slipgate login`.

@@ -86,9 +86,17 @@ fn dev_keys(keys: &[NewKey]) -> anyhow::Result<Vec<DevKey>> {
 
 /// Layers defaults, the file, the environment and the flags, then splits the
 /// `[idp]` section off for the identity server.
-fn layered(args: &DevArgs, pki: &DevPki, keys: &[NewKey]) -> anyhow::Result<(ConfigLoader, ConfigLoader)> {
+fn layered(
+    args: &DevArgs,
+    dir: &Path,
+    pki: &DevPki,
+    keys: &[NewKey],
+) -> anyhow::Result<(ConfigLoader, ConfigLoader)> {
+    let response_key = crate::keys::ensure(slipgate_httpsig::Algorithm::Ed25519, "response-key", dir)?;
     let mut loader = ConfigLoader::new()
         .set_override(&keys_override(keys))?
+        // A response key that survives restarts, so the profile's server_keys stay right.
+        .set_override(&format!("signature.response_key_file={}", toml_string(&response_key.private_file)))?
         .set_override(&format!("tls.cert={}", toml_string(&pki.server_cert)))?
         .set_override(&format!("tls.key={}", toml_string(&pki.server_key)))?
         .set_override("log.format=pretty")?;
@@ -112,7 +120,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let dir = std::fs::canonicalize(&args.data_dir)?;
     let pki = DevPki::ensure(&dir)?;
     let keys = demo_keys(&dir)?;
-    let (api_loader, idp_loader) = layered(&args, &pki, &keys)?;
+    let (api_loader, idp_loader) = layered(&args, &dir, &pki, &keys)?;
 
     // The identity server first: the API's configuration needs its address.
     let database = format!("sqlite://{}", dir.join("idp.db").display());
@@ -151,7 +159,9 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     if let (Some(dev), serde_json::Value::Object(seeded)) = (dev.as_object_mut(), seed.to_dev_json()) {
         dev.extend(seeded);
     }
+    let server_keys = write_server_keys(&dir, &config)?;
     let profile = Profile {
+        server_keys: Some(server_keys),
         api_url: Some(api_url.clone()),
         idp_url: Some(idp_url.clone()),
         ca_file: Some(pki.ca_cert.clone()),
@@ -181,6 +191,18 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     api?;
     idp.await??;
     Ok(())
+}
+
+/// Writes the API's response keys as a JWKS, `DIR/server-keys.json`, for the
+/// profile's `server_keys`: dev clients then trust exactly them (no first-use pin).
+fn write_server_keys(dir: &Path, config: &slipgate_api::Config) -> anyhow::Result<PathBuf> {
+    let Some(key) = &config.signature.response_key_file else {
+        anyhow::bail!("slipgate dev needs signature.response_key_file");
+    };
+    let signer = slipgate_api::response_sig::ResponseSigner::from_pem_file(key)?;
+    let path = dir.join("server-keys.json");
+    devpki::write_file(&path, &serde_json::to_vec_pretty(signer.jwks())?, false)?;
+    Ok(path)
 }
 
 /// Writes the `default` profile, keeping a copy of one that pointed elsewhere.
@@ -220,10 +242,10 @@ fn print_summary(api: &str, idp: &str, admin: &str, ca: &Path, dev_json: &Path, 
     println!(
         "\nSlipgate dev is running.\n\n  API        {api}\n  identity   {idp}\n  admin      {admin}\n  CA         {ca}\n  \
          credentials and keys  {json} (mode 0600)\n  client profile        {profile}\n\n\
-         Demo users: alice (employee 01234, may fetch only her own slip) and paula (payroll, any slip);\n\
-         their passwords are in dev.json.\n\n\
+         Demo users: alice (employee 01234, ENG, Alice Example, grade 7.1: only her own slip, as on record)\n\
+         and paula (payroll 00001, HR, Paula Payroll, grade 8.1: any slip); their passwords are in dev.json.\n\n\
          Try it (in another terminal):\n  slipgate login --username alice\n  \
-         slipgate generate --emp-id 01234 --emp-code ENG --emp-name 'John Doe' --grade 7.1 --working-days 24\n\n\
+         slipgate generate --emp-id 01234 --emp-code ENG --emp-name 'Alice Example' --grade 7.1 --working-days 24\n\n\
          Ctrl-C stops.\n",
         ca = ca.display(),
         json = dev_json.display(),

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
 use slipgate_idp::config::DatabaseUrl;
-use slipgate_idp::{ConfigLoader, IdpConfig, Role, Secret};
+use slipgate_idp::{ConfigLoader, EmployeeRecord, EmployeeUpdate, IdpConfig, Role, Secret};
 
 use crate::prompt;
 
@@ -105,7 +105,8 @@ pub enum KeysCommand {
 pub enum UserCommand {
     /// Add a user; the password is prompted for (or read with --password-stdin).
     ///
-    /// Example: slipgate idp user add --username alice --emp-id 01234 --role employee
+    /// Example: slipgate idp user add --username alice --emp-id 01234 --emp-code ENG
+    /// --emp-name 'Alice Example' --emp-grade 7.1 --role employee
     Add {
         #[command(flatten)]
         db: Database,
@@ -114,12 +115,38 @@ pub enum UserCommand {
         /// The employee id the user may see with `salaryslip:self`.
         #[arg(long)]
         emp_id: String,
+        /// The employee's department code (a `salaryslip:self` request must repeat it).
+        #[arg(long)]
+        emp_code: Option<String>,
+        /// The employee's name as on the slip (a `salaryslip:self` request must repeat it).
+        #[arg(long)]
+        emp_name: Option<String>,
+        /// The employee's pay grade (a `salaryslip:self` request must repeat it).
+        #[arg(long)]
+        emp_grade: Option<String>,
         /// `employee` (salaryslip:self) or `payroll` (salaryslip:any); repeatable.
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
         /// Read the password from the first line of stdin.
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Change a user's employee record; members not given keep their value.
+    ///
+    /// Example: slipgate idp user update --username alice --emp-grade 8.1
+    Update {
+        #[command(flatten)]
+        db: Database,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        emp_id: Option<String>,
+        #[arg(long)]
+        emp_code: Option<String>,
+        #[arg(long)]
+        emp_name: Option<String>,
+        #[arg(long)]
+        emp_grade: Option<String>,
     },
     /// List users (never their password hashes).
     List {
@@ -296,7 +323,7 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
 
 async fn user(command: UserCommand) -> anyhow::Result<()> {
     match command {
-        UserCommand::Add { db, username, emp_id, roles, password_stdin } => {
+        UserCommand::Add { db, username, emp_id, emp_code, emp_name, emp_grade, roles, password_stdin } => {
             let roles = roles
                 .iter()
                 .map(|r| {
@@ -304,16 +331,41 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
                         .map_err(|_| anyhow::anyhow!("unknown role `{r}`: use employee or payroll"))
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
+            let record = EmployeeRecord { emp_id, emp_code, emp_name, emp_grade };
             let password = Secret::new(prompt::new_password(password_stdin)?);
-            slipgate_idp::user_add(open(&db).await?.as_ref(), &username, &password, &emp_id, &roles).await?;
+            slipgate_idp::user_add(open(&db).await?.as_ref(), &username, &password, &record, &roles).await?;
             eprintln!("added user {username}");
+            if !record.is_complete() {
+                eprintln!(
+                    "note: {username}'s employee record lacks --emp-code, --emp-name or --emp-grade; \
+                     the API refuses their salaryslip:self requests (403 forbidden) until \
+                     `slipgate idp user update` completes it"
+                );
+            }
+        }
+        UserCommand::Update { db, username, emp_id, emp_code, emp_name, emp_grade } => {
+            let update = EmployeeUpdate { emp_id, emp_code, emp_name, emp_grade };
+            slipgate_idp::user_update(open(&db).await?.as_ref(), &username, &update).await?;
+            eprintln!("updated {username}'s employee record; tokens issued before carry the old one");
         }
         UserCommand::List { db } => {
-            println!("{:<24} {:<12} {:<20} STATUS", "USERNAME", "EMP_ID", "ROLES");
+            println!(
+                "{:<24} {:<12} {:<10} {:<24} {:<8} {:<20} STATUS",
+                "USERNAME", "EMP_ID", "EMP_CODE", "EMP_NAME", "GRADE", "ROLES"
+            );
             for u in slipgate_idp::user_list(open(&db).await?.as_ref()).await? {
                 let roles = u.roles.join(",");
                 let status = if u.disabled { "disabled" } else { "active" };
-                println!("{:<24} {:<12} {:<20} {status}", u.username, u.emp_id, roles);
+                let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+                println!(
+                    "{:<24} {:<12} {:<10} {:<24} {:<8} {:<20} {status}",
+                    u.username,
+                    u.emp_id,
+                    or_dash(&u.emp_code),
+                    or_dash(&u.emp_name),
+                    or_dash(&u.emp_grade),
+                    roles
+                );
             }
         }
         UserCommand::Disable { db, username } => {

@@ -64,7 +64,7 @@ enum Command {
     },
     /// Generate one salary slip, signed, as JSON (stdout) or PDF (a file).
     ///
-    /// Example: slipgate generate --emp-id 01234 --emp-code ENG --emp-name 'John Doe' --grade 7.1 --working-days 24
+    /// Example: slipgate generate --emp-id 01234 --emp-code ENG --emp-name 'Alice Example' --grade 7.1 --working-days 24
     /// Example: slipgate generate ... --format pdf --out slip.pdf
     Generate {
         #[command(flatten)]
@@ -145,6 +145,22 @@ enum KeysCommand {
         #[arg(long, value_name = "DIR", default_value = ".")]
         dir: PathBuf,
     },
+    /// Trust the API's current response keys for a profile (after an announced rotation).
+    ///
+    /// The first client command of a profile pins the keys the API publishes at
+    /// /.well-known/slipgate-keys (in $XDG_CONFIG_HOME/slipgate/pins/<profile>.json);
+    /// an answer signed by other keys is refused from then on, since that is what a
+    /// man in the middle would send. When the API's operators announce new keys, run
+    /// this over a network you trust and compare the key ids it prints with theirs.
+    /// A profile with `server_keys` trusts that file instead and is never pinned.
+    ///
+    /// Example: slipgate keys pin
+    /// Example: slipgate keys pin --profile staging
+    #[command(verbatim_doc_comment)]
+    Pin {
+        #[command(flatten)]
+        client: profile::ClientArgs,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -185,6 +201,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 _ => Ok(()),
             }
         }
+        Command::Keys(KeysCommand::Pin { client }) => client_cmd::pin(&client).await,
         Command::Keys(KeysCommand::New { alg, id, dir }) => {
             let alg = alg.parse().map_err(|_| {
                 anyhow::anyhow!("unknown --alg `{alg}`: use hmac-sha256, ecdsa-p256-sha256 or ed25519")

@@ -2,7 +2,9 @@
 //!
 //! A profile is a small TOML file under `$XDG_CONFIG_HOME/slipgate/profiles/`
 //! (default `~/.config/slipgate/profiles/`); `slipgate dev` writes `default`.
-//! Tokens live beside them in `tokens/<profile>.json`, mode 0600.
+//! Tokens live beside them in `tokens/<profile>.json`, mode 0600, and the
+//! API's response keys pinned on first use in `pins/<profile>.json` (0600, in
+//! a 0700 directory) unless the profile names them outright (`server_keys`).
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +31,10 @@ pub struct Profile {
     /// Its private key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cert_key_file: Option<PathBuf>,
+    /// A JWKS file holding exactly the API's response keys to trust; when
+    /// set, nothing is pinned on first use (SPEC §3.8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_keys: Option<PathBuf>,
 }
 
 /// The flags every client command takes.
@@ -70,6 +76,38 @@ pub struct Resolved {
     pub key_file: PathBuf,
     pub token_file: PathBuf,
     pub identity: Option<(PathBuf, PathBuf)>,
+    pub trust: Trust,
+}
+
+/// Which response keys a profile trusts.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    /// The profile file.
+    pub profile_file: PathBuf,
+    /// `server_keys` of the profile: exactly these keys.
+    pub server_keys: Option<PathBuf>,
+    /// Otherwise, where the first use pins them.
+    pub pin_file: PathBuf,
+}
+
+impl Trust {
+    /// The SDK's view of it.
+    pub fn server_keys(&self) -> anyhow::Result<slipgate_client::ServerKeys> {
+        Ok(match &self.server_keys {
+            Some(file) => slipgate_client::ServerKeys::from_file(file)
+                .with_context(|| format!("server_keys of the profile {}", self.profile_file.display()))?,
+            None => slipgate_client::ServerKeys::Pinned(slipgate_client::PinStore::file(&self.pin_file)),
+        })
+    }
+}
+
+/// What `slipgate keys pin` needs of a profile.
+#[derive(Debug, Clone)]
+pub struct PinTarget {
+    pub api_url: String,
+    pub ca_file: Option<PathBuf>,
+    pub identity: Option<(PathBuf, PathBuf)>,
+    pub trust: Trust,
 }
 
 /// `$XDG_CONFIG_HOME/slipgate` or `~/.config/slipgate`.
@@ -93,16 +131,24 @@ pub fn profile_path(name: &str) -> anyhow::Result<PathBuf> {
     Ok(config_dir()?.join("profiles").join(format!("{name}.toml")))
 }
 
-fn token_path(name: &str) -> anyhow::Result<PathBuf> {
-    let stem = if is_path(name) {
+fn stem(name: &str) -> String {
+    if is_path(name) {
         Path::new(name)
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "default".into())
     } else {
         name.to_owned()
-    };
-    Ok(config_dir()?.join("tokens").join(format!("{stem}.json")))
+    }
+}
+
+fn token_path(name: &str) -> anyhow::Result<PathBuf> {
+    Ok(config_dir()?.join("tokens").join(format!("{}.json", stem(name))))
+}
+
+/// Where profile `name`'s response keys are pinned.
+pub fn pin_path(name: &str) -> anyhow::Result<PathBuf> {
+    Ok(config_dir()?.join("pins").join(format!("{}.json", stem(name))))
 }
 
 impl Profile {
@@ -124,6 +170,41 @@ impl Profile {
 }
 
 impl ClientArgs {
+    /// The API, TLS settings and key trust of the profile with the flags applied.
+    pub fn resolve_pin_target(&self) -> anyhow::Result<PinTarget> {
+        let path = profile_path(&self.profile)?;
+        let p = Profile::load(&path)?;
+        let api_url = self.api.clone().or(p.api_url.clone()).ok_or_else(|| {
+            anyhow!(
+                "no API URL: pass --api or set it in the profile {} (`slipgate dev` writes one)",
+                path.display()
+            )
+        })?;
+        Ok(PinTarget {
+            api_url,
+            ca_file: self.ca.clone().or(p.ca_file.clone()),
+            identity: self.identity(&p)?,
+            trust: self.trust(&path, &p)?,
+        })
+    }
+
+    fn identity(&self, p: &Profile) -> anyhow::Result<Option<(PathBuf, PathBuf)>> {
+        match (self.cert.clone().or(p.cert_file.clone()), self.key.clone().or(p.cert_key_file.clone())) {
+            (Some(cert), Some(key)) => Ok(Some((cert, key))),
+            (None, None) => Ok(None),
+            _ => Err(anyhow!("a client certificate needs both --cert and --key")),
+        }
+    }
+
+    fn trust(&self, path: &Path, p: &Profile) -> anyhow::Result<Trust> {
+        // A relative server_keys path is relative to the profile file.
+        let server_keys = p.server_keys.as_ref().map(|file| match path.parent() {
+            Some(dir) if file.is_relative() => dir.join(file),
+            _ => file.clone(),
+        });
+        Ok(Trust { profile_file: path.to_owned(), server_keys, pin_file: pin_path(&self.profile)? })
+    }
+
     /// The profile with the flags applied; names what is missing and how to set it.
     pub fn resolve(&self) -> anyhow::Result<Resolved> {
         let path = profile_path(&self.profile)?;
@@ -134,6 +215,8 @@ impl ClientArgs {
                 path.display()
             )
         };
+        let identity = self.identity(&p)?;
+        let trust = self.trust(&path, &p)?;
         Ok(Resolved {
             api_url: self.api.clone().or(p.api_url).ok_or_else(|| missing("API URL", "--api"))?,
             idp_url: self.idp.clone().or(p.idp_url).ok_or_else(|| missing("identity server URL", "--idp"))?,
@@ -145,20 +228,25 @@ impl ClientArgs {
                 .or(p.key_file)
                 .ok_or_else(|| missing("signing key file", "--key-file"))?,
             token_file: token_path(&self.profile)?,
-            identity: match (self.cert.clone().or(p.cert_file), self.key.clone().or(p.cert_key_file)) {
-                (Some(cert), Some(key)) => Some((cert, key)),
-                (None, None) => None,
-                _ => return Err(anyhow!("a client certificate needs both --cert and --key")),
-            },
+            identity,
+            trust,
         })
     }
 
     /// The HTTPS client for `resolved`: its CA, and its certificate for mutual TLS.
     pub fn https(resolved: &Resolved, timeout: std::time::Duration) -> anyhow::Result<reqwest::Client> {
-        let ca = resolved.ca_file.as_deref();
-        Ok(match &resolved.identity {
-            Some((cert, key)) => slipgate_client::https_client_mtls(ca, (cert, key), timeout)?,
-            None => slipgate_client::https_client(ca, timeout)?,
-        })
+        https_for(resolved.ca_file.as_deref(), resolved.identity.as_ref(), timeout)
     }
+}
+
+/// An HTTPS client trusting `ca` and presenting `identity` for mutual TLS.
+pub fn https_for(
+    ca: Option<&Path>,
+    identity: Option<&(PathBuf, PathBuf)>,
+    timeout: std::time::Duration,
+) -> anyhow::Result<reqwest::Client> {
+    Ok(match identity {
+        Some((cert, key)) => slipgate_client::https_client_mtls(ca, (cert, key), timeout)?,
+        None => slipgate_client::https_client(ca, timeout)?,
+    })
 }

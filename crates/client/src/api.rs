@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
@@ -14,9 +14,10 @@ use slipgate_proto::{Problem, ProblemCode, Slip, SlipRequest};
 use crate::RequestSigner;
 use crate::builder::ClientBuilder;
 use crate::error::{ClientError, retry_after};
+use crate::pins::ServerKeys;
 use crate::response::{ResponseVerifier, SentRequest};
 use crate::retry::{self, RetryPolicy};
-use crate::skew::{OffsetClock, server_date, skew_millis};
+use crate::skew::{DEFAULT_MAX_CORRECTION, Observed, OffsetClock, observe, server_time};
 use crate::tokens::TokenManager;
 use slipgate_proto::clock::Clock as _;
 
@@ -142,11 +143,13 @@ pub struct Client {
     tokens: Arc<TokenManager>,
     retry: RetryPolicy,
     verifier: Option<Arc<ResponseVerifier>>,
+    max_correction: Duration,
 }
 
 impl Client {
     /// A client for the API at `api_url` (e.g. `https://127.0.0.1:8443`) with
-    /// the default [`RetryPolicy`].
+    /// the default [`RetryPolicy`], trusting the response keys it sees first
+    /// for its lifetime ([`ServerKeys::default`]; see [`Client::with_server_keys`]).
     pub fn new(
         http: reqwest::Client,
         api_url: &str,
@@ -158,8 +161,33 @@ impl Client {
             .map_err(|e| ClientError::Config(format!("invalid API URL `{api_url}`: {e}")))?;
         let clock = Arc::new(OffsetClock::new(signer.clock().clone()));
         let signer = signer.with_clock(clock.clone());
-        let verifier = Some(Arc::new(ResponseVerifier::new(http.clone(), &slip_url)?));
-        Ok(Self { http, slip_url, signer, clock, tokens, retry: RetryPolicy::default(), verifier })
+        let origin = slip_url.origin().ascii_serialization();
+        let verifier = Some(Arc::new(ResponseVerifier::new(http.clone(), &origin, ServerKeys::default())?));
+        Ok(Self {
+            http,
+            slip_url,
+            signer,
+            clock,
+            tokens,
+            retry: RetryPolicy::default(),
+            verifier,
+            max_correction: DEFAULT_MAX_CORRECTION,
+        })
+    }
+
+    /// Trusts these response keys: a fixed set, or a [`PinStore`](crate::pins::PinStore)
+    /// that pins on first use (SPEC §3.8, §5).
+    pub fn with_server_keys(mut self, trust: ServerKeys) -> Result<Self, ClientError> {
+        let origin = self.slip_url.origin().ascii_serialization();
+        self.verifier = Some(Arc::new(ResponseVerifier::new(self.http.clone(), &origin, trust)?));
+        Ok(self)
+    }
+
+    /// The largest clock correction this client applies on its own
+    /// ([`DEFAULT_MAX_CORRECTION`] by default; see [`crate::skew`]).
+    pub fn with_max_clock_correction(mut self, max: Duration) -> Self {
+        self.max_correction = max;
+        self
     }
 
     /// A [`ClientBuilder`]: URL, CA, key, tokens and retry policy by name.
@@ -207,8 +235,11 @@ impl Client {
     /// What it repairs on its own, each attempt signed afresh (new nonce):
     /// - `token_invalid`: renews the token (refresh, then the prompt) and
     ///   signs again, once per attempt;
-    /// - `request_expired` whose `Date` header shows the local clock off by
-    ///   more than 5 s: warns, corrects the signing clock, signs again once;
+    /// - a local clock more than 5 s off the server's, as a verified answer's
+    ///   signed `created` shows (never the unsigned `Date`): warns, corrects
+    ///   the signing clock within [`Client::with_max_clock_correction`] and,
+    ///   when the answer was `request_expired`, signs again once; a larger
+    ///   skew is [`ClientError::ClockSkew`];
     /// - `429`, `503` and transport failures: waits (`Retry-After`, else a
     ///   jittered backoff) and tries again, as the [`RetryPolicy`] allows.
     ///
@@ -224,45 +255,62 @@ impl Client {
         let mut renewed = false;
         let mut corrected = false;
         loop {
-            let (result, date) = self.send_once(body, format, &token).await;
+            let (result, created) = self.send_once(body, format, &token).await;
+            let observed = created.map_or(Observed::InLine, |created| self.observe_server_time(created));
             let error = match result {
                 Ok(generated) => return Ok(generated),
                 Err(error) => error,
             };
-            match error.code() {
-                Some(ProblemCode::TokenInvalid) if !renewed => {
+            match (error.code(), observed) {
+                (Some(ProblemCode::TokenInvalid), _) if !renewed => {
                     token = self.tokens.renew(&token).await?;
                     renewed = true;
                 }
-                Some(ProblemCode::RequestExpired) if !corrected && self.correct_skew(date) => {
+                (Some(ProblemCode::RequestExpired), Observed::Corrected(_)) if !corrected => {
                     corrected = true;
+                }
+                (Some(ProblemCode::RequestExpired), Observed::BeyondBound(offset)) => {
+                    return Err(ClientError::ClockSkew {
+                        offset_s: offset / 1000,
+                        max_s: self.max_correction.as_secs(),
+                    });
                 }
                 _ => return Err(error),
             }
         }
     }
 
-    /// Learns the offset from the server's `Date`, if it shows a skew.
-    fn correct_skew(&self, server: Option<SystemTime>) -> bool {
-        let Some(server) = server else { return false };
-        let Some(extra) = skew_millis(server, self.clock.now()) else { return false };
-        let offset = self.clock.offset_millis().saturating_add(extra);
-        tracing::warn!(
-            offset_s = offset / 1000,
-            "the local clock is {} s {} the API server's; signing with the server's time (fix the clock, e.g. with NTP)",
-            (offset / 1000).unsigned_abs(),
-            if offset > 0 { "behind" } else { "ahead of" },
-        );
-        self.clock.set_offset_millis(offset);
-        true
+    /// Learns the offset from a verified answer's `created`, within the bound.
+    fn observe_server_time(&self, created: i64) -> Observed {
+        let Some(server) = server_time(created) else { return Observed::InLine };
+        let observed = observe(self.clock.offset_millis(), server, self.clock.now(), self.max_correction);
+        match observed {
+            Observed::Corrected(offset) => {
+                tracing::warn!(
+                    offset_s = offset / 1000,
+                    "the local clock is {} s {} the API server's (from its signed answer); signing with the server's time (fix the clock, e.g. with NTP)",
+                    (offset / 1000).unsigned_abs(),
+                    if offset > 0 { "behind" } else { "ahead of" },
+                );
+                self.clock.set_offset_millis(offset);
+            }
+            Observed::BeyondBound(offset) => tracing::warn!(
+                offset_s = offset / 1000,
+                max_s = self.max_correction.as_secs(),
+                "the local clock is further from the API server's than this client corrects on its own; fix the clock (e.g. with NTP)"
+            ),
+            Observed::InLine => {}
+        }
+        observed
     }
 
+    /// One exchange; with the answer's signed `created` when it verified.
     async fn send_once(
         &self,
         body: &[u8],
         format: Format,
         token: &str,
-    ) -> (Result<Generated, ClientError>, Option<SystemTime>) {
+    ) -> (Result<Generated, ClientError>, Option<i64>) {
         let (response, sent) = match self.post(body, format, token).await {
             Ok(sent) => sent,
             Err(e) => return (Err(e), None),
@@ -270,18 +318,18 @@ impl Client {
         let status = response.status();
         let headers = response.headers().clone();
         let retry = retry_after(&headers);
-        let date = server_date(&headers);
         let bytes = match response.bytes().await {
             Ok(bytes) => bytes,
-            Err(e) => return (Err(ClientError::transport(&e)), date),
+            Err(e) => return (Err(ClientError::transport(&e)), None),
         };
-        if let Some(verifier) = &self.verifier
-            && let Err(e) = verifier.verify(&sent, status.as_u16(), &headers, &bytes).await
-        {
-            // An unverified Date must not steer the clock correction either.
-            return (Err(e), None);
-        }
-        (parse_answer(status, retry, bytes, format), date)
+        let created = match &self.verifier {
+            Some(verifier) => match verifier.verify(&sent, status.as_u16(), &headers, &bytes).await {
+                Ok(verified) => Some(verified.created),
+                Err(e) => return (Err(e), None),
+            },
+            None => None,
+        };
+        (parse_answer(status, retry, bytes, format), created)
     }
 
     async fn post(

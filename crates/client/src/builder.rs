@@ -31,9 +31,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use slipgate_httpsig::SigningKey;
+use slipgate_httpsig::jose::Jwks;
 
 use crate::api::https_client_with;
-use crate::{Client, ClientError, IdpClient, RequestSigner, RetryPolicy, TokenFile, TokenManager};
+use crate::{
+    Client, ClientError, IdpClient, PinStore, RequestSigner, RetryPolicy, ServerKeys, TokenFile, TokenManager,
+};
+
+/// How the builder gets the trusted response keys.
+#[derive(Debug)]
+enum TrustSource {
+    Ready(ServerKeys),
+    File(PathBuf),
+}
 
 /// How the builder gets its signer.
 #[derive(Debug)]
@@ -62,6 +72,8 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     http1_only: bool,
     http: Option<reqwest::Client>,
+    trust: Option<TrustSource>,
+    max_correction: Option<Duration>,
 }
 
 /// The request timeout when none is set.
@@ -143,6 +155,48 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts exactly this response key set (no trust on first use), e.g.
+    /// the API's published JWKS obtained out of band.
+    pub fn server_keys(mut self, keys: Jwks) -> Self {
+        let source = "given to ClientBuilder::server_keys".to_owned();
+        self.trust = Some(TrustSource::Ready(ServerKeys::Fixed { keys: Arc::new(keys), source }));
+        self
+    }
+
+    /// Trusts exactly the response key set in this JWKS file (read at
+    /// [`build`](Self::build)), as a profile's `server_keys` names it.
+    pub fn server_keys_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.trust = Some(TrustSource::File(path.into()));
+        self
+    }
+
+    /// Pins the response keys on first use in `store` (shared by its clones),
+    /// refusing a changed set until [`PinStore::repin`]. Without this or
+    /// [`server_keys`](Self::server_keys), the client pins in memory for its
+    /// lifetime.
+    pub fn pin_store(mut self, store: PinStore) -> Self {
+        self.trust = Some(TrustSource::Ready(ServerKeys::Pinned(store)));
+        self
+    }
+
+    /// Trusts the response keys `trust` describes (fixed, or pinned in a shared store).
+    pub fn trust_server_keys(mut self, trust: ServerKeys) -> Self {
+        self.trust = Some(TrustSource::Ready(trust));
+        self
+    }
+
+    /// [`pin_store`](Self::pin_store) with a pin file (0600) at `path`.
+    pub fn pin_file(self, path: impl Into<PathBuf>) -> Self {
+        self.pin_store(PinStore::file(path))
+    }
+
+    /// The largest clock correction the client applies on its own (default
+    /// 300 s, [`crate::skew::DEFAULT_MAX_CORRECTION`]).
+    pub fn max_clock_correction(mut self, max: Duration) -> Self {
+        self.max_correction = Some(max);
+        self
+    }
+
     /// Uses this HTTP client; [`ca_file`](Self::ca_file),
     /// [`timeout`](Self::timeout) and [`http1_only`](Self::http1_only) then
     /// have no effect.
@@ -189,7 +243,19 @@ impl ClientBuilder {
                 ));
             }
         };
-        Ok(Client::new(http, &api_url, signer, tokens)?.with_retry(self.retry.unwrap_or_default()))
+        let mut client =
+            Client::new(http, &api_url, signer, tokens)?.with_retry(self.retry.unwrap_or_default());
+        match self.trust {
+            None => {}
+            Some(TrustSource::Ready(trust)) => client = client.with_server_keys(trust)?,
+            Some(TrustSource::File(path)) => {
+                client = client.with_server_keys(ServerKeys::from_file(&path)?)?
+            }
+        }
+        if let Some(max) = self.max_correction {
+            client = client.with_max_clock_correction(max);
+        }
+        Ok(client)
     }
 }
 

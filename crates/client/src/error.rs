@@ -41,6 +41,24 @@ pub enum ClientError {
     /// in transit or does not come from the API.
     #[error("response signature check failed: {0}")]
     ResponseSignature(String),
+    /// An answer is signed by a key outside the pinned set, and the API now
+    /// serves a different set: a key rotation (re-pin with `slipgate keys
+    /// pin`) or a man in the middle. The message says which.
+    #[error("response keys changed: {0}")]
+    ServerKeysChanged(String),
+    /// The local clock is further from the API's (as its signed answer says)
+    /// than the client corrects on its own.
+    #[error(
+        "the local clock is {} s {} the API server's (from its signed answer), more than the {max_s} s this client corrects on its own: fix the clock (e.g. with NTP)",
+        offset_s.unsigned_abs(),
+        if *offset_s > 0 { "behind" } else { "ahead of" }
+    )]
+    ClockSkew {
+        /// Server minus local, seconds.
+        offset_s: i64,
+        /// The largest correction allowed, seconds.
+        max_s: u64,
+    },
     /// An answer that is not what the protocol promises.
     #[error("unexpected response: {0}")]
     InvalidResponse(String),

@@ -10,9 +10,14 @@
 //! - [`Client`] generates slips, typed errors ([`ClientError`]) mapped from the
 //!   API's problem codes. It repairs what it can on its own: an expired token
 //!   (refresh, re-prompt), a skewed local clock ([`OffsetClock`], from the
-//!   server's `Date`), rate limits and transient failures ([`RetryPolicy`]:
+//!   verified response signature's `created`, bounded; never the unsigned
+//!   `Date`), rate limits and transient failures ([`RetryPolicy`]:
 //!   `Retry-After`, jittered backoff, bounded attempts, never a plain 4xx).
 //!   [`Client::builder`] assembles one from a URL, a CA, a key and a token file.
+//! - Every answer's signature is verified against trusted response keys
+//!   ([`ServerKeys`]): a set named outright, or the API's published set pinned
+//!   on first use in a [`PinStore`] (re-pinned after an announced rotation
+//!   with [`PinStore::repin`], `slipgate keys pin`).
 //!
 //! A complete program is `examples/generate_slip.rs`.
 //!
@@ -35,6 +40,7 @@ mod api;
 pub mod builder;
 mod error;
 mod files;
+pub mod pins;
 pub mod response;
 mod retry;
 mod signer;
@@ -44,6 +50,7 @@ mod tokens;
 pub use api::{Client, Format, Generated, https_client, https_client_mtls};
 pub use builder::ClientBuilder;
 pub use error::ClientError;
+pub use pins::{PinStore, ServerKeys};
 pub use retry::RetryPolicy;
 pub use signer::{KeyFileError, RequestSigner, SignRequestError, load_signing_key};
 pub use skew::OffsetClock;

@@ -1,21 +1,27 @@
 //! Verifying the API's response signatures (SPEC §3.8), on by default.
 //!
 //! Every answer must carry a `Content-Digest` matching the body and an RFC
-//! 9421 signature labelled `res` by one of the keys the API publishes at
-//! `/.well-known/slipgate-keys`, covering `@status`, `content-digest` and —
-//! binding the answer to this very request — `"signature";req;key="sig1"`.
-//! A changed body, a substituted answer or a replayed one is refused with
-//! [`ClientError::ResponseSignature`].
+//! 9421 signature by one of the trusted response keys ([`ServerKeys`]: named
+//! outright, or the set the API published at `/.well-known/slipgate-keys` on
+//! first use, pinned), covering `@status`, `content-digest` and — binding the
+//! answer to this very request — `"signature";req;key="sig1"`. A changed
+//! body, a substituted answer or a replayed one is refused with
+//! [`ClientError::ResponseSignature`]; an answer signed by a key outside the
+//! pinned set while the API serves another set, with
+//! [`ClientError::ServerKeysChanged`].
+//!
+//! A verified answer's signed `created` is the server's clock, which the
+//! client's skew correction may trust ([`crate::skew`]); the unsigned `Date`
+//! is never used.
 
+use crate::ClientError;
+use crate::pins::{ServerKeys, fetch_keys, keys_url, same_keys};
 use http::HeaderMap;
 use slipgate_httpsig::jose::Jwks;
 use slipgate_httpsig::params::parse_signature_header_map;
 use slipgate_httpsig::{
     Algorithm, Message, VerifyingKey, signature_base, verify_content_digest, verify_signature,
 };
-use tokio::sync::RwLock;
-
-use crate::ClientError;
 
 /// The request an answer must be bound to.
 #[derive(Debug, Clone)]
@@ -30,12 +36,20 @@ pub struct SentRequest {
     pub label: String,
 }
 
-/// Checks response signatures against the API's published keys.
+/// What a verified answer proved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedAnswer {
+    /// The signature's `created`: the server's clock when it answered, unix seconds.
+    pub created: i64,
+}
+
+/// Checks response signatures against the trusted keys.
 #[derive(Debug)]
 pub struct ResponseVerifier {
     http: reqwest::Client,
+    api_url: String,
     keys_url: reqwest::Url,
-    jwks: RwLock<Option<Jwks>>,
+    trust: ServerKeys,
 }
 
 fn refused(why: impl Into<String>) -> ClientError {
@@ -43,26 +57,35 @@ fn refused(why: impl Into<String>) -> ClientError {
 }
 
 impl ResponseVerifier {
-    /// A verifier for the API whose slip endpoint is `slip_url`.
-    pub fn new(http: reqwest::Client, slip_url: &reqwest::Url) -> Result<Self, ClientError> {
-        let keys_url = slip_url
-            .join("/.well-known/slipgate-keys")
-            .map_err(|e| ClientError::Config(format!("cannot derive the keys URL: {e}")))?;
-        Ok(Self { http, keys_url, jwks: RwLock::new(None) })
+    /// A verifier for the API at `api_url` trusting `trust`.
+    pub fn new(http: reqwest::Client, api_url: &str, trust: ServerKeys) -> Result<Self, ClientError> {
+        let keys_url = keys_url(api_url)?;
+        Ok(Self { http, api_url: api_url.to_owned(), keys_url, trust })
     }
 
-    async fn keys(&self, refresh: bool) -> Result<Jwks, ClientError> {
-        if !refresh && let Some(jwks) = self.jwks.read().await.clone() {
-            return Ok(jwks);
+    /// The raw public key `kid` names among the trusted keys.
+    async fn trusted_key(&self, kid: &str) -> Result<[u8; 32], ClientError> {
+        let usable = |keys: &Jwks| keys.find(kid).and_then(|k| k.ed25519_public_key().ok());
+        match &self.trust {
+            ServerKeys::Fixed { keys, source } => usable(keys).ok_or_else(|| {
+                refused(format!(
+                    "the answer is signed by key `{kid}`, which is not in the server key set {source}"
+                ))
+            }),
+            ServerKeys::Pinned(store) => {
+                let pinned =
+                    store.load_or_pin(&self.api_url, || fetch_keys(&self.http, &self.keys_url)).await?;
+                if let Some(key) = usable(&pinned) {
+                    return Ok(key);
+                }
+                let served = fetch_keys(&self.http, &self.keys_url).await?;
+                if same_keys(&served, &pinned) {
+                    Err(refused("the answer is signed by a key the API does not publish"))
+                } else {
+                    Err(store.changed(&self.api_url, &pinned, &served))
+                }
+            }
         }
-        let response =
-            self.http.get(self.keys_url.clone()).send().await.map_err(|e| ClientError::transport(&e))?;
-        if !response.status().is_success() {
-            return Err(refused(format!("the API's keys answered {}", response.status())));
-        }
-        let jwks: Jwks = response.json().await.map_err(|_| refused("the API's keys are not a JWK set"))?;
-        *self.jwks.write().await = Some(jwks.clone());
-        Ok(jwks)
     }
 
     /// Verifies one answer to `request`.
@@ -72,7 +95,7 @@ impl ResponseVerifier {
         status: u16,
         headers: &HeaderMap,
         body: &[u8],
-    ) -> Result<(), ClientError> {
+    ) -> Result<VerifiedAnswer, ClientError> {
         let digest = headers.get("content-digest").and_then(|v| v.to_str().ok());
         verify_content_digest(digest, body).map_err(|e| refused(format!("the body does not match: {e}")))?;
         let parsed =
@@ -85,15 +108,9 @@ impl ResponseVerifier {
                 return Err(refused(format!("the answer's signature does not cover {needed}")));
             }
         }
+        let created = params.created.ok_or_else(|| refused("the answer's signature has no created"))?;
         let kid = params.keyid.as_deref().ok_or_else(|| refused("the answer's signature names no key"))?;
-        let mut jwks = self.keys(false).await?;
-        if jwks.find(kid).is_none() {
-            jwks = self.keys(true).await?;
-        }
-        let raw = jwks
-            .find(kid)
-            .and_then(|k| k.ed25519_public_key().ok())
-            .ok_or_else(|| refused("the answer is signed by a key the API does not publish"))?;
+        let raw = self.trusted_key(kid).await?;
         let key =
             VerifyingKey::from_public_key(Algorithm::Ed25519, &raw).map_err(|e| refused(e.to_string()))?;
         let sent = Message::request(&request.method, request.url.as_str())
@@ -104,6 +121,7 @@ impl ResponseVerifier {
         parts.headers = headers.clone();
         let base = signature_base(params, &parts, Some(&sent)).map_err(|e| refused(e.to_string()))?;
         verify_signature(params, &parsed.signature, &base, &key)
-            .map_err(|_| refused("the answer's signature does not verify"))
+            .map_err(|_| refused("the answer's signature does not verify"))?;
+        Ok(VerifiedAnswer { created })
     }
 }

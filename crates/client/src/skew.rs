@@ -2,13 +2,25 @@
 //!
 //! The API refuses a signature whose `created` lies more than `max_skew`
 //! (300 s by default) from its own clock with `401 request_expired`. A client
-//! machine whose clock is off would then fail every request. When that
-//! answer carries a `Date` header more than [`SKEW_THRESHOLD`] away from the
-//! local clock, [`Client`](crate::Client) logs a warning, records the offset in
-//! its [`OffsetClock`] and signs again once; later requests reuse the offset.
+//! machine whose clock is off would then fail every request. Every verified
+//! answer's signature carries the server's `created`
+//! ([`VerifiedAnswer`](crate::response::VerifiedAnswer)); when it is more than
+//! [`SKEW_THRESHOLD`] away from this client's (corrected) clock,
+//! [`Client`](crate::Client) logs a warning and records the offset in its
+//! [`OffsetClock`] — and, when the answer was `request_expired`, signs again
+//! once. Later requests reuse the offset.
 //!
-//! This trusts the server's `Date` only to *shift the signing time*: a forged
-//! `Date` can at worst make this client's own requests fail freshness.
+//! # Security
+//! Only a verified signature's `created` moves the clock: it is signed by a
+//! trusted server key and bound to this very request (`;req`), so a man in the
+//! middle cannot forge or replay it. The unsigned `Date` header is never used:
+//! a proxy shifting it by hours changes nothing. The offset is also bounded
+//! ([`DEFAULT_MAX_CORRECTION`], 300 s, the server's default window; see
+//! `ClientBuilder::max_clock_correction`): even a trusted key cannot move the
+//! signing clock far enough to make this client sign requests that only
+//! become fresh hours later — requests someone could hold and replay then. A
+//! larger skew is reported ([`ClientError::ClockSkew`](crate::ClientError::ClockSkew))
+//! rather than corrected.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -27,7 +39,7 @@ use std::time::{Duration, SystemTime};
 
 use slipgate_proto::clock::Clock;
 
-/// Skew below this is left alone: `Date` has one-second resolution and the
+/// Skew below this is left alone: `created` has one-second resolution and the
 /// server's window is minutes wide.
 pub const SKEW_THRESHOLD: Duration = Duration::from_secs(5);
 
@@ -70,10 +82,41 @@ impl Clock for OffsetClock {
     }
 }
 
-/// The server's `Date` header, if present and valid (RFC 9110 §5.6.7).
-pub(crate) fn server_date(headers: &http::HeaderMap) -> Option<SystemTime> {
-    let value = headers.get(http::header::DATE)?.to_str().ok()?;
-    httpdate::parse_http_date(value).ok()
+/// The largest correction applied by default: the server's default window.
+pub const DEFAULT_MAX_CORRECTION: Duration = Duration::from_secs(300);
+
+/// What one verified server time says about the offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Observed {
+    /// Within [`SKEW_THRESHOLD`] of the corrected clock: nothing to do.
+    InLine,
+    /// The new offset (ms), within the bound.
+    Corrected(i64),
+    /// The offset (ms) it would take, beyond the bound: not applied.
+    BeyondBound(i64),
+}
+
+/// The server's signed `created` as a time.
+pub(crate) fn server_time(created: i64) -> Option<SystemTime> {
+    let secs = u64::try_from(created).ok()?;
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))
+}
+
+/// The correction that `server` (a verified `created`) asks of a clock now
+/// reading `corrected_now` with offset `current_ms`, bounded by `max`.
+pub(crate) fn observe(
+    current_ms: i64,
+    server: SystemTime,
+    corrected_now: SystemTime,
+    max: Duration,
+) -> Observed {
+    let Some(extra) = skew_millis(server, corrected_now) else { return Observed::InLine };
+    let offset = current_ms.saturating_add(extra);
+    if u128::from(offset.unsigned_abs()) > max.as_millis() {
+        Observed::BeyondBound(offset)
+    } else {
+        Observed::Corrected(offset)
+    }
 }
 
 /// The offset (server minus local, ms) when `server` and `local` differ by
@@ -124,11 +167,20 @@ mod tests {
     }
 
     #[test]
-    fn parses_the_date_header() {
-        let mut headers = http::HeaderMap::new();
-        headers.insert(http::header::DATE, "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap());
-        assert_eq!(server_date(&headers), Some(at(784_111_777)));
-        headers.insert(http::header::DATE, "yesterday".parse().unwrap());
-        assert_eq!(server_date(&headers), None);
+    fn observe_corrects_within_the_bound_and_refuses_beyond_it() {
+        let max = Duration::from_secs(300);
+        assert_eq!(observe(0, at(1_003), at(1_000), max), Observed::InLine);
+        assert_eq!(observe(0, at(1_200), at(1_000), max), Observed::Corrected(200_000));
+        assert_eq!(observe(0, at(1_000), at(1_200), max), Observed::Corrected(-200_000));
+        assert_eq!(observe(0, at(2_200), at(1_000), max), Observed::BeyondBound(1_200_000));
+        // The bound is on the total offset, not on each step.
+        assert_eq!(observe(250_000, at(1_100), at(1_000), max), Observed::BeyondBound(350_000));
+        assert_eq!(observe(250_000, at(1_000), at(1_100), max), Observed::Corrected(150_000));
+    }
+
+    #[test]
+    fn server_time_refuses_negative_created() {
+        assert_eq!(server_time(784_111_777), Some(at(784_111_777)));
+        assert_eq!(server_time(-1), None);
     }
 }

@@ -17,6 +17,7 @@ fn token(c: &mut Criterion) {
         emp_id: Some("00001".into()),
         exp: i64::MAX,
         client_id: Some("slipgate-cli".into()),
+        ..TokenClaims::default()
     };
     let token = "eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3dCIsImtpZCI6ImsxIn0.a-typical-access-token-payload.sig";
     cache.put(cache.key_of(token), Ok(claims.clone()), i64::MAX, 0);

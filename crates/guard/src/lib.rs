@@ -2,8 +2,8 @@
 //!
 //! One folder per concern, each with a pure `check` function and pluggable
 //! stores: the signature and replay layer, the token layer and the rate-limit
-//! layer; plus [`transport`], the connection-level defences. Every decision
-//! reads time through [`Clock`] (defined in `slipgate-proto`, re-exported here).
+//! layer (the connection-level defences live in `slipgate-transport`). Every
+//! decision reads time through [`Clock`] (defined in `slipgate-proto`, re-exported here).
 //!
 //! ```
 //! use std::time::{Duration, UNIX_EPOCH};
@@ -19,7 +19,6 @@ pub mod ratelimit;
 mod rejection;
 pub mod signature;
 pub mod token;
-pub mod transport;
 
 pub use rejection::Rejection;
 

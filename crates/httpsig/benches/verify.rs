@@ -1,4 +1,6 @@
-//! Verification cost per algorithm over a 1 KiB body: digest check + base rebuild + verify.
+//! Verification cost per algorithm over a 1 KiB body: digest check + base rebuild + verify; and
+//! for bound requests (SPEC §3.2.1) the extra steps: the key from the token's `cnf`, the tagged
+//! selection, `@target-uri` from the received head.
 
 // A benchmark whose setup fails must stop loudly.
 #![allow(clippy::expect_used)]
@@ -8,9 +10,11 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use slipgate_httpsig::{
     base::{Message, signature_base},
+    binding::{BOUND_REQUEST_TAG, BoundKey, Confirmation, parse_tagged_signature},
     digest::{DigestAlgorithm, content_digest, verify_content_digest},
     keys::{Algorithm, SigningKey},
     params::{Component, parse_signature_headers},
+    received::ReceivedRequest,
     sign::{SignParams, sign_message, verify_signature},
 };
 
@@ -68,5 +72,62 @@ fn bench_verify(c: &mut Criterion) {
     parts.finish();
 }
 
-criterion_group!(benches, bench_verify);
+fn bench_bound(c: &mut Criterion) {
+    let body = vec![b'x'; 1024];
+    let digest = content_digest(DigestAlgorithm::Sha256, &body);
+    let msg = Message::request("POST", "https://127.0.0.1:8443/generate/salaryslip")
+        .expect("uri")
+        .with_header("content-type", "application/json")
+        .with_header("authorization", "HTTPSig example-token")
+        .with_header("content-digest", &digest);
+    let components = ["@method", "@target-uri", "authorization", "content-type", "content-digest"]
+        .map(Component::field_or_derived);
+    let params =
+        SignParams::new("sig1").created(1_767_225_600).nonce("q4Kj2dVbX8mNcP1a").tag(BOUND_REQUEST_TAG);
+    let mut group = c.benchmark_group("bound_1KiB");
+    for alg in [Algorithm::EcdsaP256Sha256, Algorithm::Ed25519] {
+        let (key, _) = SigningKey::generate(alg).expect("key");
+        let signed = sign_message(&msg, None::<&Message>, &components, &params, &key).expect("sign");
+        let cnf = serde_json::to_string(&Confirmation::of(&BoundKey::from_signing_key(&key).expect("raw")))
+            .expect("cnf");
+        let (parts, ()) = http::Request::post("/generate/salaryslip")
+            .header("host", "127.0.0.1:8443")
+            .header("content-type", "application/json")
+            .header("authorization", "HTTPSig example-token")
+            .header("content-digest", &digest)
+            .body(())
+            .expect("request")
+            .into_parts();
+        group.bench_function(format!("{}: cnf import", alg.as_str()), |b| {
+            b.iter(|| {
+                let cnf: Confirmation = serde_json::from_str(black_box(&cnf)).expect("json");
+                cnf.key().expect("key")
+            })
+        });
+        let bound = serde_json::from_str::<Confirmation>(&cnf).expect("json").key().expect("key");
+        group.bench_function(format!("{}: thumbprint", alg.as_str()), |b| {
+            b.iter(|| black_box(&bound).thumbprint())
+        });
+        group.bench_function(format!("{}: cnf import, parse, digest, base, verify", alg.as_str()), |b| {
+            b.iter(|| {
+                let key =
+                    serde_json::from_str::<Confirmation>(black_box(&cnf)).expect("json").key().expect("key");
+                let parsed = parse_tagged_signature(
+                    Some(&signed.signature_input),
+                    Some(&signed.signature),
+                    BOUND_REQUEST_TAG,
+                )
+                .expect("parse");
+                verify_content_digest(Some(&digest), black_box(&body)).expect("digest");
+                let base = signature_base(&parsed.params, &ReceivedRequest::https(&parts), None::<&Message>)
+                    .expect("base");
+                verify_signature(&parsed.params, &parsed.signature, &base, key.verifying_key())
+                    .expect("verify");
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_verify, bench_bound);
 criterion_main!(benches);

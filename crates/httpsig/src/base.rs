@@ -203,7 +203,8 @@ fn trim(v: &[u8]) -> &[u8] {
 }
 
 fn field_value(c: &Component, id: &str, lines: &[&[u8]]) -> Result<Vec<u8>, BaseError> {
-    if lines.is_empty() {
+    // `lines` are header fields; trailers are never available here.
+    if lines.is_empty() || c.params.contains(&ComponentParam::Tr) {
         return Err(BaseError::ComponentMissing(id.to_owned()));
     }
     if c.params.contains(&ComponentParam::Bs) {

@@ -23,15 +23,16 @@
 //!
 //! # Security
 //!
-//! Covered: algorithm confusion (the header must be exactly `alg: EdDSA`, `typ`
-//! `JWT` or `at+jwt`, and a `kid`; `none`, HMAC and every other algorithm are
+//! Covered: algorithm confusion (the header must be exactly `alg: EdDSA`, a
+//! `typ` of [`TYP_KNOWN`], and a `kid`; `none`, HMAC and every other algorithm are
 //! refused, and unknown or duplicate header members too), key confusion (only
 //! `OKP`/`Ed25519` keys whose `alg` and `use`, when present, say `EdDSA` and
 //! `sig`), parser abuse (tokens over [`MAX_JWT_LEN`] are refused before any
 //! decoding, base64url must be canonical and unpadded, no panics).
 //!
-//! Not covered here: the claims policy (`iss`, `aud`, `exp`, `nbf`, scopes,
-//! revocation) — the caller checks those with its own clock.
+//! Not covered here: which `typ` to insist on, and the claims policy (`iss`,
+//! `aud`, `exp`, `nbf`, `iat`, scopes, revocation) — the caller checks those
+//! with its own clock.
 
 use std::fmt;
 
@@ -48,6 +49,9 @@ pub const MAX_JWT_LEN: usize = 8 * 1024;
 pub const ALG_EDDSA: &str = "EdDSA";
 /// The `typ` of access tokens (RFC 9068).
 pub const TYP_ACCESS_TOKEN: &str = "at+jwt";
+/// Every `typ` a header may carry: RFC 9068's two spellings of `at+jwt`, and
+/// the generic `JWT` (which an access-token verifier should refuse: RFC 9068 §4).
+pub const TYP_KNOWN: [&str; 3] = [TYP_ACCESS_TOKEN, "application/at+jwt", "JWT"];
 
 /// Why a key or token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -200,7 +204,7 @@ impl KeyLookup for Jwk {
 pub struct JwtHeader {
     /// Always `EdDSA`.
     pub alg: String,
-    /// `JWT` or `at+jwt`.
+    /// One of [`TYP_KNOWN`] (any case).
     pub typ: String,
     /// The signing key's id.
     pub kid: String,
@@ -217,7 +221,7 @@ pub fn sign_jwt(claims: &impl Serialize, kid: &str, key: &Ed25519KeyPair) -> Res
     sign_jwt_typed(claims, kid, TYP_ACCESS_TOKEN, key)
 }
 
-/// [`sign_jwt`] with an explicit `typ` (`JWT` or `at+jwt`).
+/// [`sign_jwt`] with an explicit `typ` (one of [`TYP_KNOWN`]).
 pub fn sign_jwt_typed(
     claims: &impl Serialize,
     kid: &str,
@@ -244,8 +248,11 @@ fn check_header(header: &JwtHeader) -> Result<(), JwtError> {
     if header.alg != ALG_EDDSA {
         return Err(JwtError::Algorithm(header.alg.chars().take(20).collect()));
     }
-    if header.typ != "JWT" && header.typ != TYP_ACCESS_TOKEN {
-        return Err(JwtError::Header("typ must be JWT or at+jwt".into()));
+    // RFC 7515 §4.1.9: `typ` is a media type, compared case-insensitively, whose
+    // `application/` prefix may be left out. Which of these a verifier accepts
+    // is its policy (the API's `auth.jwt_typ`); this is the closed set it may choose from.
+    if !TYP_KNOWN.iter().any(|known| header.typ.eq_ignore_ascii_case(known)) {
+        return Err(JwtError::Header("typ must be at+jwt, application/at+jwt or JWT".into()));
     }
     if header.kid.is_empty() || header.kid.len() > 128 {
         return Err(JwtError::Header("kid must be 1 to 128 characters".into()));

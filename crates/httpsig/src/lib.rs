@@ -19,6 +19,10 @@
 //!
 //! A signer calls [`digest::content_digest`] and [`sign::sign_message`].
 //!
+//! Key-bound tokens (SPEC §3.2.1, §4) add [`binding`]: raw public keys for the `pub` parameter,
+//! RFC 7638 thumbprints and the `cnf.htsk` claim; a server rebuilds `@target-uri` from a
+//! [`received::ReceivedRequest`].
+//!
 //! ```
 //! use slipgate_httpsig::{
 //!     base::{signature_base, Message},
@@ -63,10 +67,12 @@
 //! lookup and rotation, and which components a deployment requires.
 
 pub mod base;
+pub mod binding;
 pub mod digest;
 pub mod jose;
 pub mod keys;
 pub mod params;
+pub mod received;
 pub mod sign;
 
 /// Largest `Signature-Input` or `Signature` field value accepted, in bytes.
@@ -83,6 +89,7 @@ pub const MIN_NONCE_LEN: usize = 8;
 pub const MAX_NONCE_LEN: usize = 128;
 
 pub use base::{BaseError, HttpMessage, Message, signature_base};
+pub use binding::{BoundKey, Confirmation, Htsk, RawKeyError};
 pub use digest::{DigestAlgorithm, DigestError, content_digest, verify_content_digest};
 pub use keys::{Algorithm, KeyError, SecretBytes, SigningKey, VerifyError, VerifyingKey, to_pem};
 pub use params::{

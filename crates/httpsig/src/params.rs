@@ -58,6 +58,9 @@ pub enum ComponentParam {
     Sf,
     /// `bs`: each field value wrapped as a byte sequence.
     Bs,
+    /// `tr`: the field from the trailers (RFC 9421 §2.1.4). No message here
+    /// has trailers, so such a component is always absent from the message.
+    Tr,
 }
 
 /// The derived components this crate supports (RFC 9421 §2.2).
@@ -133,19 +136,20 @@ impl Component {
         {
             return Err(malformed(format!("component {name:?} is not a lowercase field name")));
         }
-        let (mut req, mut key, mut sf, mut bs) = (0, 0, 0, 0);
+        let (mut req, mut key, mut sf, mut bs, mut tr) = (0, 0, 0, 0, 0);
         for p in &self.params {
             match p {
                 ComponentParam::Req => req += 1,
                 ComponentParam::Key(_) => key += 1,
                 ComponentParam::Sf => sf += 1,
                 ComponentParam::Bs => bs += 1,
+                ComponentParam::Tr => tr += 1,
             }
         }
-        if req > 1 || key > 1 || sf > 1 || bs > 1 {
+        if req > 1 || key > 1 || sf > 1 || bs > 1 || tr > 1 {
             return Err(malformed(format!("component {name:?} repeats a parameter")));
         }
-        if self.is_derived() && key + sf + bs > 0 {
+        if self.is_derived() && key + sf + bs + tr > 0 {
             return Err(malformed(format!("derived component {name:?} takes only the req parameter")));
         }
         if bs > 0 && key + sf > 0 {
@@ -184,6 +188,7 @@ impl Component {
                 ComponentParam::Req => out.push_str(";req"),
                 ComponentParam::Sf => out.push_str(";sf"),
                 ComponentParam::Bs => out.push_str(";bs"),
+                ComponentParam::Tr => out.push_str(";tr"),
                 ComponentParam::Key(member) => {
                     out.push_str(";key=");
                     write_sf_string(out, member).map_err(|()| {
@@ -203,6 +208,7 @@ impl Component {
                 ComponentParam::Key(m) => ("key", BareItem::String(m.clone())),
                 ComponentParam::Sf => ("sf", BareItem::Boolean(true)),
                 ComponentParam::Bs => ("bs", BareItem::Boolean(true)),
+                ComponentParam::Tr => ("tr", BareItem::Boolean(true)),
             };
             params.insert(k.to_owned(), v);
         }
@@ -219,6 +225,7 @@ impl Component {
                 ("req", BareItem::Boolean(true)) => ComponentParam::Req,
                 ("sf", BareItem::Boolean(true)) => ComponentParam::Sf,
                 ("bs", BareItem::Boolean(true)) => ComponentParam::Bs,
+                ("tr", BareItem::Boolean(true)) => ComponentParam::Tr,
                 ("key", BareItem::String(m)) => ComponentParam::Key(m.clone()),
                 _ => return Err(malformed(format!("component {name:?} has unsupported parameter {k:?}"))),
             };
@@ -249,6 +256,10 @@ pub struct SignatureParams {
     pub alg: Option<String>,
     /// `tag`.
     pub tag: Option<String>,
+    /// `pub`: the signer's raw public key, decoded from its sf-binary (a run-time key in a
+    /// signed token request, draft-richer-oauth-httpsig-03 §2.2). Length and curve checks are
+    /// [`crate::binding::BoundKey::from_raw`]'s.
+    pub pub_key: Option<Vec<u8>>,
     /// The inner list serialized as it is signed in `@signature-params`, parameters in the order
     /// received (canonical structured-field serialization of what was received).
     pub raw: String,
@@ -266,20 +277,34 @@ impl SignatureParams {
             keyid: None,
             alg: None,
             tag: None,
+            pub_key: None,
             raw: String::new(),
         }
     }
 
     /// Whether a covered component has this name (any parameters).
+    ///
+    /// Not a policy check: `"content-digest";key="md5"` covers one member of
+    /// the field, not the field; use [`Self::covers_plain`] for requirements.
     #[must_use]
     pub fn covers(&self, name: &str) -> bool {
         self.components.iter().any(|c| c.name == name)
     }
 
-    /// The required names that are not covered, in the order given.
+    /// Whether this name is covered as a plain entry, without parameters
+    /// (SPEC §3.2): `"content-digest"` covers the field, while
+    /// `"content-digest";key="sha-256"`, `;sf`, `;bs`, `;req` or `;tr` sign
+    /// something else (one member, a re-serialization, the related request).
+    #[must_use]
+    pub fn covers_plain(&self, name: &str) -> bool {
+        self.components.iter().any(|c| c.name == name && c.params.is_empty())
+    }
+
+    /// The required names that are not covered as plain entries
+    /// ([`Self::covers_plain`]), in the order given.
     #[must_use]
     pub fn missing_components<'a>(&self, required: &[&'a str]) -> Vec<&'a str> {
-        required.iter().copied().filter(|r| !self.covers(r)).collect()
+        required.iter().copied().filter(|r| !self.covers_plain(r)).collect()
     }
 }
 
@@ -312,22 +337,28 @@ pub fn parse_signature_headers(
         (Some(i), Some(s)) => (i, s),
     };
     let params = parse_signature_input(input)?;
-    if let Some(signature) = fast_signature(sig, &params.label) {
-        return Ok(ParsedSignature { params, signature });
+    let signature = signature_member(sig, &params.label)?;
+    Ok(ParsedSignature { params, signature })
+}
+
+/// The decoded `Signature` member labelled `label`.
+pub(crate) fn signature_member(sig: &str, label: &str) -> Result<Vec<u8>, ParseError> {
+    if let Some(signature) = fast_signature(sig, label) {
+        return Ok(signature);
     }
     let sig_dict = parse_dict(sig, "signature")?;
     let entry = sig_dict
-        .get(&params.label)
-        .ok_or_else(|| malformed(format!("signature has no member labelled {:?}", params.label)))?;
+        .get(label)
+        .ok_or_else(|| malformed(format!("signature has no member labelled {label:?}")))?;
     let ListEntry::Item(Item { bare_item: BareItem::ByteSeq(bytes), params: member_params }) = entry else {
-        return Err(malformed(format!("signature {:?} is not a byte sequence", params.label)));
+        return Err(malformed(format!("signature {label:?} is not a byte sequence")));
     };
     // RFC 9421 defines no parameters here; refusing them keeps the member's
     // serialization (`"signature";req;key=…` in response signatures) exactly `:<base64>:`.
     if !member_params.is_empty() {
-        return Err(malformed(format!("signature {:?} has parameters", params.label)));
+        return Err(malformed(format!("signature {label:?} has parameters")));
     }
-    Ok(ParsedSignature { params, signature: bytes.clone() })
+    Ok(bytes.clone())
 }
 
 /// [`parse_signature_headers`] on the `Signature-Input` and `Signature` fields of a header map,
@@ -420,6 +451,7 @@ pub(crate) fn params_from_inner_list(label: &str, inner: &InnerList) -> Result<S
             "keyid" => out.keyid = Some(str_param(k, v)?),
             "alg" => out.alg = Some(str_param(k, v)?),
             "tag" => out.tag = Some(str_param(k, v)?),
+            "pub" => out.pub_key = Some(bytes_param(k, v)?),
             // Extension parameters are signed (they are in `raw`) but carry no meaning here.
             _ => {}
         }
@@ -460,8 +492,14 @@ fn serialize_inner_list(components: &[Component], params: &Parameters) -> Result
                 out.push('=');
                 out.push_str(t);
             }
+            BareItem::ByteSeq(b) => {
+                // RFC 8941 §4.1.8: standard base64 with padding, between colons.
+                out.push_str("=:");
+                out.push_str(&base64::Engine::encode(&SF_BASE64, b));
+                out.push(':');
+            }
             other => {
-                // Rare (booleans false, decimals, byte sequences): the library's serializer.
+                // Rare (booleans false, decimals): the library's serializer.
                 let text = Item::new(other.clone())
                     .serialize_value()
                     .map_err(|e| malformed(format!("parameter {key:?}: {e}")))?;
@@ -497,7 +535,7 @@ pub fn nonce_is_well_formed(nonce: &str) -> bool {
         && nonce.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~+/=-".contains(&b))
 }
 
-fn parse_dict(value: &str, field: &str) -> Result<sfv::Dictionary, ParseError> {
+pub(crate) fn parse_dict(value: &str, field: &str) -> Result<sfv::Dictionary, ParseError> {
     if value.len() > MAX_FIELD_LEN {
         return Err(malformed(format!("{field} is longer than {MAX_FIELD_LEN} bytes")));
     }
@@ -520,6 +558,13 @@ fn str_param(name: &str, v: &BareItem) -> Result<String, ParseError> {
     match v {
         BareItem::String(s) => Ok(s.clone()),
         _ => Err(malformed(format!("parameter {name:?} is not a string"))),
+    }
+}
+
+fn bytes_param(name: &str, v: &BareItem) -> Result<Vec<u8>, ParseError> {
+    match v {
+        BareItem::ByteSeq(b) => Ok(b.clone()),
+        _ => Err(malformed(format!("parameter {name:?} is not a byte sequence"))),
     }
 }
 
@@ -604,7 +649,7 @@ impl<'a> Cursor<'a> {
 /// nothing the general parser would refuse and gives the same result, which a
 /// property test checks. In this form the received text *is* the canonical
 /// serialization, so `raw` is a slice of it.
-fn fast_signature_input(value: &str) -> Option<SignatureParams> {
+pub(crate) fn fast_signature_input(value: &str) -> Option<SignatureParams> {
     let mut cur = Cursor { text: value, at: 0 };
     let label = cur.key()?;
     cur.eat(b'=')?;
@@ -620,6 +665,7 @@ fn fast_signature_input(value: &str) -> Option<SignatureParams> {
                     "req" => ComponentParam::Req,
                     "sf" => ComponentParam::Sf,
                     "bs" => ComponentParam::Bs,
+                    "tr" => ComponentParam::Tr,
                     "key" => {
                         cur.eat(b'=')?;
                         ComponentParam::Key(cur.plain_string()?.to_owned())
@@ -660,7 +706,8 @@ fn fast_signature_input(value: &str) -> Option<SignatureParams> {
                 "keyid" => out.keyid = Some(v.to_owned()),
                 "alg" => out.alg = Some(v.to_owned()),
                 "tag" => out.tag = Some(v.to_owned()),
-                "created" | "expires" | "nonce" => return None,
+                // `pub` is a byte sequence: the general parser words the error.
+                "created" | "expires" | "nonce" | "pub" => return None,
                 _ => {}
             }
         } else {
@@ -668,7 +715,7 @@ fn fast_signature_input(value: &str) -> Option<SignatureParams> {
             match key {
                 "created" => out.created = Some(v),
                 "expires" => out.expires = Some(v),
-                "nonce" | "keyid" | "alg" | "tag" => return None,
+                "nonce" | "keyid" | "alg" | "tag" | "pub" => return None,
                 _ => {}
             }
         }

@@ -1,8 +1,13 @@
 //! Signing a message ([`sign_message`]) and verifying a rebuilt base ([`verify_signature`]).
 //!
 //! The signer builds the `Signature-Input` inner list from the components and [`SignParams`]
-//! (parameters in the order `created`, `expires`, `nonce`, `keyid`, `alg`, `tag`), parses it
-//! back with the verifier's parser so both sides agree byte for byte, builds the base and signs.
+//! (parameters in the order `created`, `expires`, `nonce`, `keyid`, `tag`, `alg`, `pub` — the
+//! order of the signed token request in SPEC §4), parses it back with the verifier's parser so
+//! both sides agree byte for byte, builds the base and signs.
+//!
+//! A run-time key (draft-richer-oauth-httpsig-03 §2.2) signs without `keyid` and shows itself
+//! with [`SignParams::with_pub`]: the `pub` parameter is then the signing key's own raw public
+//! key, so it cannot disagree with the key that signs.
 //!
 //! ```
 //! use slipgate_httpsig::{base::Message, keys::SigningKey, params::Component};
@@ -59,6 +64,8 @@ pub struct SignParams {
     pub include_alg: bool,
     /// `tag`.
     pub tag: Option<String>,
+    /// Whether to include `pub` (the key's raw public key, as an sf-binary).
+    pub include_pub: bool,
 }
 
 impl SignParams {
@@ -103,6 +110,14 @@ impl SignParams {
         self.tag = Some(tag.to_owned());
         self
     }
+    /// Includes `pub`: the signing key's raw public key (32 bytes for Ed25519, the 65-byte
+    /// uncompressed point for P-256). Signing with an HMAC key then fails: a shared secret
+    /// has no public form and must never be sent.
+    #[must_use]
+    pub fn with_pub(mut self) -> Self {
+        self.include_pub = true;
+        self
+    }
 }
 
 /// The two field values to add to the message, and the base that was signed.
@@ -126,7 +141,7 @@ pub struct SignedHeaders {
 ///
 /// [`SignError::Params`] for an invalid label, component or parameter (including a nonce not of
 /// the SPEC form), [`SignError::Base`] when the message lacks a component, [`SignError::Key`]
-/// when signing fails.
+/// when signing fails or `pub` is asked of an HMAC key ([`KeyError::Unsupported`]).
 pub fn sign_message<M: HttpMessage + ?Sized, R: HttpMessage + ?Sized>(
     msg: &M,
     related_request: Option<&R>,
@@ -151,11 +166,14 @@ pub fn sign_message<M: HttpMessage + ?Sized, R: HttpMessage + ?Sized>(
     if let Some(k) = &params.keyid {
         put("keyid", BareItem::String(k.clone()));
     }
+    if let Some(t) = &params.tag {
+        put("tag", BareItem::String(t.clone()));
+    }
     if params.include_alg {
         put("alg", BareItem::String(key.algorithm().as_str().to_owned()));
     }
-    if let Some(t) = &params.tag {
-        put("tag", BareItem::String(t.clone()));
+    if params.include_pub {
+        put("pub", BareItem::ByteSeq(key.public_key_raw()?));
     }
     let inner = InnerList::with_params(items, p);
     let parsed = params_from_inner_list(&params.label, &inner)?;

@@ -3,11 +3,12 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use slipgate_idp::admin::{Role, user_add};
+//! use slipgate_idp::admin::{EmployeeRecord, Role, user_add};
 //! use slipgate_idp::{Secret, store::open_store};
 //!
 //! let store = open_store("sqlite://slipgate-idp.db").await?;
-//! user_add(store.as_ref(), "alice", &Secret::new("a long passphrase"), "01234", &[Role::Employee]).await?;
+//! let record = EmployeeRecord::complete("01234", "ENG", "Alice Example", "7.1");
+//! user_add(store.as_ref(), "alice", &Secret::new("a long passphrase"), &record, &[Role::Employee]).await?;
 //! # Ok(()) }
 //! ```
 
@@ -19,7 +20,7 @@ use slipgate_proto::clock::{Clock as _, SystemClock};
 
 use crate::crypto::{self, HashError};
 use crate::secret::Secret;
-use crate::store::{ClientRecord, Store, StoreError, UserRecord};
+use crate::store::{ClientRecord, EmployeeUpdate, Store, StoreError, UserRecord};
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 8;
@@ -113,6 +114,60 @@ pub enum AdminError {
     Random,
 }
 
+/// A user's employee record (SPEC §3.4): what a `salaryslip:self` request must
+/// repeat exactly. `emp_code`, `emp_name` and `emp_grade` may be missing for
+/// users created before they existed; such users cannot generate their own slip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EmployeeRecord {
+    /// Employee id.
+    pub emp_id: String,
+    /// Department code.
+    pub emp_code: Option<String>,
+    /// Name as on the slip.
+    pub emp_name: Option<String>,
+    /// Pay grade.
+    pub emp_grade: Option<String>,
+}
+
+impl EmployeeRecord {
+    /// A record with every member.
+    #[must_use]
+    pub fn complete(emp_id: &str, emp_code: &str, emp_name: &str, emp_grade: &str) -> Self {
+        Self {
+            emp_id: emp_id.to_owned(),
+            emp_code: Some(emp_code.to_owned()),
+            emp_name: Some(emp_name.to_owned()),
+            emp_grade: Some(emp_grade.to_owned()),
+        }
+    }
+
+    /// Whether every member is set.
+    #[must_use]
+    pub fn is_complete(&self) -> bool {
+        self.emp_code.is_some() && self.emp_name.is_some() && self.emp_grade.is_some()
+    }
+}
+
+/// Checks an employee member by the API's request rules (SPEC §3.1), so a
+/// stored record can be asked for.
+fn check_member(field: &'static str, value: &str) -> Result<(), AdminError> {
+    slipgate_proto::check_member(field, value).map_err(|e| AdminError::Invalid { field, message: e.message })
+}
+
+fn check_update(update: &EmployeeUpdate) -> Result<(), AdminError> {
+    for (field, value) in [
+        ("emp_id", &update.emp_id),
+        ("emp_code", &update.emp_code),
+        ("emp_name", &update.emp_name),
+        ("emp_grade", &update.emp_grade),
+    ] {
+        if let Some(value) = value {
+            check_member(field, value)?;
+        }
+    }
+    Ok(())
+}
+
 /// A user as listed (no hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UserSummary {
@@ -120,6 +175,12 @@ pub struct UserSummary {
     pub username: String,
     /// Employee id.
     pub emp_id: String,
+    /// Department code.
+    pub emp_code: Option<String>,
+    /// Name as on the slip.
+    pub emp_name: Option<String>,
+    /// Pay grade.
+    pub emp_grade: Option<String>,
     /// Role names.
     pub roles: Vec<String>,
     /// Whether login is refused.
@@ -176,16 +237,22 @@ fn now() -> i64 {
     SystemClock.unix_seconds()
 }
 
-/// Adds a user with an argon2id hash of `password`.
+/// Adds a user with an argon2id hash of `password` and its employee record.
 pub async fn user_add(
     store: &dyn Store,
     username: &str,
     password: &Secret,
-    emp_id: &str,
+    record: &EmployeeRecord,
     roles: &[Role],
 ) -> Result<(), AdminError> {
     check_name("username", username, 64)?;
-    check_name("emp_id", emp_id, 32)?;
+    check_member("emp_id", &record.emp_id)?;
+    check_update(&EmployeeUpdate {
+        emp_id: None,
+        emp_code: record.emp_code.clone(),
+        emp_name: record.emp_name.clone(),
+        emp_grade: record.emp_grade.clone(),
+    })?;
     check_password(password)?;
     if roles.is_empty() {
         return Err(AdminError::Invalid { field: "role", message: "give at least one role".into() });
@@ -196,7 +263,10 @@ pub async fn user_add(
     let record = UserRecord {
         username: username.to_owned(),
         password_hash: hash(password).await?,
-        emp_id: emp_id.to_owned(),
+        emp_id: record.emp_id.clone(),
+        emp_code: record.emp_code.clone(),
+        emp_name: record.emp_name.clone(),
+        emp_grade: record.emp_grade.clone(),
         roles: names,
         disabled: false,
         created_at: now(),
@@ -214,11 +284,37 @@ pub async fn user_list(store: &dyn Store) -> Result<Vec<UserSummary>, AdminError
         .map(|u| UserSummary {
             username: u.username,
             emp_id: u.emp_id,
+            emp_code: u.emp_code,
+            emp_name: u.emp_name,
+            emp_grade: u.emp_grade,
             roles: u.roles,
             disabled: u.disabled,
             created_at: u.created_at,
         })
         .collect())
+}
+
+/// Changes the given members of a user's employee record (`idp user update`).
+/// Access tokens issued before carry the old record: the identity server's
+/// introspection answers them inactive from now on, and in the API's `jwt`
+/// mode they keep it until they expire; refreshed tokens carry the new one.
+pub async fn user_update(
+    store: &dyn Store,
+    username: &str,
+    update: &EmployeeUpdate,
+) -> Result<(), AdminError> {
+    if update.is_empty() {
+        return Err(AdminError::Invalid {
+            field: "record",
+            message: "give at least one of --emp-id, --emp-code, --emp-name, --emp-grade".into(),
+        });
+    }
+    check_update(update)?;
+    if store.update_employee(username, update).await? {
+        Ok(())
+    } else {
+        Err(AdminError::NotFound(format!("user `{username}`")))
+    }
 }
 
 /// Disables a user: logins fail, and every session ends at once (its refresh
@@ -324,8 +420,8 @@ pub struct DevUser {
     pub username: String,
     /// The fresh password.
     pub password: Secret,
-    /// Employee id.
-    pub emp_id: String,
+    /// The employee record (SPEC §3.4).
+    pub record: EmployeeRecord,
     /// Roles.
     pub roles: Vec<Role>,
 }
@@ -333,7 +429,8 @@ pub struct DevUser {
 /// The demo credentials of `slipgate dev`.
 #[derive(Debug, Clone)]
 pub struct DevSeed {
-    /// alice (employee, 01234) and paula (payroll, 00001).
+    /// alice (employee `01234`, `ENG`, `Alice Example`, `7.1`) and paula
+    /// (payroll `00001`, `HR`, `Paula Payroll`, `8.1`).
     pub users: Vec<DevUser>,
     /// The client the API introspects with: (id, secret).
     pub introspection_client: (String, Secret),
@@ -351,7 +448,10 @@ impl DevSeed {
                 serde_json::json!({
                     "username": u.username,
                     "password": u.password.expose(),
-                    "emp_id": u.emp_id,
+                    "emp_id": u.record.emp_id,
+                    "emp_code": u.record.emp_code,
+                    "emp_name": u.record.emp_name,
+                    "emp_grade": u.record.emp_grade,
                     "roles": u.roles,
                 })
             })
@@ -370,18 +470,44 @@ impl DevSeed {
 /// gives them fresh random credentials (and re-enables the users): every run
 /// returns credentials that work, and old ones stop working.
 pub async fn seed_dev(store: &dyn Store) -> Result<DevSeed, AdminError> {
-    let demo = [("alice", "01234", Role::Employee), ("paula", "00001", Role::Payroll)];
+    let demo = [
+        ("alice", EmployeeRecord::complete("01234", "ENG", "Alice Example", "7.1"), Role::Employee),
+        ("paula", EmployeeRecord::complete("00001", "HR", "Paula Payroll", "8.1"), Role::Payroll),
+    ];
+    seed_users(store, demo).await
+}
+
+/// [`seed_dev`] with other records for the demo users (the test fixtures use this).
+pub async fn seed_dev_with(
+    store: &dyn Store,
+    alice: EmployeeRecord,
+    paula: EmployeeRecord,
+) -> Result<DevSeed, AdminError> {
+    seed_users(store, [("alice", alice, Role::Employee), ("paula", paula, Role::Payroll)]).await
+}
+
+async fn seed_users(
+    store: &dyn Store,
+    demo: [(&str, EmployeeRecord, Role); 2],
+) -> Result<DevSeed, AdminError> {
     let mut users = Vec::new();
-    for (username, emp_id, role) in demo {
+    for (username, record, role) in demo {
         // 18 random bytes: 24 base64url characters, 144 bits.
         let password = crypto::random_token::<18>().map(Secret::new).map_err(|()| AdminError::Random)?;
         if store.user(username).await?.is_some() {
             user_passwd(store, username, &password).await?;
             user_enable(store, username).await?;
+            let update = EmployeeUpdate {
+                emp_id: Some(record.emp_id.clone()),
+                emp_code: record.emp_code.clone(),
+                emp_name: record.emp_name.clone(),
+                emp_grade: record.emp_grade.clone(),
+            };
+            user_update(store, username, &update).await?;
         } else {
-            user_add(store, username, &password, emp_id, &[role]).await?;
+            user_add(store, username, &password, &record, &[role]).await?;
         }
-        users.push(DevUser { username: username.into(), password, emp_id: emp_id.into(), roles: vec![role] });
+        users.push(DevUser { username: username.into(), password, record, roles: vec![role] });
     }
     let secret = if store.client(DEV_INTROSPECTION_CLIENT).await?.is_some() {
         let secret = new_secret()?;

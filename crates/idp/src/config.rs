@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub use slipgate_proto::config::{ConfigError, ConfigLoader, LogConfig, LogFormat, Validate};
+use slipgate_proto::forwarded::{InvalidProxy, TrustedProxies};
 use slipgate_proto::units::HumanDuration;
 
 /// The whole identity-server configuration.
@@ -55,13 +56,23 @@ pub struct IdpSection {
     /// it, rotation does not extend it (default `8h`).
     #[serde(default = "default_refresh_ttl")]
     pub refresh_token_ttl: HumanDuration,
-    /// Failed logins per username before a lockout (default 5); an IP gets four times as many.
+    /// Failed logins per (username, client IP) before a lockout (default 5, 1 … 100).
     #[serde(default = "default_login_max_failures")]
     pub login_max_failures: u32,
     /// The token-signing key, PKCS#8 PEM, 0600, generated when missing
     /// (default `signing-key.pem` beside the SQLite file; required with PostgreSQL).
     #[serde(default)]
     pub signing_key_file: Option<PathBuf>,
+    /// Failed logins per username over all IPs within an hour, after which only
+    /// IPs the user logged in from in the last 30 days may try (default 100, 1 … 1000000).
+    #[serde(default = "default_login_max_failures_global")]
+    pub login_max_failures_global: u32,
+    /// Password checks waiting or running at once; beyond, 503 (default 64, 1 … 10000).
+    #[serde(default = "default_max_pending_logins")]
+    pub max_pending_logins: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (addresses or CIDRs; default none).
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for IdpSection {
@@ -76,6 +87,9 @@ impl Default for IdpSection {
             refresh_token_ttl: default_refresh_ttl(),
             login_max_failures: default_login_max_failures(),
             signing_key_file: None,
+            login_max_failures_global: default_login_max_failures_global(),
+            max_pending_logins: default_max_pending_logins(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -100,6 +114,12 @@ fn default_refresh_ttl() -> HumanDuration {
 }
 fn default_login_max_failures() -> u32 {
     5
+}
+fn default_login_max_failures_global() -> u32 {
+    100
+}
+fn default_max_pending_logins() -> u32 {
+    64
 }
 
 /// `[tls]`.
@@ -188,6 +208,11 @@ impl IdpConfig {
         sqlite_file(url.expose()).map(|db| db.with_file_name("signing-key.pem")).ok_or_else(|| {
             ConfigError::Value { key: "idp.signing_key_file", message: KEY_FILE_REQUIRED.into() }
         })
+    }
+
+    /// `idp.trusted_proxies`, parsed.
+    pub fn trusted_proxies(&self) -> Result<TrustedProxies, InvalidProxy> {
+        TrustedProxies::parse(&self.idp.trusted_proxies)
     }
 
     /// The issuer without a trailing slash.
@@ -292,6 +317,11 @@ impl Validate for IdpConfig {
         duration_in_range("idp.access_token_ttl", access, ACCESS_TTL_RANGE.0, ACCESS_TTL_RANGE.1)?;
         duration_in_range("idp.refresh_token_ttl", self.idp.refresh_token_ttl, access.0, REFRESH_TTL_MAX)?;
         in_range("idp.login_max_failures", self.idp.login_max_failures, 1, 100)?;
+        in_range("idp.login_max_failures_global", self.idp.login_max_failures_global, 1, 1_000_000)?;
+        in_range("idp.max_pending_logins", self.idp.max_pending_logins, 1, 10_000)?;
+        if let Err(e) = self.trusted_proxies() {
+            return Err(ConfigError::Value { key: "idp.trusted_proxies", message: e.to_string() });
+        }
         Ok(())
     }
 }
@@ -325,6 +355,9 @@ mod tests {
         assert_eq!(config.idp.access_token_ttl.0, Duration::from_secs(900));
         assert_eq!(config.idp.refresh_token_ttl.0, Duration::from_secs(8 * 3600));
         assert_eq!(config.idp.login_max_failures, 5);
+        assert_eq!(config.idp.login_max_failures_global, 100);
+        assert_eq!(config.idp.max_pending_logins, 64);
+        assert!(config.idp.trusted_proxies.is_empty());
     }
 
     #[test]
@@ -433,6 +466,23 @@ mod tests {
         let config =
             load(&["idp.database=\"postgres://idp@db/idp\"", "idp.signing_key_file=\"/k.pem\""]).unwrap();
         assert_eq!(config.signing_key_path().unwrap(), PathBuf::from("/k.pem"));
+    }
+
+    #[test]
+    fn rejects_throttle_values_out_of_range_naming_the_key() {
+        for (set, key) in [
+            ("idp.login_max_failures_global=0", "idp.login_max_failures_global"),
+            ("idp.max_pending_logins=0", "idp.max_pending_logins"),
+            ("idp.max_pending_logins=10001", "idp.max_pending_logins"),
+            ("idp.trusted_proxies=[\"10.0.0.0/33\"]", "idp.trusted_proxies"),
+        ] {
+            match load(&[set]) {
+                Err(ConfigError::Value { key: got, .. }) => assert_eq!(got, key, "{set}"),
+                other => panic!("{set}: {other:?}"),
+            }
+        }
+        let ok = load(&["idp.trusted_proxies=[\"10.0.0.0/8\", \"::1\"]"]).unwrap();
+        assert!(ok.trusted_proxies().unwrap().contains("10.1.2.3".parse().unwrap()));
     }
 
     #[test]

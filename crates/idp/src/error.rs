@@ -68,6 +68,17 @@ impl OAuthError {
         e
     }
 
+    /// 503 `temporarily_unavailable` with `Retry-After` (the login queue is full).
+    pub fn temporarily_unavailable(retry_after: i64) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "too many logins are being checked; try again after the Retry-After delay",
+        );
+        e.retry_after = Some(retry_after.max(1));
+        e
+    }
+
     /// 404 `not_found`.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")

@@ -19,7 +19,7 @@
 //! ```
 //!
 //! # Security
-//! HTTPS only (TLS 1.2/1.3 through `slipgate-guard`'s transport). Passwords are
+//! HTTPS only (TLS 1.2/1.3 through `slipgate-transport`). Passwords are
 //! argon2id hashes checked on a bounded blocking pool; an unknown username
 //! costs one verification against a dummy hash, like a wrong password. Failed
 //! logins are throttled per username and per IP ([`throttle`]). Access tokens
@@ -60,19 +60,20 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 use http::{HeaderValue, header};
-use slipgate_guard::transport::{ConnLimits, serve_tls, tls};
 use slipgate_proto::clock::SystemClock;
+use slipgate_transport::{ConnLimits, serve_tls, tls};
 use tokio::net::TcpListener;
 
 pub use admin::{
-    AdminError, ClientSummary, DevSeed, DevUser, Role, UserSummary, client_add, client_add_with_scopes,
-    client_list, seed_dev, user_add, user_disable, user_enable, user_list, user_passwd,
+    AdminError, ClientSummary, DevSeed, DevUser, EmployeeRecord, Role, UserSummary, client_add,
+    client_add_with_scopes, client_list, seed_dev, seed_dev_with, user_add, user_disable, user_enable,
+    user_list, user_passwd, user_update,
 };
 pub use config::{ConfigError, ConfigLoader, IdpConfig, Validate};
 pub use error::OAuthError;
 pub use secret::Secret;
 pub use state::IdpState;
-pub use store::{PgStore, SqliteStore, Store, StoreError, open_existing_store, open_store};
+pub use store::{EmployeeUpdate, PgStore, SqliteStore, Store, StoreError, open_existing_store, open_store};
 pub use tokens::AccessClaims;
 
 /// Bound on the TLS handshake and each request head.
@@ -179,10 +180,16 @@ pub async fn run_with_state(
         "slipgate identity server listening"
     );
     let reloader = tokio::spawn(reload_keys(state.clone()));
-    serve_tls(listener, tls, router(state), ConnLimits { header_timeout: HEADER_TIMEOUT }, async move {
-        shutdown.await;
-        tracing::info!("shutting down");
-    })
+    serve_tls(
+        listener,
+        tls,
+        router(state),
+        ConnLimits { header_timeout: HEADER_TIMEOUT, ..ConnLimits::default() },
+        async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+        },
+    )
     .await;
     reloader.abort();
     Ok(())

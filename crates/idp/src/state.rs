@@ -4,7 +4,8 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use slipgate_proto::clock::Clock;
-use tokio::sync::Semaphore;
+use slipgate_proto::forwarded::TrustedProxies;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::RunError;
 use crate::config::IdpConfig;
@@ -12,7 +13,7 @@ use crate::crypto;
 use crate::error::OAuthError;
 use crate::secret::Secret;
 use crate::store::Store;
-use crate::throttle::LoginThrottle;
+use crate::throttle::{Limits, LoginThrottle};
 use crate::tokens::TokenKeys;
 
 /// Password hashes computed at once; each takes 19 MiB, so this bounds memory
@@ -34,7 +35,11 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     /// Failed-login counters.
     pub throttle: LoginThrottle,
-    hashing: Semaphore,
+    /// Whose `X-Forwarded-For` names the client (`idp.trusted_proxies`).
+    pub trusted_proxies: TrustedProxies,
+    /// Password checks waiting or running (`idp.max_pending_logins`).
+    pending: Arc<Semaphore>,
+    hashing: Arc<Semaphore>,
     dummy_hash: String,
     /// `iss`.
     pub issuer: String,
@@ -75,8 +80,18 @@ impl IdpState {
             store,
             keys,
             clock,
-            throttle: LoginThrottle::new(config.idp.login_max_failures),
-            hashing: Semaphore::new(CONCURRENT_HASHES),
+            throttle: LoginThrottle::new(Limits::new(
+                config.idp.login_max_failures,
+                config.idp.login_max_failures_global,
+            )),
+            trusted_proxies: config.trusted_proxies().map_err(|e| crate::ConfigError::Value {
+                key: "idp.trusted_proxies",
+                message: e.to_string(),
+            })?,
+            pending: Arc::new(Semaphore::new(
+                usize::try_from(config.idp.max_pending_logins).unwrap_or(usize::MAX),
+            )),
+            hashing: Arc::new(Semaphore::new(CONCURRENT_HASHES)),
             dummy_hash,
             issuer: config.issuer().to_owned(),
             audience: config.idp.audience.clone(),
@@ -96,19 +111,37 @@ impl IdpState {
         self.keys.reload(self.store.as_ref(), self.now()).await
     }
 
+    /// A place in the bounded queue of password checks, or `None` when
+    /// `idp.max_pending_logins` checks are already waiting or running.
+    pub(crate) fn enter_login_queue(&self) -> Option<LoginSlot> {
+        self.pending.clone().try_acquire_owned().ok().map(|_permit| LoginSlot { _permit })
+    }
+
     /// Checks `password` against `hash`, or against the dummy hash when there
-    /// is no user, so both cost one argon2id verification.
+    /// is no user, so both cost one argon2id verification. The permits move
+    /// into the blocking task: a client that goes away mid-check frees its
+    /// places only when the hash is done, so the bounds hold.
     pub(crate) async fn check_password(
         &self,
+        slot: LoginSlot,
         hash: Option<String>,
         password: Secret,
     ) -> Result<bool, OAuthError> {
-        let _permit = self.hashing.acquire().await.map_err(|e| OAuthError::server_error(&e))?;
+        let permit = self.hashing.clone().acquire_owned().await.map_err(|e| OAuthError::server_error(&e))?;
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.clone());
-        let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&hash, &password))
-            .await
-            .map_err(|e| OAuthError::server_error(&e))?;
+        let ok = tokio::task::spawn_blocking(move || {
+            let _held = (slot, permit);
+            crypto::verify_password(&hash, &password)
+        })
+        .await
+        .map_err(|e| OAuthError::server_error(&e))?;
         Ok(ok && known)
     }
+}
+
+/// A place in the queue of password checks; dropping it frees the place.
+#[derive(Debug)]
+pub(crate) struct LoginSlot {
+    _permit: OwnedSemaphorePermit,
 }

@@ -27,6 +27,15 @@ pub struct AccessClaims {
     /// The user's employee id (user tokens only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emp_id: Option<String>,
+    /// The user's department code (user tokens with a complete record; SPEC §3.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emp_code: Option<String>,
+    /// The user's name as on the slip (claim `name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The user's pay grade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emp_grade: Option<String>,
     /// The login session (refresh-token family; user tokens only): revoking the
     /// family deactivates its access tokens at the introspection endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]

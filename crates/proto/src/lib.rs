@@ -33,11 +33,13 @@ mod slip;
 pub mod clock;
 pub mod config;
 pub mod files;
+pub mod forwarded;
 pub mod headers;
+pub mod net;
 pub mod units;
 
 pub use problem::{FieldError, Problem, ProblemCode, UnknownProblemCode};
-pub use request::{RequestError, SlipRequest, parse_period};
+pub use request::{RequestError, SlipBody, SlipRequest, check_member, parse_period};
 pub use slip::{Employee, LineItem, Period, Slip};
 
 /// The one path of the salary-slip endpoint (SPEC §3).

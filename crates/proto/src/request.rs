@@ -1,10 +1,12 @@
 //! The salary-slip request of SPEC §3.1 and its strict parser.
 //!
-//! Parsing happens in two steps so every problem is reported at once: serde
-//! checks the JSON text and the member names (unknown or duplicate members are
-//! errors), then each member's JSON type and form is checked on its own. Rules
-//! that need the pay scale (the grade exists, `working_days` fits the basis)
-//! are the server's, in `slipgate-api`.
+//! Parsing happens in steps (SPEC §3.3 steps 10–12): [`SlipBody::parse`] checks
+//! the JSON text and keeps the members as sent, duplicates included, so the
+//! object-level rule can look at them before anything is validated; then
+//! [`SlipBody::validate`] checks the member names (unknown or duplicate members
+//! are errors) and each member's JSON type and form on its own, so every
+//! problem is reported at once. Rules that need the pay scale (the grade
+//! exists, `working_days` fits the basis) are the server's, in `slipgate-api`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -52,9 +54,8 @@ impl RequestError {
     }
 }
 
-/// Member names as serde sees them: each present at most once, no others.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The members, each present at most once, no others (checked by [`SlipBody::validate`]).
+#[derive(Default)]
 struct RawRequest {
     emp_id: Option<Value>,
     emp_code: Option<Value>,
@@ -72,22 +73,17 @@ impl SlipRequest {
     /// wrong JSON types and bad forms are [`RequestError::Invalid`] with one
     /// [`FieldError`] per problem.
     pub fn parse_strict(body: &[u8]) -> Result<Self, RequestError> {
-        let raw: RawRequest = match serde_json::from_slice(body) {
-            Ok(raw) => raw,
-            Err(e) => return Err(classify(&e)),
-        };
+        SlipBody::parse(body)?.validate()
+    }
+
+    /// The per-member checks of [`SlipRequest::parse_strict`], on members
+    /// already known to be unique and expected.
+    fn check(raw: RawRequest) -> Result<Self, RequestError> {
         let mut errors = Vec::new();
         let emp_id = ident_field(&mut errors, "emp_id", raw.emp_id, 32);
         let emp_code = ident_field(&mut errors, "emp_code", raw.emp_code, 16);
         let emp_name = name_field(&mut errors, raw.emp_name);
-        let emp_grade = string_field(&mut errors, "emp_grade", raw.emp_grade).and_then(|g| {
-            if g.is_empty() || g.chars().count() > 32 || g.chars().any(char::is_control) {
-                errors.push(FieldError::new("emp_grade", "must name a grade of the pay scale"));
-                None
-            } else {
-                Some(g)
-            }
-        });
+        let emp_grade = grade_field(&mut errors, raw.emp_grade);
         let working_days = days_field(&mut errors, raw.working_days);
         let pay_period = match raw.pay_period {
             None => None,
@@ -125,7 +121,7 @@ pub fn parse_period(s: &str) -> Option<(i32, u8)> {
     ((1900..=9999).contains(&year) && (1..=12).contains(&month)).then_some((year, month))
 }
 
-fn classify(e: &serde_json::Error) -> RequestError {
+pub(crate) fn classify(e: &serde_json::Error) -> RequestError {
     use serde_json::error::Category;
     match e.classify() {
         Category::Syntax | Category::Eof | Category::Io => {
@@ -137,7 +133,7 @@ fn classify(e: &serde_json::Error) -> RequestError {
 
 /// Turns serde's member-level message into a field error naming the member but
 /// not echoing more than a bounded prefix of what the client sent.
-fn member_error(message: &str) -> FieldError {
+pub(crate) fn member_error(message: &str) -> FieldError {
     let quoted = message.split('`').nth(1).map(|s| s.chars().take(64).collect::<String>());
     if message.starts_with("unknown field") {
         FieldError::new(quoted.unwrap_or_default(), "unknown member")
@@ -206,6 +202,32 @@ fn name_field(errors: &mut Vec<FieldError>, v: Option<Value>) -> Option<String> 
     Some(s)
 }
 
+fn grade_field(errors: &mut Vec<FieldError>, v: Option<Value>) -> Option<String> {
+    let g = string_field(errors, "emp_grade", v)?;
+    if g.is_empty() || g.chars().count() > 32 || g.chars().any(char::is_control) {
+        errors.push(FieldError::new("emp_grade", "must name a grade of the pay scale"));
+        return None;
+    }
+    Some(g)
+}
+
+/// Checks one employee member (`emp_id`, `emp_code`, `emp_name`, `emp_grade`)
+/// by the form rules of [`SlipRequest::parse_strict`], for whoever stores such
+/// values (the identity server's employee records). Whether a grade exists in
+/// the pay scale is the API's to say.
+pub fn check_member(field: &str, value: &str) -> Result<(), FieldError> {
+    let mut errors = Vec::new();
+    let v = Some(Value::String(value.to_owned()));
+    match field {
+        "emp_id" => _ = ident_field(&mut errors, "emp_id", v, 32),
+        "emp_code" => _ = ident_field(&mut errors, "emp_code", v, 16),
+        "emp_name" => _ = name_field(&mut errors, v),
+        "emp_grade" => _ = grade_field(&mut errors, v),
+        other => errors.push(FieldError::new(other, "unknown member")),
+    }
+    errors.into_iter().next().map_or(Ok(()), Err)
+}
+
 fn days_field(errors: &mut Vec<FieldError>, v: Option<Value>) -> Option<u32> {
     match v {
         None => {
@@ -235,6 +257,9 @@ fn days_field(errors: &mut Vec<FieldError>, v: Option<Value>) -> Option<u32> {
         }
     }
 }
+
+mod members;
+pub use members::SlipBody;
 
 #[cfg(test)]
 mod tests;

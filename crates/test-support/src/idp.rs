@@ -8,10 +8,22 @@ use std::sync::Arc;
 use reqwest::StatusCode;
 use serde_json::Value;
 use slipgate_api::devpki::DevPki;
-use slipgate_idp::{ConfigLoader, DevSeed, IdpConfig, IdpState, Store};
+use slipgate_idp::{ConfigLoader, DevSeed, EmployeeRecord, IdpConfig, IdpState, Store};
 use slipgate_proto::clock::{Clock, ManualClock, SystemClock};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// alice's employee record in these fixtures: the one [`crate::SEED_BODY`]
+/// repeats, so the suites' `salaryslip:self` requests pass the SPEC §3.4 rule
+/// (`slipgate dev`'s alice is `Alice Example`).
+pub fn alice_record() -> EmployeeRecord {
+    EmployeeRecord::complete("01234", "ENG", "John Doe", "7.1")
+}
+
+/// paula's employee record (as in `slipgate dev`).
+pub fn paula_record() -> EmployeeRecord {
+    EmployeeRecord::complete("00001", "HR", "Paula Payroll", "8.1")
+}
 
 /// A running identity server.
 #[derive(Debug)]
@@ -76,7 +88,7 @@ impl TestIdp {
             .unwrap();
         let clock = Arc::new(ManualClock::at_unix(u64::try_from(SystemClock.unix_seconds()).unwrap()));
         let issuer = config.idp.issuer.clone();
-        let seed = slipgate_idp::seed_dev(store.as_ref()).await.unwrap();
+        let seed = slipgate_idp::seed_dev_with(store.as_ref(), alice_record(), paula_record()).await.unwrap();
         let state = IdpState::new(&config, store.clone(), clock.clone()).await.unwrap();
         let listener = slipgate_idp::bind(&config).await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -158,6 +170,69 @@ impl TestIdp {
 
     pub async fn stop(mut self) {
         self.halt().await;
+    }
+
+    /// The server's own token-signing key and the `kid` its JWKS publishes it
+    /// under: to make tokens only the identity server could make (a `typ` or
+    /// times it would never issue). Read from its key file.
+    pub async fn signing_key(&self) -> (String, aws_lc_rs::signature::Ed25519KeyPair) {
+        use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
+        use base64::Engine as _;
+        use rustls_pki_types::pem::PemObject as _;
+        let der = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_file(&self.key_file).unwrap();
+        let pkcs8 = der.secret_pkcs8_der().to_vec();
+        let key = Ed25519KeyPair::from_pkcs8(&pkcs8).unwrap();
+        let response = self.http.get(self.url("/.well-known/jwks.json")).send().await.unwrap();
+        let jwks: slipgate_httpsig::jose::Jwks = response.json().await.unwrap();
+        let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.public_key().as_ref());
+        let kid = jwks.keys.iter().find(|k| k.x == x).and_then(|k| k.kid.clone()).unwrap();
+        (kid, key)
+    }
+
+    /// `claims` signed with the server's own key, with JOSE `typ`.
+    pub async fn sign_token(&self, typ: &str, claims: &Value) -> String {
+        let (kid, key) = self.signing_key().await;
+        slipgate_httpsig::jose::sign_jwt_typed(claims, &kid, typ, &key).unwrap()
+    }
+
+    /// Restarts the server on the same address and certificate with a fresh
+    /// database and signing key, as after a key rotation that withdrew the old
+    /// key: the JWKS no longer lists it. The dev users are seeded anew (new
+    /// passwords); the clock is kept.
+    pub async fn restart_with_new_signing_key(&mut self) {
+        self.halt().await;
+        let pki = DevPki::ensure(self._dir.path()).unwrap();
+        // A directory of its own, so that a key file kept beside the database is new too.
+        let db_dir = self._dir.path().join(format!("rotated-{}", self.addr.port()));
+        std::fs::create_dir_all(&db_dir).unwrap();
+        let url = format!("sqlite://{}", db_dir.join("idp.db").display());
+        let store = slipgate_idp::open_store(&url).await.unwrap();
+        self.key_file = db_dir.join("signing-key.pem");
+        let config: IdpConfig = ConfigLoader::new()
+            .set_override(&format!("idp.listen=\"{}\"", self.addr))
+            .unwrap()
+            .set_override(&format!("idp.signing_key_file={:?}", self.key_file.display().to_string()))
+            .unwrap()
+            .set_override(&format!("tls.cert=\"{}\"", pki.server_cert.display()))
+            .unwrap()
+            .set_override(&format!("tls.key=\"{}\"", pki.server_key.display()))
+            .unwrap()
+            .load()
+            .unwrap();
+        self.seed =
+            slipgate_idp::seed_dev_with(store.as_ref(), alice_record(), paula_record()).await.unwrap();
+        let state = IdpState::new(&config, store.clone(), self.clock.clone()).await.unwrap();
+        self.store = store;
+        let listener = slipgate_idp::bind(&config).await.unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        self.task = Some(tokio::spawn(async move {
+            slipgate_idp::run_with_state(config, state, listener, async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        }));
+        self.shutdown = Some(tx);
     }
 
     /// Stops the server, keeping the value (to test an unreachable server).

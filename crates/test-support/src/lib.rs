@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 pub mod idp;
+pub mod mitm;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -190,3 +190,71 @@ fn replay_max_entries_is_no_longer_a_key() {
         .unwrap_err();
     assert!(err.to_string().contains("max_entries"), "{err}");
 }
+
+#[test]
+fn transport_keys_default_per_spec() {
+    let c = with_tls(ConfigLoader::new()).load::<Config>().unwrap();
+    assert_eq!(c.limits.idle_timeout.0.as_secs(), 60);
+    assert_eq!(c.limits.body_timeout.0.as_secs(), 10);
+    assert_eq!(
+        (c.limits.max_connections, c.limits.max_connections_per_ip, c.limits.max_concurrency_per_ip),
+        (10_000, 64, 32)
+    );
+    assert_eq!(c.rate_limit.ipv6_prefix, 64);
+    assert!(c.server.proxy_protocol_from.is_empty());
+}
+
+#[test]
+fn rejects_transport_keys_out_of_range_naming_the_range() {
+    for (set, key, range) in [
+        ("limits.idle_timeout=0s", "limits.idle_timeout", "1s to 1h"),
+        ("limits.body_timeout=2h", "limits.body_timeout", "1s to 10m"),
+        ("limits.max_connections=0", "limits.max_connections", "1 to 1000000"),
+        ("limits.max_connections_per_ip=0", "limits.max_connections_per_ip", "1 to 1000000"),
+        ("limits.max_concurrency_per_ip=0", "limits.max_concurrency_per_ip", "1 to 1000000"),
+        ("rate_limit.ipv6_prefix=16", "rate_limit.ipv6_prefix", "32 to 128"),
+        ("rate_limit.ipv6_prefix=129", "rate_limit.ipv6_prefix", "32 to 128"),
+        (r#"server.proxy_protocol_from=["10.0.0.0/33"]"#, "server.proxy_protocol_from", "CIDR"),
+    ] {
+        let err = with_tls(ConfigLoader::new()).set_override(set).unwrap().load::<Config>().unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(key) && text.contains(range), "{set}: {text}");
+    }
+}
+
+#[test]
+fn jwt_typ_and_jwks_refresh_default_to_the_spec() {
+    let c = with_tls(ConfigLoader::new()).load::<Config>().unwrap();
+    assert_eq!(c.auth.jwt_typ, ["at+jwt", "application/at+jwt"]);
+    assert_eq!(c.auth.jwks_refresh.0.as_secs(), 300);
+}
+
+#[test]
+fn rejects_jwks_refresh_out_of_range_naming_the_range() {
+    for bad in ["9s", "25h", "0s"] {
+        let err = with_tls(ConfigLoader::new())
+            .set_override(&format!("auth.jwks_refresh={bad}"))
+            .unwrap()
+            .load::<Config>()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("auth.jwks_refresh") && err.contains("10s to 24h"), "{bad}: {err}");
+    }
+    let ok = with_tls(ConfigLoader::new()).set_override("auth.jwks_refresh=10s").unwrap().load::<Config>();
+    assert_eq!(ok.unwrap().auth.jwks_refresh.0.as_secs(), 10);
+}
+
+#[test]
+fn rejects_an_empty_or_unknown_jwt_typ() {
+    for bad in ["[]", r#"["at+jwt", "JOSE"]"#, r#"["id+jwt"]"#] {
+        let err = with_tls(ConfigLoader::new())
+            .set_override(&format!("auth.jwt_typ={bad}"))
+            .unwrap()
+            .load::<Config>()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("auth.jwt_typ"), "{bad}: {err}");
+    }
+    let ok = with_tls(ConfigLoader::new()).set_override(r#"auth.jwt_typ=["at+jwt", "JWT"]"#).unwrap();
+    assert_eq!(ok.load::<Config>().unwrap().auth.jwt_typ, ["at+jwt", "JWT"]);
+}

@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderValue};
 use http_body_util::BodyExt;
 use slipgate_guard::token::{TokenClaims, authorize_employee};
 use slipgate_payroll::{ComputeError, SlipInput};
-use slipgate_proto::{FieldError, ProblemCode, SlipRequest, headers};
+use slipgate_proto::{FieldError, ProblemCode, SlipBody, headers};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -34,16 +34,21 @@ pub async fn generate(State(state): State<AppState>, request: Request) -> Result
         .ok_or_else(|| ApiError::internal(&"the token layer did not run"))?;
     let format = negotiate(request.headers().get(ACCEPT))?;
     let body = read_bounded(request.into_body(), state.max_body, state.request_timeout).await?;
-    let slip_request = SlipRequest::parse_strict(&body).map_err(|e| match e {
+    // SPEC §3.3 steps 10–12: the JSON parse, then the object-level rule of
+    // §3.4 on the members as sent, then strict validation — so a
+    // `salaryslip:self` token probing another employee's slip gets 403 before
+    // any validation message could tell it something.
+    let parsed = SlipBody::parse(&body).map_err(|e| match e {
         slipgate_proto::RequestError::InvalidJson(detail) => {
             ApiError::new(ProblemCode::InvalidJson, format!("body is not valid JSON ({detail})"))
         }
+        other => ApiError::new(ProblemCode::InvalidJson, other.to_string()),
+    })?;
+    authorize_employee(&claims, &parsed)?;
+    let slip_request = parsed.validate().map_err(|e| match e {
         slipgate_proto::RequestError::Invalid(errors) => ApiError::validation(errors),
         other => ApiError::new(ProblemCode::ValidationFailed, other.to_string()),
     })?;
-    // SPEC §3.4 object-level rule: needs the employee the body names, so it
-    // runs once the body's structure is known, before pay-scale checks.
-    authorize_employee(&claims, &slip_request.emp_id)?;
     let now = OffsetDateTime::from(state.clock.now());
     let (year, month) = match slip_request.pay_period.as_deref().and_then(slipgate_proto::parse_period) {
         Some(period) => period,
@@ -97,9 +102,12 @@ pub async fn shape(
     }
 }
 
-/// Step 2 of SPEC §3.3: no query, a JSON content type, a declared length
+/// Step 2 of SPEC §3.3: no repeated singleton field, no query, a JSON content type, a declared length
 /// within the limit. Runs before the body is read.
 pub fn check_shape(uri: &http::Uri, headers: &HeaderMap, max_body: usize) -> Result<(), ApiError> {
+    // One field, one line (SPEC §3.2) before the content type is read, so a
+    // second Content-Type line is a 400 whichever line comes first.
+    slipgate_guard::signature::check_single_lines(headers)?;
     if uri.query().is_some() {
         return Err(ApiError::new(ProblemCode::BadRequest, "this endpoint takes no query string"));
     }

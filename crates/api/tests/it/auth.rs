@@ -40,6 +40,24 @@ async fn employee_is_forbidden_another_employees_slip() {
     api.stop().await;
 }
 
+/// SPEC §3.4: a `salaryslip:self` request must repeat the token's record; the
+/// rule runs before validation, so another employee's invalid body is 403.
+#[tokio::test]
+async fn employee_is_forbidden_her_own_emp_id_with_another_record_before_validation() {
+    let api = TestApi::spawn(&[]).await;
+    let alice = api.token_of("alice").await;
+    let paula = api.token_of("paula").await;
+    let promoted = ALICE_OWN.replace("\"7.1\"", "\"8.1\"").replace('}', ",\"pay_period\":\"2099-12\"}");
+    let renamed = ALICE_OWN.replace("John Doe", "Alice Anything");
+    let probe = r#"{"emp_id":"00042","emp_code":"?","emp_name":"<b>","emp_grade":"x","working_days":-1}"#;
+    for body in [promoted.as_str(), renamed.as_str(), probe] {
+        expect_problem(as_token(&api, &alice, body).await, 403, "forbidden").await;
+    }
+    assert_eq!(as_token(&api, &paula, &promoted).await.status(), 200);
+    expect_problem(as_token(&api, &paula, probe).await, 422, "validation_failed").await;
+    api.stop().await;
+}
+
 #[tokio::test]
 async fn payroll_gets_anyones_slip() {
     let api = TestApi::spawn(&[]).await;

@@ -115,7 +115,9 @@ async fn thousand_flooding_sources_do_not_starve_a_well_behaved_client() {
 /// 500 connections that never finish their TLS handshake do not block others.
 #[tokio::test]
 async fn slow_connections_do_not_block_normal_requests() {
-    let api = TestApi::spawn(&["limits.header_timeout=20s"]).await;
+    // 500 connections from one address: above the per-address connection cap
+    // (64 by default, which would close the next one at once), so raised here.
+    let api = TestApi::spawn(&["limits.header_timeout=20s", "limits.max_connections_per_ip=1000"]).await;
     let mut idle = Vec::new();
     for _ in 0..500 {
         let mut tcp = tokio::net::TcpStream::connect(api.addr).await.unwrap();

@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod dos;
 mod errors;
+mod jwt;
 mod mtls;
 mod ratelimit;
 mod response_sig;

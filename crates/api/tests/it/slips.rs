@@ -76,6 +76,22 @@ async fn pdf_is_served_when_preferred_and_text_is_extractable() {
 }
 
 #[tokio::test]
+async fn pdf_names_the_company_of_the_configured_pay_scale() {
+    let dir = tempfile::tempdir().unwrap();
+    let scale = include_str!("../../../payroll/pay-scale.toml");
+    let line = scale.lines().find(|l| l.starts_with("company =")).unwrap();
+    let scale = scale.replace(line, r#"company = "Quillfeather Looms Pvt. Ltd.""#);
+    let path = dir.path().join("pay-scale.toml");
+    std::fs::write(&path, scale).unwrap();
+    let api = TestApi::spawn(&[&format!("payroll.pay_scale=\"{}\"", path.display())]).await;
+    let response = post_slip(&api, SEED_BODY, &[("accept", "application/pdf")]).await;
+    assert_eq!(response.status(), 200);
+    let text = pdftotext(&response.bytes().await.unwrap());
+    assert!(text.contains("Quillfeather Looms Pvt. Ltd."), "{text}");
+    api.stop().await;
+}
+
+#[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let api = TestApi::spawn(&[]).await;
     let ok = post_slip(&api, SEED_BODY, &[]).await;

@@ -15,7 +15,7 @@ const GENERATE: [&str; 11] = [
     "--emp-code",
     "ENG",
     "--emp-name",
-    "John Doe",
+    "Alice Example",
     "--grade",
     "7.1",
     "--working-days",
@@ -90,6 +90,24 @@ fn generate_without_a_terminal_exits_clearly_when_the_session_is_dead() {
     assert!(stderr.contains("slipgate login"), "{stderr}");
 }
 
+/// Waits until the pseudo-terminal that `script` (process `script_pid`) gives
+/// its command has echo turned off, read with `stty` from the command's stdin.
+fn wait_until_echo_is_off(script_pid: u32, deadline: Instant) {
+    loop {
+        assert!(Instant::now() < deadline, "the prompt never turned echo off");
+        let children = std::fs::read_to_string(format!("/proc/{script_pid}/task/{script_pid}/children"))
+            .unwrap_or_default();
+        for pid in children.split_whitespace() {
+            let Ok(tty) = std::fs::read_link(format!("/proc/{pid}/fd/0")) else { continue };
+            let Ok(out) = Command::new("stty").arg("-F").arg(&tty).arg("-a").output() else { continue };
+            if String::from_utf8_lossy(&out.stdout).split_whitespace().any(|flag| flag == "-echo") {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
@@ -137,6 +155,9 @@ fn generate_prompts_for_credentials_on_a_terminal_when_refresh_fails() {
             seen.extend(chunk);
         }
     }
+    // rpassword writes the prompt before it turns echo off: type only once
+    // the terminal no longer echoes, as a person's first key press comes later.
+    wait_until_echo_is_off(child.id(), deadline);
     let mut stdin = child.stdin.take().unwrap();
     writeln!(stdin, "{}", dev.password_of("alice")).unwrap();
     let status = loop {

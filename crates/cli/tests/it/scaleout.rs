@@ -80,18 +80,32 @@ fn q(path: &Path) -> String {
     format!("\"{}\"", path.display())
 }
 
+/// The address HAProxy connects to the instances from: the only PROXY peer.
+const LB_SOURCE: &str = "127.0.0.10";
+
 impl Cluster {
     async fn start(user_rate: &str) -> Self {
         Self::start_with(user_rate, "introspection").await
     }
 
     async fn start_with(user_rate: &str, auth_mode: &str) -> Self {
+        Self::start_full(user_rate, auth_mode, "1000/min").await
+    }
+
+    async fn start_full(user_rate: &str, auth_mode: &str, ip_rate: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let pki = DevPki::ensure(d).unwrap();
         let db = format!("sqlite://{}", d.join("idp.db").display());
         let store = slipgate_idp::open_store(&db).await.unwrap();
-        let seed = slipgate_idp::seed_dev(store.as_ref()).await.unwrap();
+        // The fixtures' records: alice's is the one SEED_BODY repeats.
+        let seed = slipgate_idp::seed_dev_with(
+            store.as_ref(),
+            slipgate_test_support::idp::alice_record(),
+            slipgate_test_support::idp::paula_record(),
+        )
+        .await
+        .unwrap();
         drop(store);
         let passwords = seed
             .users
@@ -123,10 +137,11 @@ impl Cluster {
         for (i, port) in apis.iter().enumerate() {
             let config = format!(
                 "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:{admin}\"\n\
+                 proxy_protocol_from = [\"{LB_SOURCE}\"]\n\
                  [tls]\ncert = {cert}\nkey = {key}\n\
                  [[signature.keys]]\nid = \"k\"\nalg = \"hmac-sha256\"\nsecret_file = {secret}\n\
                  [replay]\nstore = \"redis\"\n\
-                 [rate_limit]\nstore = \"redis\"\nuser = \"{user_rate}\"\nip = \"1000/min\"\n\
+                 [rate_limit]\nstore = \"redis\"\nuser = \"{user_rate}\"\nip = \"{ip_rate}\"\n\
                  [redis]\nurl = \"redis://127.0.0.1:{redis_port}/0\"\n\
                  [auth]\nmode = \"{auth_mode}\"\nidp_url = \"{idp_url}\"\nca = {ca}\nclient_id = \"{client}\"\nclient_secret_file = {client_secret}\n",
                 admin = free_port(),
@@ -152,6 +167,7 @@ impl Cluster {
             .env("SLIPGATE_LB_BIND", format!("127.0.0.1:{lb}"))
             .env("SLIPGATE_API1", format!("127.0.0.1:{}", apis[0]))
             .env("SLIPGATE_API2", format!("127.0.0.1:{}", apis[1]))
+            .env("SLIPGATE_LB_SOURCE", LB_SOURCE)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -307,4 +323,57 @@ async fn jwt_mode_processes_verify_tokens_locally() {
     assert_eq!(cluster.post(a, &alice).await.0, 200);
     assert_eq!(cluster.post_other(a, &alice).await, (403, "forbidden".to_owned()));
     assert_eq!(cluster.post(a, "a.b.c").await, (401, "token_invalid".to_owned()));
+}
+
+/// `GET /openapi.json` through the balancer from `source`: the status.
+async fn get_from(cluster: &Cluster, source: [u8; 4]) -> u16 {
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(slipgate_test_support::client_tls(
+            &cluster.ca,
+            &[&rustls::version::TLS13],
+            &[],
+        ))
+        .local_address(std::net::IpAddr::from(source))
+        .build()
+        .unwrap();
+    let url = format!("https://127.0.0.1:{}/openapi.json", cluster.lb);
+    client.get(url).send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn clients_behind_haproxy_get_their_own_buckets_and_cannot_forge_proxy_headers() {
+    let cluster = Cluster::start_full("120/min", "introspection", "3/min").await;
+    // Two clients behind the balancer (127.0.0.2 and 127.0.0.3): the PROXY
+    // header names each, so each has its own per-IP bucket (3/min, shared by
+    // both instances through Redis).
+    for _ in 0..3 {
+        assert_eq!(get_from(&cluster, [127, 0, 0, 2]).await, 200);
+    }
+    assert_eq!(get_from(&cluster, [127, 0, 0, 2]).await, 429);
+    assert_eq!(get_from(&cluster, [127, 0, 0, 3]).await, 200, "the other client shares the bucket");
+
+    // A client connecting to an instance directly cannot forge a PROXY header:
+    // it is not the balancer, so the header is not a TLS ClientHello and the
+    // connection is closed without an answer.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut direct = tokio::net::TcpStream::connect(("127.0.0.1", cluster.apis[0])).await.unwrap();
+    let forged = ppp::v2::Builder::with_addresses(
+        ppp::v2::Version::Two | ppp::v2::Command::Proxy,
+        ppp::v2::Protocol::Stream,
+        (
+            "192.0.2.50:4000".parse::<std::net::SocketAddr>().unwrap(),
+            "127.0.0.1:443".parse::<std::net::SocketAddr>().unwrap(),
+        ),
+    )
+    .build()
+    .unwrap();
+    direct.write_all(&forged).await.unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(15), direct.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the forged connection was kept open");
+    assert!(!String::from_utf8_lossy(&buf).contains("HTTP/"), "the forged connection was answered");
+    // The same client without a header is served as itself.
+    let url = format!("https://127.0.0.1:{}/openapi.json", cluster.apis[0]);
+    assert_eq!(cluster.client().get(url).send().await.unwrap().status(), 200);
+    drop(cluster);
 }

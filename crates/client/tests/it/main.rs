@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
-use slipgate_client::{Client, ClientError, Format, Generated};
+use slipgate_client::{Client, ClientError, Format, Generated, PinStore};
 use slipgate_proto::clock::{Clock as _, ManualClock, SystemClock};
 use slipgate_proto::{ProblemCode, SlipRequest};
 use slipgate_test_support::TestApi;
+use slipgate_test_support::mitm::{Mitm, Mode};
 
 fn seed() -> SlipRequest {
     serde_json::from_str(slipgate_test_support::SEED_BODY).unwrap()
@@ -57,23 +58,6 @@ async fn builder_client_generates_json_and_pdf_slips() {
 }
 
 #[tokio::test]
-async fn generate_corrects_a_skewed_clock_from_the_date_header_and_keeps_the_offset() {
-    let api = TestApi::spawn(&[]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let now = u64::try_from(SystemClock.unix_seconds()).unwrap();
-    // Twenty minutes slow: far outside the API's ±300 s window.
-    let slow = Arc::new(ManualClock::at_unix(now - 1200));
-    let client = client_for(&api, dir.path(), Some(slow.clone())).await;
-    let result = client.generate(&seed(), Format::Json).await;
-    assert!(result.is_ok(), "{:?}", result.err());
-    let offset = client.clock_offset_millis();
-    assert!((1_195_000..=1_205_000).contains(&offset), "offset {offset} ms");
-    slow.advance(std::time::Duration::from_secs(1));
-    assert!(client.generate(&seed(), Format::Json).await.is_ok(), "the learned offset is reused");
-    api.stop().await;
-}
-
-#[tokio::test]
 async fn generate_returns_field_errors_of_a_refused_request() {
     let api = TestApi::spawn(&[]).await;
     let dir = tempfile::tempdir().unwrap();
@@ -114,97 +98,13 @@ async fn generate_against_a_closed_port_gives_up_after_bounded_retries() {
     api.stop().await;
 }
 
-/// A TLS-terminating proxy between the client and the API that, when
-/// `tamper` is set, changes one digit in the body of every answer to a POST
-/// (HTTP/1.1, content-length framing), keeping its length.
-async fn proxy(api: &TestApi, tamper: bool) -> std::net::SocketAddr {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let dir = api.dir();
-    let server =
-        slipgate_guard::transport::tls::server_config(&dir.join("server.pem"), &dir.join("server-key.pem"))
-            .unwrap();
-    let mut server = (*server).clone();
-    server.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
-    let upstream_tls =
-        slipgate_test_support::client_tls(&api.ca, &[&rustls::version::TLS13], &[b"http/1.1".as_slice()]);
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(upstream_tls));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let upstream_addr = api.addr;
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let (acceptor, connector) = (acceptor.clone(), connector.clone());
-            tokio::spawn(async move {
-                let Ok(mut down) = acceptor.accept(tcp).await else { return };
-                let up_tcp = tokio::net::TcpStream::connect(upstream_addr).await.unwrap();
-                let name = rustls::pki_types::ServerName::IpAddress(upstream_addr.ip().into());
-                let mut up = connector.connect(name, up_tcp).await.unwrap();
-                loop {
-                    let Some(request) = read_message(&mut down).await else { return };
-                    let is_post = request.starts_with(b"POST");
-                    up.write_all(&request).await.unwrap();
-                    let Some(mut response) = read_message(&mut up).await else { return };
-                    if tamper && is_post {
-                        let body_at = find(&response, b"\r\n\r\n").unwrap() + 4;
-                        if let Some(i) = response[body_at..].iter().position(u8::is_ascii_digit) {
-                            let b = &mut response[body_at + i];
-                            *b = if *b == b'9' { b'1' } else { *b + 1 };
-                        }
-                    }
-                    if down.write_all(&response).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-
-    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-        hay.windows(needle.len()).position(|w| w == needle)
-    }
-
-    /// One HTTP/1.1 message (head and a content-length body).
-    async fn read_message(stream: &mut (impl tokio::io::AsyncRead + Unpin)) -> Option<Vec<u8>> {
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 8192];
-        let head_end = loop {
-            if let Some(i) = find(&buf, b"\r\n\r\n") {
-                break i + 4;
-            }
-            let n = stream.read(&mut chunk).await.ok()?;
-            if n == 0 {
-                return None;
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .map_or(0, |v| v.trim().parse().unwrap());
-        while buf.len() < head_end + length {
-            let n = stream.read(&mut chunk).await.ok()?;
-            if n == 0 {
-                return None;
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        Some(buf)
-    }
-    addr
-}
-
-async fn client_via(api: &TestApi, dir: &std::path::Path, proxy: std::net::SocketAddr) -> Client {
+fn builder_via(api: &TestApi, mitm: &Mitm, tokens: std::path::PathBuf) -> slipgate_client::ClientBuilder {
     Client::builder()
-        .api_url(format!("https://{proxy}"))
+        .api_url(mitm.url())
         .ca_file(&api.ca)
         .signer(api.signer())
         .idp_url(api.idp.url(""))
-        .token_file(token_file(api, dir).await)
-        .http1_only()
-        .build()
-        .unwrap()
+        .token_file(tokens)
 }
 
 /// SPEC §3.8: an answer changed in transit is refused by the SDK.
@@ -212,10 +112,148 @@ async fn client_via(api: &TestApi, dir: &std::path::Path, proxy: std::net::Socke
 async fn sdk_refuses_an_answer_changed_in_transit() {
     let api = TestApi::spawn(&[]).await;
     let dir = tempfile::tempdir().unwrap();
-    let honest = client_via(&api, dir.path(), proxy(&api, false).await).await;
-    assert!(honest.generate(&seed(), Format::Json).await.is_ok(), "the proxy itself must be transparent");
-    let tampered = client_via(&api, dir.path(), proxy(&api, true).await).await;
-    let err = tampered.generate(&seed(), Format::Json).await.unwrap_err();
+    let mitm = Mitm::in_front_of(&api).await;
+    let client = builder_via(&api, &mitm, token_file(&api, dir.path()).await).build().unwrap();
+    assert!(client.generate(&seed(), Format::Json).await.is_ok(), "the proxy itself must be transparent");
+    mitm.set_mode(Mode::Tamper);
+    let err = client.generate(&seed(), Format::Json).await.unwrap_err();
     assert!(matches!(err, ClientError::ResponseSignature(_)), "{err:?}");
+    api.stop().await;
+}
+
+/// Issue 12: a man in the middle with a trusted certificate serves its own
+/// key set and re-signs answers; once the real keys are pinned, it is refused
+/// — by the client that pinned them and by a later one reading the pin file.
+#[tokio::test]
+async fn sdk_pins_the_keys_on_first_use_and_refuses_a_re_signing_man_in_the_middle() {
+    let api = TestApi::spawn(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let pins = dir.path().join("pins/default.json");
+    let mitm = Mitm::in_front_of(&api).await;
+    let tokens = token_file(&api, dir.path()).await;
+    let client = builder_via(&api, &mitm, tokens.clone()).pin_file(&pins).build().unwrap();
+    assert!(client.generate(&seed(), Format::Json).await.is_ok());
+    let pinned = std::fs::read_to_string(&pins).unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(std::fs::metadata(&pins).unwrap().permissions().mode() & 0o777, 0o600);
+
+    mitm.set_mode(Mode::Resign);
+    for client in [client, builder_via(&api, &mitm, tokens).pin_file(&pins).build().unwrap()] {
+        let err = client.generate(&seed(), Format::Json).await.unwrap_err();
+        assert!(matches!(err, ClientError::ServerKeysChanged(_)), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains("slipgate keys pin"), "{message}");
+        assert!(message.contains(&mitm.jwks.keys[0].kid.clone().unwrap()), "names the served key: {message}");
+    }
+    assert_eq!(std::fs::read_to_string(&pins).unwrap(), pinned, "the pin is not replaced by the attacker's");
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn sdk_with_named_server_keys_refuses_a_re_signing_proxy_from_the_first_answer() {
+    let api = TestApi::spawn(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let response = api.client().get(api.url("/.well-known/slipgate-keys")).send().await.unwrap();
+    let real: slipgate_httpsig::jose::Jwks = response.json().await.unwrap();
+    let mitm = Mitm::in_front_of(&api).await;
+    mitm.set_mode(Mode::Resign);
+    let client = builder_via(&api, &mitm, token_file(&api, dir.path()).await)
+        .server_keys(real.clone())
+        .build()
+        .unwrap();
+    let err = client.generate(&seed(), Format::Json).await.unwrap_err();
+    assert!(matches!(err, ClientError::ResponseSignature(_)), "{err:?}");
+    mitm.set_mode(Mode::Transparent);
+    assert!(client.generate(&seed(), Format::Json).await.is_ok(), "the real keys still verify");
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn repin_trusts_the_apis_new_keys_after_a_rotation() {
+    let api = TestApi::spawn(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let pins = dir.path().join("pins/p.json");
+    // What was pinned before the API rotated its response key.
+    let old = slipgate_httpsig::jose::Jwk::ed25519(&[9u8; 32], "retired").unwrap();
+    let store = PinStore::file(&pins);
+    store.pin(&slipgate_httpsig::jose::Jwks { keys: vec![old] }, &api.url("")).unwrap();
+    let client = Client::builder()
+        .api_url(api.url(""))
+        .ca_file(&api.ca)
+        .signer(api.signer())
+        .idp_url(api.idp.url(""))
+        .token_file(token_file(&api, dir.path()).await)
+        .pin_store(store.clone())
+        .build()
+        .unwrap();
+    let err = client.generate(&seed(), Format::Json).await.unwrap_err();
+    assert!(matches!(err, ClientError::ServerKeysChanged(_)), "{err:?}");
+    let (before, now) = store.repin(&api.client(), &api.url("")).await.unwrap();
+    assert_eq!(before.unwrap().keys[0].kid.as_deref(), Some("retired"));
+    assert_eq!(now.keys.len(), 1);
+    assert!(client.generate(&seed(), Format::Json).await.is_ok(), "the shared store sees the new pin");
+    api.stop().await;
+}
+
+fn real_now() -> i64 {
+    SystemClock.unix_seconds()
+}
+
+/// Issue 12: a proxy shifting `Date` by hours does not move the clock; the
+/// correction comes from the verified signature's `created`.
+#[tokio::test]
+async fn clock_correction_ignores_a_shifted_date_and_learns_from_the_signed_created() {
+    let api = TestApi::spawn(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mitm = Mitm::in_front_of(&api).await;
+    mitm.set_mode(Mode::ShiftDate(3 * 3600));
+    let now = u64::try_from(real_now()).unwrap();
+    // 200 s slow: inside the API's window, so the first request passes.
+    let slow = Arc::new(ManualClock::at_unix(now - 200));
+    let signer = api.signer().with_clock(slow);
+    let client = builder_via(&api, &mitm, token_file(&api, dir.path()).await).signer(signer).build().unwrap();
+    assert!(client.generate(&seed(), Format::Json).await.is_ok());
+    let offset = client.clock_offset_millis();
+    assert!((190_000..=210_000).contains(&offset), "offset {offset} ms: learned from created, not Date");
+    assert!(client.generate(&seed(), Format::Json).await.is_ok());
+    let created = *mitm.request_created().last().unwrap();
+    assert!((created - real_now()).abs() <= 10, "signed at {created}, now {}", real_now());
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn clock_correction_within_a_raised_bound_repairs_a_twenty_minute_skew() {
+    let api = TestApi::spawn(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mitm = Mitm::in_front_of(&api).await;
+    mitm.set_mode(Mode::ShiftDate(-5 * 3600));
+    let now = u64::try_from(real_now()).unwrap();
+    let slow = Arc::new(ManualClock::at_unix(now - 1200));
+    let client = builder_via(&api, &mitm, token_file(&api, dir.path()).await)
+        .signer(api.signer().with_clock(slow.clone()))
+        .max_clock_correction(std::time::Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let result = client.generate(&seed(), Format::Json).await;
+    assert!(result.is_ok(), "{:?}", result.err());
+    let offset = client.clock_offset_millis();
+    assert!((1_190_000..=1_210_000).contains(&offset), "offset {offset} ms");
+    slow.advance(std::time::Duration::from_secs(1));
+    assert!(client.generate(&seed(), Format::Json).await.is_ok(), "the learned offset is reused");
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn clock_skew_beyond_the_bound_is_reported_not_corrected() {
+    let api = TestApi::spawn(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let now = u64::try_from(real_now()).unwrap();
+    let slow = Arc::new(ManualClock::at_unix(now - 1200));
+    let client = client_for(&api, dir.path(), Some(slow)).await;
+    let err = client.generate(&seed(), Format::Json).await.unwrap_err();
+    let ClientError::ClockSkew { offset_s, max_s } = &err else { panic!("{err:?}") };
+    assert!((1190..=1210).contains(offset_s) && *max_s == 300, "{offset_s} {max_s}");
+    assert!(err.to_string().contains("behind"), "{err}");
+    assert_eq!(client.clock_offset_millis(), 0, "no correction beyond the bound");
     api.stop().await;
 }

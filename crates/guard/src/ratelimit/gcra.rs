@@ -28,6 +28,22 @@ pub struct Decision {
     pub reset_after: Duration,
     /// When refused: until one request will be allowed.
     pub retry_after: Option<Duration>,
+    /// Until `remaining` grows by one (the `t` of draft-ietf-httpapi-
+    /// ratelimit-headers-10, SPEC §3.7); zero when the quota is full. When
+    /// refused this equals `retry_after`.
+    pub next_after: Duration,
+}
+
+/// Until `remaining` grows by one, for a key whose TAT is `ahead` ms past
+/// now: the quota after `r + 1` requests needs the TAT at
+/// `limit − (r + 1)·T` ahead of now.
+pub fn next_after(ahead: u64, remaining: u32, rate: Rate) -> Duration {
+    let (interval, limit) = interval_and_limit(rate);
+    if u64::from(remaining) >= u64::from(rate.quota.get()) {
+        return Duration::ZERO;
+    }
+    let target = limit.saturating_sub(interval.saturating_mul(u64::from(remaining) + 1));
+    Duration::from_millis(ahead.saturating_sub(target))
 }
 
 /// The emission interval T and the burst limit N·T, in milliseconds.
@@ -51,14 +67,17 @@ pub fn decide(tat: Option<u64>, now_ms: u64, rate: Rate) -> Decision {
             remaining: 0,
             reset_after: Duration::from_millis(tat - now_ms),
             retry_after: Some(Duration::from_millis(ahead - limit)),
+            next_after: Duration::from_millis(ahead - limit),
         };
     }
+    let remaining = u32::try_from((limit - ahead) / interval).unwrap_or(u32::MAX);
     Decision {
         allowed: true,
         new_tat,
-        remaining: u32::try_from((limit - ahead) / interval).unwrap_or(u32::MAX),
+        remaining,
         reset_after: Duration::from_millis(ahead),
         retry_after: None,
+        next_after: next_after(ahead, remaining, rate),
     }
 }
 
@@ -97,6 +116,25 @@ mod tests {
         assert_eq!(refused.remaining, 0);
         assert_eq!(refused.retry_after, Some(Duration::from_secs(12)));
         assert_eq!(refused.reset_after, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn t_is_the_time_until_one_more_request_not_the_full_quota() {
+        let clock = ManualClock::at_unix(1_767_225_600);
+        let r = rate("5/min");
+        let mut tat = None;
+        let first = hit(&mut tat, &clock, r);
+        assert_eq!((first.remaining, first.next_after), (4, Duration::from_secs(12)));
+        for _ in 0..4 {
+            hit(&mut tat, &clock, r);
+        }
+        clock.advance(Duration::from_secs(5));
+        let refused = hit(&mut tat, &clock, r);
+        assert!(!refused.allowed);
+        assert_eq!(refused.next_after, Duration::from_secs(7));
+        assert_eq!(refused.retry_after, Some(refused.next_after));
+        assert_eq!(refused.reset_after, Duration::from_secs(55));
+        assert_eq!(next_after(0, 5, r), Duration::ZERO, "full quota");
     }
 
     #[test]

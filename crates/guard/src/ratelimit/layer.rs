@@ -63,9 +63,18 @@ pub struct Outcome {
     pub policy: &'static str,
     /// Requests left now.
     pub remaining: u32,
-    /// Until the full quota returns.
+    /// Until one more request is allowed (`r` grows by one): the `t` of
+    /// the `RateLimit` field (draft-ietf-httpapi-ratelimit-headers-10);
+    /// zero when the quota is full.
     pub reset_after: Duration,
+    /// Whether this policy refused the request.
+    pub refused: bool,
 }
+
+/// The address a request counts against under the `ip` policy (after
+/// trusted proxies, IPv6 keyed by its prefix), for the layers inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
 
 /// The per-request collector the per-IP layer shares with the per-user layer.
 #[derive(Debug, Clone, Default)]
@@ -97,9 +106,10 @@ fn ceil_secs(d: Duration) -> u64 {
 }
 
 /// `"<policy>";r=<remaining>;t=<seconds>` for the policy nearest its limit:
-/// the fewest requests left, then the longest wait for a full quota.
+/// the fewest requests left, then the one that refused, then the longest wait.
 pub fn ratelimit_header(outcomes: &[Outcome]) -> Option<HeaderValue> {
-    let nearest = outcomes.iter().min_by_key(|o| (o.remaining, std::cmp::Reverse(o.reset_after)))?;
+    let nearest =
+        outcomes.iter().min_by_key(|o| (o.remaining, !o.refused, std::cmp::Reverse(o.reset_after)))?;
     let text = format!("\"{}\";r={};t={}", nearest.policy, nearest.remaining, ceil_secs(nearest.reset_after));
     HeaderValue::try_from(text).ok()
 }
@@ -119,7 +129,12 @@ pub fn judge(
             return (None, Some(rejection));
         }
     };
-    let outcome = Outcome { policy, remaining: decision.remaining, reset_after: decision.reset_after };
+    let outcome = Outcome {
+        policy,
+        remaining: decision.remaining,
+        reset_after: decision.next_after,
+        refused: !decision.allowed,
+    };
     if decision.allowed {
         return (Some(outcome), None);
     }
@@ -127,14 +142,15 @@ pub fn judge(
         ProblemCode::RateLimited,
         format!("the `{policy}` rate limit is exhausted; retry after the time in Retry-After"),
     )
-    .with_retry_after(decision.retry_after.unwrap_or(Duration::from_secs(1)));
+    // Equal to the `t` of the `RateLimit` field, so it never points earlier (SPEC §3.7).
+    .with_retry_after(decision.next_after);
     rejection.violated_policies = vec![policy];
     (Some(outcome), Some(rejection))
 }
 
 #[derive(Debug)]
 enum Scope {
-    Ip { trusted: TrustedProxies, advertised: HeaderValue },
+    Ip { trusted: TrustedProxies, advertised: HeaderValue, ipv6_prefix: u8 },
     User,
 }
 
@@ -164,7 +180,7 @@ impl RateLimitLayer {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let advertised = policy_header(&[(POLICY_IP, limits.ip), (POLICY_USER, limits.user)]);
-        let scope = Scope::Ip { trusted, advertised };
+        let scope = Scope::Ip { trusted, advertised, ipv6_prefix: 64 };
         Self { shared: Arc::new(Shared { policy: POLICY_IP, rate: limits.ip, scope, store, clock }) }
     }
 
@@ -174,17 +190,39 @@ impl RateLimitLayer {
         Self { shared: Arc::new(Shared { policy: POLICY_USER, rate, scope: Scope::User, store, clock }) }
     }
 
-    /// The key this request counts against, if the policy applies to it.
-    pub fn key(&self, parts: &Parts) -> Option<String> {
+    /// Keys IPv6 clients of the `ip` policy by their first `prefix` bits
+    /// (`rate_limit.ipv6_prefix`, default 64); no effect on `user`.
+    pub fn with_ipv6_prefix(mut self, prefix: u8) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared)
+            && let Scope::Ip { ipv6_prefix, .. } = &mut shared.scope
+        {
+            *ipv6_prefix = prefix.clamp(1, 128);
+        }
+        self
+    }
+
+    /// The client address the `ip` policy counts this request against.
+    pub fn client_addr(&self, parts: &Parts) -> Option<IpAddr> {
         match &self.shared.scope {
-            Scope::Ip { trusted, .. } => {
-                // serve.rs always inserts the peer; without it every request
-                // shares one bucket, which fails towards refusing.
+            Scope::Ip { trusted, ipv6_prefix, .. } => {
                 let peer = parts
                     .extensions
                     .get::<ConnectInfo<SocketAddr>>()
                     .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ci| ci.0.ip());
-                Some(client_ip(peer, forwarded_for(&parts.headers).as_deref(), trusted).to_string())
+                let client = client_ip(peer, forwarded_for(&parts.headers).as_deref(), trusted);
+                Some(slipgate_proto::net::client_key(client, *ipv6_prefix))
+            }
+            Scope::User => None,
+        }
+    }
+
+    /// The key this request counts against, if the policy applies to it.
+    pub fn key(&self, parts: &Parts) -> Option<String> {
+        match &self.shared.scope {
+            Scope::Ip { .. } => {
+                // serve.rs always inserts the peer; without it every request
+                // shares one bucket, which fails towards refusing.
+                self.client_addr(parts).map(|ip| ip.to_string())
             }
             Scope::User => parts.extensions.get::<TokenClaims>().map(|claims| claims.sub.clone()),
         }
@@ -270,6 +308,9 @@ where
                         Some(rejection) => rejection.into_response(),
                         None => {
                             parts.extensions.insert(outcomes.clone());
+                            if let Some(addr) = layer.client_addr(&parts) {
+                                parts.extensions.insert(ClientAddr(addr));
+                            }
                             inner.call(Request::from_parts(parts, body)).await?
                         }
                     };

@@ -47,8 +47,8 @@ pub use crate::signature::{BoxFuture, RedisConnection, StoreError};
 pub use client_ip::{InvalidProxy, IpRange, MAX_FORWARDED_ENTRIES, TrustedProxies, client_ip};
 pub use gcra::{Decision, decide, interval_and_limit};
 pub use layer::{
-    Outcome, POLICY_IP, POLICY_USER, RATELIMIT, RATELIMIT_POLICY, RateLimitLayer, RateLimitService,
-    RateLimits, judge, policy_header, ratelimit_header,
+    ClientAddr, Outcome, POLICY_IP, POLICY_USER, RATELIMIT, RATELIMIT_POLICY, RateLimitLayer,
+    RateLimitService, RateLimits, judge, policy_header, ratelimit_header,
 };
 pub use redis::{RATE_LIMIT_PREFIX, RedisRateLimitStore};
 pub use store::{MemoryRateLimitStore, RateLimitStore};

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use slipgate_proto::units::Rate;
 
-use super::gcra::{Decision, interval_and_limit};
+use super::gcra::{Decision, interval_and_limit, next_after};
 use super::store::{BoxFuture, RateLimitStore, StoreError};
 use crate::signature::RedisConnection;
 
@@ -64,15 +64,22 @@ impl RedisRateLimitStore {
     }
 }
 
-fn to_decision(reply: &[i64]) -> Result<Decision, StoreError> {
+fn to_decision(reply: &[i64], rate: Rate) -> Result<Decision, StoreError> {
     let &[allowed, remaining, reset_ms, retry_ms, tat] = reply else {
         return Err(StoreError::Unavailable(format!("rate-limit script returned {} values", reply.len())));
     };
     let ms = |v: i64| Duration::from_millis(u64::try_from(v).unwrap_or(0));
+    let remaining = u32::try_from(remaining).unwrap_or(0);
+    let next_after = if allowed == 1 {
+        next_after(u64::try_from(reset_ms).unwrap_or(0), remaining, rate)
+    } else {
+        ms(retry_ms)
+    };
     Ok(Decision {
+        next_after,
         allowed: allowed == 1,
         new_tat: u64::try_from(tat).unwrap_or(0),
-        remaining: u32::try_from(remaining).unwrap_or(0),
+        remaining,
         reset_after: ms(reset_ms),
         retry_after: (allowed != 1).then(|| ms(retry_ms)),
     })
@@ -95,7 +102,7 @@ impl RateLimitStore for RedisRateLimitStore {
                     self.script.key(&key).arg(interval).arg(limit).invoke_async(&mut c).await
                 })
                 .await?;
-            to_decision(&reply)
+            to_decision(&reply, rate)
         })
     }
 }

@@ -40,6 +40,7 @@ fn claims(sub: &str) -> TokenClaims {
         emp_id: None,
         exp: i64::MAX,
         client_id: None,
+        ..TokenClaims::default()
     }
 }
 
@@ -87,13 +88,15 @@ async fn refuses_the_sixth_request_under_five_per_minute_with_headers() {
     for i in 0..5u32 {
         let response = svc.clone().oneshot(request("203.0.113.9", None, None)).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
-        let expected = format!("\"ip\";r={};t={}", 4 - i, 12 * (i + 1));
+        // `t`: until one more request, 12 s under 5/min (draft-10), not the full quota.
+        let expected = format!("\"ip\";r={};t=12", 4 - i);
         assert_eq!(header(&response, &RATELIMIT), Some(expected.as_str()));
     }
     let response = svc.clone().oneshot(request("203.0.113.9", None, None)).await.unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(header(&response, &RETRY_AFTER), Some("12"));
-    assert_eq!(header(&response, &RATELIMIT), Some("\"ip\";r=0;t=60"));
+    // On a 429, `t` equals Retry-After.
+    assert_eq!(header(&response, &RATELIMIT), Some("\"ip\";r=0;t=12"));
     assert_eq!(header(&response, &RATELIMIT_POLICY), Some("\"ip\";q=5;w=60, \"user\";q=120;w=60"));
     let rejection = response.extensions().get::<Rejection>().unwrap();
     assert_eq!(rejection.code, ProblemCode::RateLimited);
@@ -153,7 +156,7 @@ async fn per_user_refusal_carries_both_headers_from_the_outer_layer() {
     let _ = svc.clone().oneshot(request("192.0.2.2", None, Some("alice"))).await.unwrap();
     let refused = svc.clone().oneshot(request("192.0.2.3", None, Some("alice"))).await.unwrap();
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(header(&refused, &RATELIMIT), Some("\"user\";r=0;t=60"));
+    assert_eq!(header(&refused, &RATELIMIT), Some("\"user\";r=0;t=30"));
     assert_eq!(header(&refused, &RETRY_AFTER), Some("30"));
     assert_eq!(refused.extensions().get::<Rejection>().unwrap().violated_policies, ["user"]);
     // Another user on the same address is unaffected.
@@ -223,8 +226,14 @@ async fn per_user_passes_requests_without_claims_and_writes_its_own_headers_alon
 
 #[test]
 fn the_nearest_policy_is_the_one_with_fewest_left() {
-    let ip = Outcome { policy: POLICY_IP, remaining: 100, reset_after: Duration::from_secs(50) };
-    let user = Outcome { policy: POLICY_USER, remaining: 3, reset_after: Duration::from_millis(1500) };
+    let ip =
+        Outcome { policy: POLICY_IP, remaining: 100, reset_after: Duration::from_secs(50), refused: false };
+    let user = Outcome {
+        policy: POLICY_USER,
+        remaining: 3,
+        reset_after: Duration::from_millis(1500),
+        refused: false,
+    };
     assert_eq!(ratelimit_header(&[ip, user]).unwrap(), "\"user\";r=3;t=2");
     let tied = Outcome { remaining: 3, ..ip };
     assert_eq!(ratelimit_header(&[tied, user]).unwrap(), "\"ip\";r=3;t=50");
@@ -259,7 +268,8 @@ fn keys_by_client_ip_or_token_subject() {
     let per_ip = RateLimitLayer::per_ip(store.clone(), RateLimits::default(), trusted, c.clone());
     let per_user = RateLimitLayer::per_user(store, rate("1/s"), c);
     let (parts, _) = request("::1", Some("2001:db8::1"), Some("dave")).into_parts();
-    assert_eq!(per_ip.key(&parts).as_deref(), Some("2001:db8::1"));
+    // IPv6 clients count by their /64 (`rate_limit.ipv6_prefix`).
+    assert_eq!(per_ip.key(&parts).as_deref(), Some("2001:db8::"));
     assert_eq!(per_user.key(&parts).as_deref(), Some("dave"));
     let (parts, _) = request("192.0.2.7", Some("2001:db8::1"), None).into_parts();
     assert_eq!(per_ip.key(&parts).as_deref(), Some("192.0.2.7"));

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::request::Parts;
+use slipgate_httpsig::base::join_field_lines;
 use slipgate_httpsig::params::{ParseError, ParsedSignature, parse_signature_header_map};
 use slipgate_httpsig::{
     Algorithm, BaseError, DigestError, VerifyError, VerifyingKey, signature_base, verify_content_digest,
@@ -20,6 +21,33 @@ use crate::Rejection;
 /// The components every request must cover by default (SPEC §3.2).
 pub const DEFAULT_REQUIRED: [&str; 6] =
     ["@method", "@path", "@authority", "content-type", "content-digest", "authorization"];
+
+/// The fields a request may carry at most once (SPEC §3.2 "one field, one
+/// line"). Two `Content-Digest` lines would let the digest check read one and
+/// the signature base join both; two `Host` lines would let the authority check
+/// and `@authority` disagree. A repeat is refused before anything reads them.
+pub const SINGLETON_FIELDS: [&str; 6] =
+    ["host", "content-type", "content-digest", "authorization", "signature", "signature-input"];
+
+/// Refuses a request that repeats one of [`SINGLETON_FIELDS`] (400 `bad_request`).
+/// HTTP/1.1 and HTTP/2 field lines both land in the one [`http::HeaderMap`], so
+/// this holds for both.
+///
+/// # Errors
+///
+/// A [`Rejection`] with [`ProblemCode::BadRequest`] naming the repeated field.
+pub fn check_single_lines(headers: &http::HeaderMap) -> Result<(), Rejection> {
+    for name in SINGLETON_FIELDS {
+        let mut lines = headers.get_all(name).iter();
+        if lines.next().is_some() && lines.next().is_some() {
+            return Err(reject(
+                ProblemCode::BadRequest,
+                format!("the {name} field must appear at most once"),
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// What the signature layer requires of a request.
 #[derive(Debug, Clone)]
@@ -85,14 +113,16 @@ impl SignaturePolicy {
         Duration::from_secs(secs.unsigned_abs())
     }
 
-    /// Step 3: the signature fields parse, name a known key, cover the
-    /// required components and are fresh at `now` (unix seconds).
+    /// Step 3: no singleton field is repeated, the signature fields parse,
+    /// name a known key, cover the required components as plain entries and
+    /// are fresh at `now` (unix seconds).
     pub fn check_head(
         &self,
         parts: &Parts,
         keys: &dyn KeyResolver,
         now: i64,
     ) -> Result<HeadChecked, Rejection> {
+        check_single_lines(&parts.headers)?;
         let parsed = parse_signature_header_map(&parts.headers).map_err(|e| match e {
             ParseError::Missing => {
                 reject(ProblemCode::SignatureMissing, "send Signature and Signature-Input")
@@ -151,11 +181,22 @@ impl SignaturePolicy {
         parts: &Parts,
         body: &[u8],
     ) -> Result<VerifiedKey, Rejection> {
-        let digest = parts.headers.get(slipgate_proto::headers::CONTENT_DIGEST);
-        let digest = match digest.map(|v| v.to_str()) {
-            None => None,
-            Some(Ok(v)) => Some(v),
-            Some(Err(_)) => return Err(reject(ProblemCode::DigestMismatch, "Content-Digest is not ASCII")),
+        // The value the signature base covers for `"content-digest"`, built the
+        // same way (lines trimmed and joined; `check_head` allowed one line).
+        let lines: Vec<&[u8]> = parts
+            .headers
+            .get_all(slipgate_proto::headers::CONTENT_DIGEST)
+            .iter()
+            .map(http::HeaderValue::as_bytes)
+            .collect();
+        let mut covered = Vec::new();
+        join_field_lines(&lines, &mut covered);
+        let digest = match (lines.is_empty(), std::str::from_utf8(&covered)) {
+            (true, _) => None,
+            (false, Ok(v)) => Some(v),
+            (false, Err(_)) => {
+                return Err(reject(ProblemCode::DigestMismatch, "Content-Digest is not ASCII"));
+            }
         };
         verify_content_digest(digest, body).map_err(|e| match e {
             DigestError::Missing => {

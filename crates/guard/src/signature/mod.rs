@@ -39,7 +39,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 
-pub use check::{DEFAULT_REQUIRED, HeadChecked, SignaturePolicy};
+pub use check::{DEFAULT_REQUIRED, HeadChecked, SINGLETON_FIELDS, SignaturePolicy, check_single_lines};
 pub use keys::{DuplicateKeyId, KeyResolver, KeyRing, VerifiedKey};
 pub use layer::{SignatureLayer, SignatureService};
 pub use redis::{

@@ -223,10 +223,11 @@ fn nonce_is_replayed_until_created_plus_max_skew_then_its_bucket_is_dropped() {
         record_signed(&store, &policy, "other-001", created + 300, created + 301),
         Ok(NonceVerdict::Fresh)
     );
-    assert_eq!(store.len(), 2, "the other nonce only; the first one was dropped with its bucket");
-    // The first nonce's bucket is gone: the pair is unknown again (its
-    // signature would be stale by now, so the layer never gets this far).
+    // The first nonce's bucket is dropped at its shard's next request: the
+    // pair is unknown again (its signature would be stale by now, so the layer
+    // never gets this far), and only the two recent nonces are held.
     assert_eq!(record(&store, "abc12345", created + 301), Ok(NonceVerdict::Fresh));
+    assert_eq!(store.len(), 2, "the old entry went with its bucket");
 }
 
 #[test]
@@ -371,4 +372,90 @@ fn a_million_nonces_cost_at_most_16_bytes_each() {
     println!("1M nonces: {} bytes, {per_entry:.2} B per nonce, worst {worst:.2}", store.bytes());
     assert!(worst <= 16.0, "{worst:.2} bytes per nonce");
     assert_eq!(store.usage().map(|u| u.entries), Some(1_000_000));
+}
+
+/// [`signed`] covering `covered` as given (components with parameters).
+fn signed_covering(covered: Vec<Component>, tamper: impl FnOnce(&mut Parts)) -> Parts {
+    let mut request = http::Request::post("https://api.example:8443/generate/salaryslip")
+        .header("host", "api.example:8443")
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer t0ken")
+        .header("content-digest", content_digest(DigestAlgorithm::Sha256, BODY))
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
+    let signed = sign_message(&request, None::<&Parts>, &covered, &good_params(), &hmac()).unwrap();
+    request.headers.insert("signature-input", signed.signature_input.parse().unwrap());
+    request.headers.insert("signature", signed.signature.parse().unwrap());
+    tamper(&mut request);
+    request
+}
+
+#[test]
+fn rejects_each_repeated_singleton_field_as_bad_request() {
+    for name in SINGLETON_FIELDS {
+        // The very same value twice: a repeat is refused whatever it says.
+        let parts = signed(good_params(), &DEFAULT_REQUIRED, &hmac(), |p| {
+            let value = p.headers.get(name).cloned().unwrap();
+            p.headers.append(name, value);
+        });
+        assert_eq!(decide(&parts, BODY, NOW).unwrap_err(), ProblemCode::BadRequest, "{name}");
+    }
+}
+
+/// The reviewer's attack: the signature covers only the `sha-256` member of
+/// `Content-Digest`, and a second line for another body is put first. The
+/// digest check used to read the first line and the base to join both (the
+/// dictionary's last `sha-256` wins), so the attacker's body passed as signed.
+#[test]
+fn rejects_a_prepended_content_digest_line_for_another_body() {
+    let evil: &[u8] =
+        br#"{"emp_id":"01234","emp_code":"ENG","emp_name":"John Doe","emp_grade":"7.1","working_days":30}"#;
+    let mut covered = components(&["@method", "@path", "@authority", "content-type", "authorization"]);
+    covered.push(Component::field_or_derived("content-digest").key("sha-256"));
+    let parts = signed_covering(covered.clone(), |p| {
+        let original = p.headers.remove("content-digest").unwrap();
+        p.headers.append("content-digest", content_digest(DigestAlgorithm::Sha256, evil).parse().unwrap());
+        p.headers.append("content-digest", original);
+    });
+    assert_eq!(decide(&parts, evil, NOW).unwrap_err(), ProblemCode::BadRequest);
+    // One line only: covering a member is not covering the field.
+    let single = signed_covering(covered, |_| {});
+    assert_eq!(decide(&single, BODY, NOW).unwrap_err(), ProblemCode::ComponentsMissing);
+}
+
+#[test]
+fn required_components_count_only_as_plain_entries() {
+    let variants = [
+        ("content-digest", r#""content-digest";key="sha-256""#),
+        ("content-digest", r#""content-digest";key="md5""#),
+        ("content-digest", r#""content-digest";sf"#),
+        ("content-digest", r#""content-digest";bs"#),
+        ("content-digest", r#""content-digest";req"#),
+        ("content-digest", r#""content-digest";tr"#),
+        ("authorization", r#""authorization";bs"#),
+        ("@method", r#""@method";req"#),
+    ];
+    for (plain, with_param) in variants {
+        let listed: Vec<String> = DEFAULT_REQUIRED
+            .iter()
+            .map(|c| if *c == plain { with_param.to_owned() } else { format!("\"{c}\"") })
+            .collect();
+        let input = format!(r#"sig1=({});created={NOW};keyid="k-hmac";nonce="n0nce-0001""#, listed.join(" "));
+        let parts = signed(good_params(), &DEFAULT_REQUIRED, &hmac(), |p| {
+            p.headers.insert("signature-input", input.parse().unwrap());
+        });
+        let policy = SignaturePolicy::new();
+        let got = policy.check_head(&parts, &ring(), NOW).map(|_| ()).map_err(|r| r.code);
+        assert_eq!(got, Err(ProblemCode::ComponentsMissing), "{with_param}");
+    }
+}
+
+#[test]
+fn accepts_a_parameterised_component_beside_the_plain_one() {
+    let mut covered = components(&DEFAULT_REQUIRED);
+    covered.push(Component::field_or_derived("content-digest").key("sha-256"));
+    let parts = signed_covering(covered, |_| {});
+    assert!(decide(&parts, BODY, NOW).is_ok());
 }

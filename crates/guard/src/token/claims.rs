@@ -10,7 +10,8 @@ pub const SCOPE_ANY: &str = "salaryslip:any";
 pub const SCOPE_SELF: &str = "salaryslip:self";
 
 /// The claims of a valid access token, handed to the handler as an extension.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// The same names serve the JWT claims and the RFC 7662 answer (SPEC §4).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct TokenClaims {
     /// The subject (username, or client id for client credentials).
     pub sub: String,
@@ -20,6 +21,15 @@ pub struct TokenClaims {
     /// The employee the subject is, if any.
     #[serde(default)]
     pub emp_id: Option<String>,
+    /// The employee record's department code (SPEC §3.4).
+    #[serde(default)]
+    pub emp_code: Option<String>,
+    /// The employee's name as on record (claim `name`).
+    #[serde(default, rename = "name")]
+    pub emp_name: Option<String>,
+    /// The employee's pay grade as on record.
+    #[serde(default)]
+    pub emp_grade: Option<String>,
     /// Expiry, unix seconds.
     pub exp: i64,
     /// The OAuth client the token was issued to.

@@ -1,10 +1,32 @@
 //! `auth.mode = "jwt"`: local verification of the identity server's EdDSA
-//! access tokens against its JWKS.
+//! access tokens against its JWKS (SPEC §4, RFC 9068).
 //!
-//! Checks the signature, `iss`, `aud` and `exp`. The JWKS is fetched on first
-//! use and again when a token names an unknown `kid` — at most once per
-//! [`REFETCH_EVERY`], so a flood of made-up `kid`s cannot hammer the identity
-//! server. Revocation is not seen in this mode until the token expires.
+//! A token passes when, in this order: its JOSE `typ` is one of the accepted
+//! values (`auth.jwt_typ`, by default `at+jwt` and `application/at+jwt`, so an
+//! ID token or any other JWT signed by the same key cannot pass as an access
+//! token: RFC 9068 §4); its signature verifies with the JWKS key its `kid`
+//! names; `iss` and `aud` match; and its times hold with [`LEEWAY`] either
+//! way: `exp` not passed, `nbf` (when present) reached, `iat` (required) not
+//! in the future.
+//!
+//! The JWKS is fetched on first use, again once it is older than
+//! `auth.jwks_refresh` (default [`DEFAULT_JWKS_REFRESH`]) — so a key the
+//! identity server withdraws stops working within that time — and when a
+//! token names an unknown `kid`, at most once per [`REFETCH_EVERY`], so a
+//! flood of made-up `kid`s cannot hammer the identity server. A set that is
+//! due for a refresh is never used when the refresh fails: the answer is then
+//! 503 `auth_unavailable` (fail closed), with fetches at most once per
+//! [`RETRY_FAILED_FETCH`]. Revocation is not seen in this mode until the token
+//! expires. Time comes from the [`Clock`].
+//!
+//! ```
+//! use slipgate_guard::token::{JwtTimes, LEEWAY};
+//!
+//! let times = JwtTimes { exp: 1_000, iat: 100, nbf: Some(200) };
+//! assert!(times.check(500).is_ok());
+//! assert!(times.check(100).is_err(), "before nbf, beyond the leeway");
+//! assert!(times.check(1_000 + LEEWAY.as_secs() as i64).is_err(), "expired");
+//! ```
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -18,11 +40,24 @@ use crate::signature::BoxFuture;
 
 /// Least time between two JWKS fetches triggered by unknown keys.
 pub const REFETCH_EVERY: Duration = Duration::from_secs(30);
+/// Least time between two JWKS fetches after one failed.
+pub const RETRY_FAILED_FETCH: Duration = Duration::from_secs(2);
+/// The default of `auth.jwks_refresh`.
+pub const DEFAULT_JWKS_REFRESH: Duration = Duration::from_secs(300);
+/// Clock difference tolerated on `exp`, `nbf` and `iat` (SPEC §4).
+pub const LEEWAY: Duration = Duration::from_secs(60);
+/// The default of `auth.jwt_typ` (RFC 9068 §2.1).
+pub const DEFAULT_JWT_TYP: [&str; 2] = ["at+jwt", "application/at+jwt"];
+/// Largest JWKS body read.
+const MAX_JWKS: usize = 64 * 1024;
 
 #[derive(Debug, Deserialize)]
 struct JwtClaims {
     iss: String,
     aud: Audience,
+    iat: i64,
+    #[serde(default)]
+    nbf: Option<i64>,
     #[serde(flatten)]
     claims: TokenClaims,
 }
@@ -43,10 +78,46 @@ impl Audience {
     }
 }
 
+/// The time claims of a token, checked by [`JwtTimes::check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JwtTimes {
+    /// `exp`, unix seconds.
+    pub exp: i64,
+    /// `iat`, unix seconds.
+    pub iat: i64,
+    /// `nbf`, unix seconds, when present.
+    pub nbf: Option<i64>,
+}
+
+impl JwtTimes {
+    /// Whether a token with these times is valid at `now`, each with [`LEEWAY`].
+    pub fn check(&self, now: i64) -> Result<(), TokenError> {
+        let leeway = i64::try_from(LEEWAY.as_secs()).unwrap_or(60);
+        if now >= self.exp.saturating_add(leeway) {
+            return Err(TokenError::Invalid("expired"));
+        }
+        if self.nbf.is_some_and(|nbf| now.saturating_add(leeway) < nbf) {
+            return Err(TokenError::Invalid("not yet valid (nbf)"));
+        }
+        if self.iat > now.saturating_add(leeway) {
+            return Err(TokenError::Invalid("issued in the future (iat)"));
+        }
+        Ok(())
+    }
+}
+
+/// Whether `typ` is one of `accepted` (media types compare case-insensitively).
+fn typ_accepted(accepted: &[String], typ: &str) -> bool {
+    accepted.iter().any(|a| a.eq_ignore_ascii_case(typ))
+}
+
 #[derive(Debug, Default)]
 struct KeySet {
     jwks: Option<Jwks>,
-    fetched_at: Option<i64>,
+    fetched_at: i64,
+    /// Bumped on every successful fetch, so waiters see that one happened.
+    generation: u64,
+    failed_at: Option<i64>,
 }
 
 /// Validates access tokens locally.
@@ -56,13 +127,20 @@ pub struct JwtValidator {
     jwks_url: String,
     issuer: String,
     audience: String,
+    typ: Vec<String>,
+    refresh_every: i64,
     keys: RwLock<KeySet>,
     fetch: tokio::sync::Mutex<()>,
     clock: Arc<dyn Clock>,
 }
 
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
 impl JwtValidator {
-    /// A validator trusting the JWKS at `idp_url`/.well-known/jwks.json.
+    /// A validator trusting the JWKS at `idp_url`/.well-known/jwks.json, with
+    /// the default `typ` list and refresh interval.
     pub fn new(
         http: reqwest::Client,
         idp_url: &str,
@@ -75,33 +153,82 @@ impl JwtValidator {
             jwks_url: format!("{}/.well-known/jwks.json", idp_url.trim_end_matches('/')),
             issuer,
             audience,
+            typ: DEFAULT_JWT_TYP.iter().map(|t| (*t).to_owned()).collect(),
+            refresh_every: secs(DEFAULT_JWKS_REFRESH),
             keys: RwLock::new(KeySet::default()),
             fetch: tokio::sync::Mutex::new(()),
             clock,
         }
     }
 
-    fn cached(&self) -> Option<Jwks> {
-        self.keys.read().ok().and_then(|k| k.jwks.clone())
+    /// Accepts exactly these JOSE `typ` values (`auth.jwt_typ`; the API's
+    /// configuration checks them).
+    #[must_use]
+    pub fn with_typ(mut self, typ: Vec<String>) -> Self {
+        self.typ = typ;
+        self
     }
 
-    /// Fetches the JWKS unless another task just did, or one was fetched less
-    /// than [`REFETCH_EVERY`] ago (when `have` is set).
-    async fn refresh(&self, have: bool) -> Result<Option<Jwks>, TokenError> {
-        let _guard = self.fetch.lock().await;
+    /// Re-reads the JWKS once the cached one is `every` old (`auth.jwks_refresh`).
+    #[must_use]
+    pub fn with_jwks_refresh(mut self, every: Duration) -> Self {
+        self.refresh_every = secs(every).max(1);
+        self
+    }
+
+    fn snapshot(&self) -> Option<(Jwks, i64, u64)> {
+        let keys = self.keys.read().ok()?;
+        keys.jwks.clone().map(|j| (j, keys.fetched_at, keys.generation))
+    }
+
+    /// The key set to check a token naming `kid` against.
+    async fn key_set(&self, kid: &str) -> Result<Jwks, TokenError> {
         let now = self.clock.unix_seconds();
-        let recent = self
-            .keys
-            .read()
-            .ok()
-            .and_then(|k| k.fetched_at)
-            .is_some_and(|at| now - at < i64::try_from(REFETCH_EVERY.as_secs()).unwrap_or(30));
-        if have && recent {
-            return Ok(self.cached());
+        let seen = match self.snapshot() {
+            Some((jwks, at, generation)) => {
+                let age = now - at;
+                if age < self.refresh_every && (jwks.find(kid).is_some() || age < secs(REFETCH_EVERY)) {
+                    return Ok(jwks);
+                }
+                Some(generation)
+            }
+            None => None,
+        };
+        self.fetch_after(seen, now).await
+    }
+
+    /// Fetches the JWKS unless another task did since generation `seen`.
+    async fn fetch_after(&self, seen: Option<u64>, now: i64) -> Result<Jwks, TokenError> {
+        let _single_flight = self.fetch.lock().await;
+        if let Some((jwks, _, generation)) = self.snapshot()
+            && Some(generation) != seen
+        {
+            return Ok(jwks);
         }
-        if !have && let Some(jwks) = self.cached() {
-            return Ok(Some(jwks));
+        let failed_at = self.keys.read().ok().and_then(|k| k.failed_at);
+        if failed_at.is_some_and(|at| now - at < secs(RETRY_FAILED_FETCH) && now >= at) {
+            return Err(TokenError::Unavailable("the JWKS fetch failed just now".into()));
         }
+        match self.download().await {
+            Ok(jwks) => {
+                if let Ok(mut keys) = self.keys.write() {
+                    keys.jwks = Some(jwks.clone());
+                    keys.fetched_at = now;
+                    keys.generation = keys.generation.wrapping_add(1);
+                    keys.failed_at = None;
+                }
+                Ok(jwks)
+            }
+            Err(e) => {
+                if let Ok(mut keys) = self.keys.write() {
+                    keys.failed_at = Some(now);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn download(&self) -> Result<Jwks, TokenError> {
         let response = self
             .http
             .get(&self.jwks_url)
@@ -111,49 +238,91 @@ impl JwtValidator {
         if !response.status().is_success() {
             return Err(TokenError::Unavailable(format!("JWKS answered {}", response.status())));
         }
-        let body =
-            response.bytes().await.map_err(|_| TokenError::Unavailable("cannot read the JWKS".into()))?;
-        if body.len() > 64 * 1024 {
+        if response.content_length().is_some_and(|n| n > MAX_JWKS as u64) {
             return Err(TokenError::Unavailable("JWKS too large".into()));
         }
-        let jwks: Jwks = serde_json::from_slice(&body)
-            .map_err(|_| TokenError::Unavailable("JWKS is not a JWK set".into()))?;
-        if let Ok(mut keys) = self.keys.write() {
-            keys.jwks = Some(jwks.clone());
-            keys.fetched_at = Some(now);
+        let body =
+            response.bytes().await.map_err(|_| TokenError::Unavailable("cannot read the JWKS".into()))?;
+        if body.len() > MAX_JWKS {
+            return Err(TokenError::Unavailable("JWKS too large".into()));
         }
-        Ok(Some(jwks))
+        serde_json::from_slice(&body).map_err(|_| TokenError::Unavailable("JWKS is not a JWK set".into()))
     }
 
-    fn check(&self, token: &str, jwks: &Jwks) -> Result<TokenClaims, JwtError> {
+    fn check(&self, token: &str, jwks: &Jwks) -> Result<JwtClaims, JwtError> {
         let claims: JwtClaims = jose::verify_jwt(token, jwks)?;
         if claims.iss != self.issuer || !claims.aud.contains(&self.audience) {
             return Err(JwtError::Claims("issuer or audience".into()));
         }
-        Ok(claims.claims)
+        Ok(claims)
     }
 }
 
 impl TokenValidator for JwtValidator {
     fn validate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<TokenClaims, TokenError>> {
         Box::pin(async move {
-            let jwks = match self.cached() {
-                Some(jwks) => jwks,
-                None => self.refresh(false).await?.unwrap_or_default(),
-            };
-            let claims = match self.check(token, &jwks) {
-                Ok(claims) => claims,
-                Err(JwtError::UnknownKey(_)) => {
-                    let jwks = self.refresh(true).await?.unwrap_or_default();
-                    self.check(token, &jwks)
-                        .map_err(|_| TokenError::Invalid("signature, issuer or audience"))?
-                }
-                Err(_) => return Err(TokenError::Invalid("signature, issuer or audience")),
-            };
-            if claims.exp <= self.clock.unix_seconds() {
-                return Err(TokenError::Invalid("expired"));
+            let header = jose::decode_header(token).map_err(|_| TokenError::Invalid("malformed"))?;
+            if !typ_accepted(&self.typ, &header.typ) {
+                return Err(TokenError::Invalid("typ is not an access token's"));
             }
-            Ok(claims)
+            let jwks = self.key_set(&header.kid).await?;
+            let claims = self
+                .check(token, &jwks)
+                .map_err(|_| TokenError::Invalid("signature, issuer, audience or claims"))?;
+            JwtTimes { exp: claims.claims.exp, iat: claims.iat, nbf: claims.nbf }
+                .check(self.clock.unix_seconds())?;
+            Ok(claims.claims)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const NOW: i64 = 1_000_000;
+
+    fn times(exp: i64, iat: i64, nbf: Option<i64>) -> JwtTimes {
+        JwtTimes { exp, iat, nbf }
+    }
+
+    #[test]
+    fn accepts_expiry_within_the_leeway_and_refuses_it_at_the_leeway() {
+        assert!(times(NOW - 59, NOW - 900, None).check(NOW).is_ok());
+        assert_eq!(times(NOW - 60, NOW - 900, None).check(NOW), Err(TokenError::Invalid("expired")));
+    }
+
+    #[test]
+    fn refuses_nbf_beyond_the_leeway() {
+        assert!(times(NOW + 900, NOW, Some(NOW + 60)).check(NOW).is_ok());
+        assert!(times(NOW + 900, NOW, Some(NOW + 61)).check(NOW).is_err());
+    }
+
+    #[test]
+    fn refuses_iat_in_the_future_beyond_the_leeway() {
+        assert!(times(NOW + 900, NOW + 60, None).check(NOW).is_ok());
+        assert_eq!(
+            times(NOW + 900, NOW + 120, None).check(NOW),
+            Err(TokenError::Invalid("issued in the future (iat)"))
+        );
+    }
+
+    #[test]
+    fn typ_is_matched_case_insensitively_against_the_accepted_list() {
+        let accepted: Vec<String> = DEFAULT_JWT_TYP.iter().map(|t| (*t).to_owned()).collect();
+        assert!(typ_accepted(&accepted, "at+jwt"));
+        assert!(typ_accepted(&accepted, "Application/AT+JWT"));
+        assert!(!typ_accepted(&accepted, "JWT"));
+        assert!(!typ_accepted(&accepted, "jwt"));
+    }
+
+    #[test]
+    fn claims_without_iat_do_not_parse() {
+        let json = r#"{"iss":"i","aud":"a","sub":"s","exp":1}"#;
+        assert!(serde_json::from_str::<JwtClaims>(json).is_err());
+        let json = r#"{"iss":"i","aud":["a","b"],"sub":"s","exp":1,"iat":0,"nbf":0}"#;
+        let claims: JwtClaims = serde_json::from_str(json).unwrap();
+        assert!(claims.aud.contains("b") && claims.nbf == Some(0));
     }
 }

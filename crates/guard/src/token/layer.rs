@@ -1,6 +1,6 @@
 //! [`TokenLayer`]: bearer-token validation (SPEC §3.3 step 7) and the scope
-//! rule of step 9; the object-level rule needs the body and lives with the
-//! handler ([`authorize_employee`]).
+//! rule of step 9; the object-level rule needs the body and runs in the
+//! handler right after the JSON parse ([`authorize_employee`], step 11).
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use http::header::AUTHORIZATION;
 use http::{Request, Response};
-use slipgate_proto::ProblemCode;
+use slipgate_proto::{ProblemCode, SlipBody};
 use tower::{Layer, Service};
 
 use super::claims::{SCOPE_ANY, SCOPE_SELF, TokenClaims, TokenError, TokenValidator};
@@ -47,15 +47,33 @@ pub fn decide(result: Result<TokenClaims, TokenError>) -> Result<TokenClaims, Re
     Ok(claims)
 }
 
-/// The object-level rule of SPEC §3.4: `salaryslip:any` may ask for anyone,
-/// `salaryslip:self` only for the token's own `emp_id`.
-pub fn authorize_employee(claims: &TokenClaims, emp_id: &str) -> Result<(), Rejection> {
+/// The object-level rule of SPEC §3.4 (step 11, on the parsed but not yet
+/// validated body): `salaryslip:any` may ask for anyone; `salaryslip:self`
+/// only for the token's own employee record, `emp_id`, `emp_code`, `emp_name`
+/// and `emp_grade` each exactly as the token carries it. A member absent, of
+/// another JSON type or different, or a token without a complete record, is
+/// 403 `forbidden` — before validation, so probing another employee's slip
+/// learns nothing from validation messages.
+pub fn authorize_employee(claims: &TokenClaims, body: &SlipBody) -> Result<(), Rejection> {
     if claims.has_scope(SCOPE_ANY) {
         return Ok(());
     }
-    match &claims.emp_id {
-        Some(own) if claims.has_scope(SCOPE_SELF) && own == emp_id => Ok(()),
-        _ => Err(Rejection::new(ProblemCode::Forbidden, "this token may only generate its own salary slip")),
+    let record = [
+        ("emp_id", &claims.emp_id),
+        ("emp_code", &claims.emp_code),
+        ("emp_name", &claims.emp_name),
+        ("emp_grade", &claims.emp_grade),
+    ];
+    let own = claims.has_scope(SCOPE_SELF)
+        && record.iter().all(|(member, value)| value.as_deref().is_some_and(|v| body.member_is(member, v)));
+    if own {
+        Ok(())
+    } else {
+        Err(Rejection::new(
+            ProblemCode::Forbidden,
+            "a salaryslip:self token may only generate its holder's own slip, with emp_id, emp_code, \
+             emp_name and emp_grade exactly as on record",
+        ))
     }
 }
 

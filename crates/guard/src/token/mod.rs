@@ -1,20 +1,28 @@
 //! The token layer (SPEC §3.3 step 7, §3.4, §4): bearer tokens from the
 //! identity server, validated by RFC 7662 introspection ([`Introspector`],
 //! cached per token for at most `cache_ttl` and never past `exp`) or locally as
-//! EdDSA JWTs against the JWKS ([`JwtValidator`]). Then the scope rule: a token
+//! EdDSA JWTs against the JWKS ([`JwtValidator`]: `typ`, `nbf`, `iat`, and a
+//! JWKS re-read at least every `auth.jwks_refresh`). Then the scope rule: a token
 //! needs `salaryslip:self` or `salaryslip:any`; [`authorize_employee`] applies
-//! the object-level rule once the body names the employee.
+//! the object-level rule once the body is parsed: a `salaryslip:self` request
+//! must repeat the token's employee record exactly.
 //!
 //! ```
 //! use slipgate_guard::token::{TokenClaims, authorize_employee, bearer};
+//! use slipgate_proto::SlipBody;
 //!
 //! assert_eq!(bearer("Bearer abc.def.ghi"), Some("abc.def.ghi"));
 //! assert_eq!(bearer("Basic YWxpY2U6cHc="), None);
 //! let alice = TokenClaims {
-//!     sub: "alice".into(), scope: "salaryslip:self".into(), emp_id: Some("01234".into()), exp: i64::MAX, client_id: None,
+//!     sub: "alice".into(), scope: "salaryslip:self".into(), exp: i64::MAX,
+//!     emp_id: Some("01234".into()), emp_code: Some("ENG".into()),
+//!     emp_name: Some("Alice Example".into()), emp_grade: Some("7.1".into()),
+//!     ..TokenClaims::default()
 //! };
-//! assert!(authorize_employee(&alice, "01234").is_ok());
-//! assert!(authorize_employee(&alice, "00001").is_err());
+//! let own = br#"{"emp_id":"01234","emp_code":"ENG","emp_name":"Alice Example","emp_grade":"7.1","working_days":20}"#;
+//! assert!(authorize_employee(&alice, &SlipBody::parse(own).unwrap()).is_ok());
+//! let promoted = br#"{"emp_id":"01234","emp_code":"ENG","emp_name":"Alice Example","emp_grade":"8.1","working_days":20}"#;
+//! assert!(authorize_employee(&alice, &SlipBody::parse(promoted).unwrap()).is_err());
 //! ```
 //!
 //! # Security
@@ -22,7 +30,8 @@
 //! `auth_unavailable`, never a pass, and outages are not cached. The cache key
 //! is a keyed hash, so tokens are never stored and lookups leak nothing. Not
 //! covered: a stolen token used with a stolen signing key; revocation in `jwt`
-//! mode before `exp`.
+//! mode before `exp` (a withdrawn signing key, though, stops working within
+//! `auth.jwks_refresh`).
 
 mod cache;
 mod claims;
@@ -38,7 +47,9 @@ pub use cache::TokenCache;
 pub use claims::{SCOPE_ANY, SCOPE_SELF, TokenClaims, TokenError, TokenValidator};
 pub use idp_http::idp_client;
 pub use introspect::{ClientSecret, Introspector};
-pub use jwt::{JwtValidator, REFETCH_EVERY};
+pub use jwt::{
+    DEFAULT_JWKS_REFRESH, DEFAULT_JWT_TYP, JwtTimes, JwtValidator, LEEWAY, REFETCH_EVERY, RETRY_FAILED_FETCH,
+};
 pub use layer::{
     AuditSubject, CHALLENGE_INVALID, CHALLENGE_MISSING, CHALLENGE_SCOPE, TokenLayer, TokenService,
     authorize_employee, bearer, decide,

@@ -1,5 +1,5 @@
 use super::*;
-use slipgate_proto::ProblemCode;
+use slipgate_proto::{ProblemCode, SlipBody};
 
 fn claims(scope: &str, emp_id: Option<&str>) -> TokenClaims {
     TokenClaims {
@@ -8,7 +8,24 @@ fn claims(scope: &str, emp_id: Option<&str>) -> TokenClaims {
         emp_id: emp_id.map(Into::into),
         exp: 10,
         client_id: None,
+        ..TokenClaims::default()
     }
+}
+
+fn alice() -> TokenClaims {
+    TokenClaims {
+        emp_code: Some("ENG".into()),
+        emp_name: Some("Alice Example".into()),
+        emp_grade: Some("7.1".into()),
+        ..claims("salaryslip:self", Some("01234"))
+    }
+}
+
+const ALICE_BODY: &str =
+    r#"{"emp_id":"01234","emp_code":"ENG","emp_name":"Alice Example","emp_grade":"7.1","working_days":24}"#;
+
+fn body(text: &str) -> SlipBody {
+    SlipBody::parse(text.as_bytes()).unwrap()
 }
 
 #[test]
@@ -39,16 +56,60 @@ fn token_without_salary_scope_is_insufficient_scope() {
 
 #[test]
 fn self_scope_reaches_only_its_own_slip() {
-    let c = claims("salaryslip:self", Some("01234"));
-    assert!(authorize_employee(&c, "01234").is_ok());
-    assert_eq!(authorize_employee(&c, "01235").unwrap_err().code, ProblemCode::Forbidden);
+    assert!(authorize_employee(&alice(), &body(ALICE_BODY)).is_ok());
+    let other = ALICE_BODY.replace("01234", "01235");
+    assert_eq!(authorize_employee(&alice(), &body(&other)).unwrap_err().code, ProblemCode::Forbidden);
+}
+
+#[test]
+fn self_scope_refuses_its_own_emp_id_with_another_name_grade_or_code() {
+    for (from, to) in [("Alice Example", "Alice Anything"), ("\"7.1\"", "\"8.1\""), ("ENG", "HR")] {
+        let forged = ALICE_BODY.replace(from, to);
+        assert_eq!(
+            authorize_employee(&alice(), &body(&forged)).unwrap_err().code,
+            ProblemCode::Forbidden,
+            "{to}"
+        );
+    }
+}
+
+#[test]
+fn self_scope_refuses_absent_or_mistyped_record_members() {
+    let absent = ALICE_BODY.replace(r#""emp_grade":"7.1","#, "");
+    let number = ALICE_BODY.replace(r#""emp_grade":"7.1""#, r#""emp_grade":7.1"#);
+    let duplicated = ALICE_BODY.replace("}", r#","emp_name":"Alice Anything"}"#);
+    for forged in [absent, number, duplicated, "[]".to_owned()] {
+        assert_eq!(
+            authorize_employee(&alice(), &body(&forged)).unwrap_err().code,
+            ProblemCode::Forbidden,
+            "{forged}"
+        );
+    }
+}
+
+#[test]
+fn self_scope_without_a_complete_record_is_refused() {
+    let no_grade = TokenClaims { emp_grade: None, ..alice() };
+    assert_eq!(authorize_employee(&no_grade, &body(ALICE_BODY)).unwrap_err().code, ProblemCode::Forbidden);
     let no_emp = claims("salaryslip:self", None);
-    assert_eq!(authorize_employee(&no_emp, "01234").unwrap_err().code, ProblemCode::Forbidden);
+    assert_eq!(authorize_employee(&no_emp, &body(ALICE_BODY)).unwrap_err().code, ProblemCode::Forbidden);
 }
 
 #[test]
 fn any_scope_reaches_every_slip() {
-    assert!(authorize_employee(&claims("openid salaryslip:any", None), "99999").is_ok());
+    let stranger = ALICE_BODY.replace("01234", "99999").replace("Alice Example", "Somebody Else");
+    assert!(authorize_employee(&claims("openid salaryslip:any", None), &body(&stranger)).is_ok());
+}
+
+#[test]
+fn claims_read_the_record_from_jwt_and_introspection_names() {
+    let c: TokenClaims = serde_json::from_str(
+        r#"{"sub":"alice","exp":1,"emp_id":"01234","emp_code":"ENG","name":"Alice Example","emp_grade":"7.1"}"#,
+    )
+    .unwrap();
+    assert_eq!(c.emp_name.as_deref(), Some("Alice Example"));
+    assert_eq!(c.emp_code.as_deref(), Some("ENG"));
+    assert_eq!(c.emp_grade.as_deref(), Some("7.1"));
 }
 
 #[test]

@@ -3,11 +3,14 @@
 // Test helpers outside `#[test]` functions panic on purpose: a failed fixture is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod binding;
 mod interop;
+mod key_binding_example;
 mod negative;
 mod props;
 mod rfc9421;
 mod rfc9530;
+mod tagged;
 mod worked_example;
 
 use slipgate_httpsig::base::Message;

@@ -98,9 +98,21 @@ fn accepts_nonce_at_length_bounds() {
 #[test]
 fn rejects_unknown_component_param() {
     malformed(parse_signature_headers(Some(r#"sig1=("@method";foo)"#), Some(SIG)));
-    malformed(parse_signature_headers(Some(r#"sig1=("date";tr)"#), Some(SIG)));
+    malformed(parse_signature_headers(Some(r#"sig1=("@method";tr)"#), Some(SIG)));
     malformed(parse_signature_headers(Some(r#"sig1=("@method";key="a")"#), Some(SIG)));
     malformed(parse_signature_headers(Some(r#"sig1=("date";req=?0)"#), Some(SIG)));
+}
+
+#[test]
+fn trailer_components_parse_but_are_never_present() {
+    let p = parse_signature_headers(Some(r#"sig1=("content-digest";tr)"#), Some(SIG)).unwrap();
+    assert!(!p.params.covers_plain("content-digest"));
+    let msg =
+        Message::request("POST", "https://h/p").unwrap().with_header("content-digest", "sha-256=:AA==:");
+    assert_eq!(
+        signature_base(&p.params, &msg, None::<&Message>),
+        Err(BaseError::ComponentMissing(r#""content-digest";tr"#.to_owned()))
+    );
 }
 
 #[test]

@@ -41,6 +41,7 @@ proptest! {
         keyid in proptest::option::of("[ -~]{0,64}"),
         tag in proptest::option::of("[ -~]{0,16}"),
         with_alg in any::<bool>(),
+        with_pub in any::<bool>(),
         key_index in 0usize..3,
     ) {
         let uri = if with_query { "https://Example.COM:443/a/b?x=1&y" } else { "http://h:8080/" };
@@ -59,11 +60,17 @@ proptest! {
         params.include_alg = with_alg;
         let keys = keys();
         let key = &keys[key_index];
+        // HMAC has no public form (a test in `binding` checks the refusal).
+        params.include_pub = with_pub && key.algorithm() != Algorithm::HmacSha256;
         let signed = sign_message(&msg, None::<&Message>, &components, &params, key).unwrap();
         let parsed = parse_signature_headers(Some(&signed.signature_input), Some(&signed.signature)).unwrap();
         prop_assert_eq!(&parsed.params, &signed.params);
         prop_assert_eq!(&parsed.params.components, &components);
         prop_assert_eq!(parsed.params.created, created);
+        prop_assert_eq!(parsed.params.pub_key.is_some(), params.include_pub);
+        if params.include_pub {
+            prop_assert_eq!(parsed.params.pub_key.clone(), Some(key.public_key_raw().unwrap()));
+        }
         let base = signature_base(&parsed.params, &msg, None::<&Message>).unwrap();
         prop_assert_eq!(&base, &signed.base);
         verify_signature(&parsed.params, &parsed.signature, &base, &key.verifying_key()).unwrap();
@@ -111,7 +118,7 @@ prop_compose! {
     fn component_text()(
         name in proptest::sample::select(vec!["\"@method\"", "\"@path\"", "\"content-digest\"", "\"x-a\"", "\"signature\"", "\"@status\""]),
         params in proptest::collection::vec(
-            proptest::sample::select(vec![";req", ";sf", ";bs", ";key=\"sig1\"", ";key=\"a\\\"b\\\\c\"", ";key=\"x y\""]), 0..3),
+            proptest::sample::select(vec![";req", ";sf", ";bs", ";tr", ";key=\"sig1\"", ";key=\"a\\\"b\\\\c\"", ";key=\"x y\""]), 0..3),
     ) -> String {
         format!("{name}{}", params.concat())
     }
@@ -119,9 +126,10 @@ prop_compose! {
 
 prop_compose! {
     fn param_text()(
-        key in proptest::sample::select(vec!["created", "expires", "nonce", "keyid", "alg", "tag", "ext", "x*y"]),
+        key in proptest::sample::select(vec!["created", "expires", "nonce", "keyid", "alg", "tag", "pub", "ext", "x*y"]),
         value in proptest::sample::select(vec![
             "=1767225600", "=-0", "=007", "=\"k\\\"1\\\\\"", "=\"abcdefgh12\"", "=tok/en:1", "=?0", "=?1", "", "=1.50", "=-0.0", "=:AAEC:", "=\"\"",
+            "=\"httpsig-oauth-token-request\"", "=:JrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=:", "=:AAE:", "=::",
         ]),
     ) -> String {
         format!(";{key}{value}")
@@ -177,5 +185,75 @@ proptest! {
             }
         });
         prop_assert_eq!(fast.map(|p| p.signature).ok(), general.ok(), "{}", signature);
+    }
+}
+
+prop_compose! {
+    /// Parameters of the signed token request and of bound requests (SPEC §3.2.1, §4), each
+    /// with values of the right and of the wrong type.
+    fn binding_param_text()(
+        key in proptest::sample::select(vec!["created", "nonce", "tag", "alg", "pub", "keyid"]),
+        value in proptest::sample::select(vec![
+            "=1767225600", "=\"q4Kj2dVbX8mNcP1a\"", "=\"httpsig-oauth-token-request\"", "=\"httpsig-oauth\"",
+            "=\"ed25519\"", "=:JrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=:", "=:AAE:", "=::", "=?1", "=tok",
+        ]),
+    ) -> String {
+        format!(";{key}{value}")
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// The fast path agrees with the general parser on the key-binding parameters (`tag`,
+    /// `pub`, `alg` without `keyid`), typed right or wrong, repeated or not.
+    #[test]
+    fn fast_path_agrees_with_the_general_parser_on_binding_parameters(
+        components in proptest::sample::subsequence(
+            vec!["\"@method\"", "\"@target-uri\"", "\"authorization\"", "\"content-type\"", "\"content-digest\""], 0..=5),
+        params in proptest::collection::vec(binding_param_text(), 0..7),
+        tail in proptest::sample::select(vec!["", "", "", ", sig2=(\"@method\");tag=\"httpsig-oauth\"", " "]),
+    ) {
+        use slipgate_httpsig::params::{parse_signature_input, parse_signature_input_general};
+        let input = format!("sig1=({}){}{tail}", components.join(" "), params.concat());
+        let fast = parse_signature_input(&input);
+        prop_assert_eq!(&fast, &parse_signature_input_general(&input), "{}", input);
+        if let Ok(p) = &fast {
+            let (raw, _) = sfv_reference(&input).expect("the library parses what we accept");
+            prop_assert_eq!(&p.raw, &raw, "{}", input);
+        }
+        // One member: the tagged selection (fast or general inside) answers as the general
+        // parser does, filtered by the tag.
+        if !tail.contains("sig2") {
+            for tag in ["httpsig-oauth", "httpsig-oauth-token-request"] {
+                let tagged = slipgate_httpsig::binding::parse_tagged_signature(Some(&input), Some("sig1=:AAAA:"), tag);
+                let want = parse_signature_input_general(&input).ok().filter(|p| p.tag.as_deref() == Some(tag));
+                prop_assert_eq!(tagged.ok().map(|t| t.params), want, "{}", input);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Raw-key and `cnf.htsk` import, and the tagged selection, never panic, and an accepted raw
+    /// key is exactly what was given.
+    #[test]
+    fn binding_imports_never_panic_on_arbitrary_input(
+        bytes in proptest::collection::vec(any::<u8>(), 0..80),
+        text in any::<String>(),
+        input in r#"[a-z0-9=();:"@*,.? /+-]{0,200}"#,
+    ) {
+        use slipgate_httpsig::binding::{BoundKey, Htsk, parse_tagged_signature};
+        for alg in [Algorithm::Ed25519, Algorithm::EcdsaP256Sha256, Algorithm::HmacSha256] {
+            if let Ok(k) = BoundKey::from_raw(alg, &bytes) {
+                prop_assert_eq!(k.raw(), bytes.as_slice());
+                prop_assert_eq!(k.thumbprint().len(), 43);
+            }
+        }
+        let _ = Htsk { alg: "ed25519".into(), pub_key: text.clone() }.key();
+        let _ = parse_tagged_signature(Some(&input), Some(&text), "httpsig-oauth");
+        let _ = parse_tagged_signature(Some(&text), Some(&input), "httpsig-oauth");
     }
 }

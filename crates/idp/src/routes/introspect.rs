@@ -50,12 +50,30 @@ async fn answer(state: &IdpState, request: Request<Body>) -> Result<Response, OA
             if let (Some(emp_id), Some(map)) = (claims.emp_id, body.as_object_mut()) {
                 map.insert("username".into(), claims.sub.into());
                 map.insert("emp_id".into(), emp_id.into());
+                // The employee record of SPEC §3.4, as the token carries it.
+                for (name, value) in
+                    [("emp_code", claims.emp_code), ("name", claims.name), ("emp_grade", claims.emp_grade)]
+                {
+                    if let Some(value) = value {
+                        map.insert(name.into(), value.into());
+                    }
+                }
             }
             body
         }
         None => serde_json::json!({"active": false}),
     };
     Ok(no_store_json(body))
+}
+
+/// Whether the token carries the user's current employee record: after `idp
+/// user update`, tokens with the old record are inactive (refreshed ones carry
+/// the new record).
+fn same_record(claims: &AccessClaims, user: &crate::store::UserRecord) -> bool {
+    claims.emp_id.as_deref() == Some(user.emp_id.as_str())
+        && claims.emp_code == user.emp_code
+        && claims.name == user.emp_name
+        && claims.emp_grade == user.emp_grade
 }
 
 /// The claims of `token` if it is an active access token of this server.
@@ -76,7 +94,11 @@ pub(crate) async fn active_claims(state: &IdpState, token: &str) -> Result<Optio
         (Some(sid), Some(_)) => {
             state.store.session(sid).await?.is_some_and(|s| {
                 s.is_live(now) && s.username == claims.sub && s.client_id == claims.client_id
-            }) && state.store.user(&claims.sub).await?.is_some_and(|u| !u.disabled)
+            }) && state
+                .store
+                .user(&claims.sub)
+                .await?
+                .is_some_and(|u| !u.disabled && same_record(&claims, &u))
         }
         (None, None) => claims.sub == claims.client_id && state.store.client(&claims.sub).await?.is_some(),
         _ => false,

@@ -18,6 +18,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, HeaderValue, Request, header};
 
+use slipgate_proto::forwarded::client_ip;
+
 use crate::crypto;
 use crate::error::OAuthError;
 use crate::secret::Secret;
@@ -239,12 +241,17 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// The TCP peer's IP, for throttling.
-pub(crate) fn peer_ip(parts: &http::request::Parts) -> String {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |ConnectInfo(addr)| addr.ip().to_string())
+/// The client address as the login throttle keys it (SPEC §3.7, §4): the TCP
+/// peer, or from `X-Forwarded-For` when the peer is in `idp.trusted_proxies`;
+/// IPv6 by its /64.
+pub(crate) fn client_ip_key(state: &IdpState, parts: &http::request::Parts) -> String {
+    let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+        return "unknown".to_owned();
+    };
+    let lines: Vec<&str> =
+        parts.headers.get_all("x-forwarded-for").iter().map(|v| v.to_str().unwrap_or("invalid")).collect();
+    let xff = (!lines.is_empty()).then(|| lines.join(","));
+    crate::throttle::ip_key(client_ip(peer.ip(), xff.as_deref(), &state.trusted_proxies))
 }
 
 /// A 200 JSON answer that no cache may keep.

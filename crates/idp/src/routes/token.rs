@@ -18,13 +18,14 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::Request;
 
-use super::{Caller, Form, authenticate, no_store_json, peer_ip, require_if_confidential};
+use super::{Caller, Form, authenticate, client_ip_key, no_store_json, require_if_confidential};
 use crate::admin::scopes_for_roles;
 use crate::crypto;
 use crate::error::OAuthError;
 use crate::secret::Secret;
 use crate::state::IdpState;
 use crate::store::{RefreshRecord, RefreshUse, SessionRecord, UserRecord};
+use crate::throttle::{Admission, KNOWN_IP_DAYS, Reservation};
 use crate::tokens::AccessClaims;
 
 /// Longest password checked; longer ones fail without hashing.
@@ -44,7 +45,7 @@ async fn grant(state: &IdpState, request: Request<Body>) -> Result<Response, OAu
     let (parts, form) = Form::read(request).await?;
     let caller = authenticate(state, &parts.headers, &form).await?;
     match form.required("grant_type")? {
-        "password" => password_grant(state, &form, &caller, &peer_ip(&parts)).await,
+        "password" => password_grant(state, &form, &caller, &client_ip_key(state, &parts)).await,
         "refresh_token" => refresh_grant(state, &form, &caller).await,
         "client_credentials" => client_credentials_grant(state, &form, caller).await,
         _ => Err(OAuthError::unsupported_grant_type(
@@ -64,28 +65,38 @@ async fn password_grant(
     if username.len() > MAX_USERNAME_LEN {
         return Err(OAuthError::invalid_request("username is too long"));
     }
-    let now = state.now();
-    if let Some(retry_after) = state.throttle.retry_after(username, ip, now) {
-        tracing::warn!(%ip, "login throttled");
-        return Err(OAuthError::slow_down(retry_after));
-    }
-    let user = state.store.user(username).await?;
+    let reservation = admit(state, username, ip).await?;
+    let Some(slot) = state.enter_login_queue() else {
+        reservation.cancel(state.now());
+        tracing::warn!("login queue full");
+        return Err(OAuthError::temporarily_unavailable(1));
+    };
+    let user = match state.store.user(username).await {
+        Ok(user) => user,
+        Err(e) => {
+            reservation.cancel(state.now());
+            return Err(e.into());
+        }
+    };
     let ok = if password.expose().len() > MAX_PASSWORD_LEN {
         false
     } else {
-        state.check_password(user.as_ref().map(|u| u.password_hash.clone()), password).await?
+        state.check_password(slot, user.as_ref().map(|u| u.password_hash.clone()), password).await?
     };
+    let now = state.now();
     let user = match user {
         Some(user) if ok && !user.disabled => user,
         _ => {
-            state.throttle.failure(username, ip, state.now());
+            reservation.failure(now);
             tracing::info!(%ip, "login failed");
             return Err(OAuthError::invalid_grant("invalid username or password"));
         }
     };
-    state.throttle.success(username);
+    reservation.success(now);
+    if let Err(error) = state.store.record_login_ip(&user.username, ip, now).await {
+        tracing::warn!(%error, "could not record the login address");
+    }
     let scopes = grant_scopes(&scopes_for_roles(&user.roles), form.get("scope"))?;
-    let now = state.now();
     let session = SessionRecord {
         session_id: crypto::random_token::<16>().map_err(|()| OAuthError::server_error(&"no randomness"))?,
         username: user.username.clone(),
@@ -103,6 +114,29 @@ async fn password_grant(
         return Err(OAuthError::invalid_grant("invalid username or password"));
     }
     issue_user_tokens(state, &user, &session, &scopes, None).await
+}
+
+/// Reserves a password check for `username` from `ip` (SPEC §4, [`crate::throttle`]):
+/// 429 when a limit is reached, asking the store about known IPs only when the
+/// username is past its global limit.
+async fn admit<'a>(state: &'a IdpState, username: &str, ip: &str) -> Result<Reservation<'a>, OAuthError> {
+    let now = state.now();
+    let mut known = None;
+    // Twice at most: the second call has the store's answer.
+    for _ in 0..2 {
+        match state.throttle.reserve(username, ip, known, now) {
+            Admission::Granted(reservation) => return Ok(reservation),
+            Admission::Refused { retry_after } => {
+                tracing::warn!(%ip, "login throttled");
+                return Err(OAuthError::slow_down(retry_after));
+            }
+            Admission::NeedsKnownIp => {
+                let since = now.saturating_sub(KNOWN_IP_DAYS * 86_400);
+                known = Some(state.store.login_ip_known(username, ip, since).await?);
+            }
+        }
+    }
+    Err(OAuthError::server_error(&"the login throttle asked twice for a known address"))
 }
 
 async fn refresh_grant(state: &IdpState, form: &Form, caller: &Caller) -> Result<Response, OAuthError> {
@@ -179,6 +213,9 @@ async fn client_credentials_grant(
         scope: scopes.join(" "),
         client_id: client.client_id.clone(),
         emp_id: None,
+        emp_code: None,
+        name: None,
+        emp_grade: None,
         sid: None,
     };
     let access = state.keys.sign(&claims).map_err(|e| OAuthError::server_error(&e))?;
@@ -233,6 +270,9 @@ async fn issue_user_tokens(
         scope: scopes.join(" "),
         client_id: client_id.to_owned(),
         emp_id: Some(user.emp_id.clone()),
+        emp_code: user.emp_code.clone(),
+        name: user.emp_name.clone(),
+        emp_grade: user.emp_grade.clone(),
         sid: Some(session.session_id.clone()),
     };
     let access = state.keys.sign(&claims).map_err(|e| OAuthError::server_error(&e))?;

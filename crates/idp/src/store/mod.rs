@@ -87,6 +87,13 @@ pub struct UserRecord {
     pub password_hash: String,
     /// The employee id the `salaryslip:self` scope is bound to.
     pub emp_id: String,
+    /// The employee record's department code (SPEC §3.4); `None` for users
+    /// created before migration 10 until `idp user update` sets it.
+    pub emp_code: Option<String>,
+    /// The employee's name as on the slip.
+    pub emp_name: Option<String>,
+    /// The employee's pay grade.
+    pub emp_grade: Option<String>,
     /// Role names (`employee`, `payroll`).
     pub roles: Vec<String>,
     /// A disabled user cannot log in, and its tokens introspect as inactive.
@@ -101,9 +108,36 @@ impl fmt::Debug for UserRecord {
             .field("username", &self.username)
             .field("password_hash", &"[redacted]")
             .field("emp_id", &self.emp_id)
+            .field("emp_code", &self.emp_code)
+            .field("emp_name", &self.emp_name)
+            .field("emp_grade", &self.emp_grade)
             .field("roles", &self.roles)
             .field("disabled", &self.disabled)
             .finish_non_exhaustive()
+    }
+}
+
+/// A change of a user's employee record: `None` members keep their value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EmployeeUpdate {
+    /// New `emp_id`.
+    pub emp_id: Option<String>,
+    /// New `emp_code`.
+    pub emp_code: Option<String>,
+    /// New `emp_name`.
+    pub emp_name: Option<String>,
+    /// New `emp_grade`.
+    pub emp_grade: Option<String>,
+}
+
+impl EmployeeUpdate {
+    /// Whether nothing would change.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.emp_id.is_none()
+            && self.emp_code.is_none()
+            && self.emp_name.is_none()
+            && self.emp_grade.is_none()
     }
 }
 
@@ -256,6 +290,13 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     async fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<bool, StoreError>;
     /// Replaces the password hash; `false` when there is no such user.
     async fn set_user_password(&self, username: &str, password_hash: &str) -> Result<bool, StoreError>;
+    /// Changes the given members of a user's employee record; `false` when there is no such user.
+    async fn update_employee(&self, username: &str, update: &EmployeeUpdate) -> Result<bool, StoreError>;
+    /// Remembers that `username` logged in successfully from `ip` (a throttle
+    /// key) at `now`, forgetting the user's addresses unused for 30 days.
+    async fn record_login_ip(&self, username: &str, ip: &str, now: i64) -> Result<(), StoreError>;
+    /// Whether `username` logged in successfully from `ip` at or after `since`.
+    async fn login_ip_known(&self, username: &str, ip: &str, since: i64) -> Result<bool, StoreError>;
 
     /// Adds a client; [`StoreError::Conflict`] if the id exists.
     async fn insert_client(&self, client: &ClientRecord) -> Result<(), StoreError>;

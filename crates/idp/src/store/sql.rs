@@ -12,8 +12,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 use super::{
-    ClientRecord, RefreshRecord, RefreshUse, RetiredKey, SessionRecord, SigningKeyRecord, Store, StoreError,
-    UserRecord, join_words, split_words,
+    ClientRecord, EmployeeUpdate, RefreshRecord, RefreshUse, RetiredKey, SessionRecord, SigningKeyRecord,
+    Store, StoreError, UserRecord, join_words, split_words,
 };
 use crate::config::DatabaseUrl;
 use crate::files;
@@ -23,7 +23,13 @@ use crate::files;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_sessions_and_keys.sql")),
+    (10, include_str!("migrations/0010_employee_records.sql")),
+    (11, include_str!("migrations/0011_login_ips.sql")),
 ];
+
+/// Users with their employee record (migration 10); `u.*` keeps any column of `idp_users`.
+const USER_SELECT: &str = "SELECT u.*, e.emp_code, e.emp_name, e.emp_grade FROM idp_users u \
+                           LEFT JOIN idp_employee_records e ON e.username = u.username";
 
 /// The SQLite store (default): one file, WAL mode.
 #[derive(Debug, Clone)]
@@ -136,6 +142,9 @@ macro_rules! sql_store {
                     username: row.try_get("username")?,
                     password_hash: row.try_get("password_hash")?,
                     emp_id: row.try_get("emp_id")?,
+                    emp_code: row.try_get("emp_code")?,
+                    emp_name: row.try_get("emp_name")?,
+                    emp_grade: row.try_get("emp_grade")?,
                     roles: split_words(&row.try_get::<String, _>("roles")?),
                     disabled: flag(row.try_get("disabled")?),
                     created_at: row.try_get("created_at")?,
@@ -212,6 +221,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
                 sqlx::query(
                     "INSERT INTO idp_users (username, password_hash, emp_id, roles, disabled, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6)",
@@ -222,14 +232,62 @@ macro_rules! sql_store {
                 .bind(join_words(&user.roles))
                 .bind(i64::from(user.disabled))
                 .bind(user.created_at)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| conflict(e, format!("user `{}`", user.username)))?;
+                // A stale record of an earlier user of the same name goes.
+                sqlx::query(
+                    "INSERT INTO idp_employee_records (username, emp_code, emp_name, emp_grade) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO UPDATE SET \
+                     emp_code = excluded.emp_code, emp_name = excluded.emp_name, emp_grade = excluded.emp_grade",
+                )
+                .bind(&user.username)
+                .bind(&user.emp_code)
+                .bind(&user.emp_name)
+                .bind(&user.emp_grade)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
+            async fn update_employee(&self, username: &str, update: &EmployeeUpdate) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let exists = sqlx::query("SELECT 1 FROM idp_users WHERE username = $1")
+                    .bind(username)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some();
+                if !exists {
+                    return Ok(false);
+                }
+                if let Some(emp_id) = &update.emp_id {
+                    sqlx::query("UPDATE idp_users SET emp_id = $1 WHERE username = $2")
+                        .bind(emp_id)
+                        .bind(username)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                // Members left out keep their stored value.
+                sqlx::query(
+                    "INSERT INTO idp_employee_records (username, emp_code, emp_name, emp_grade) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO UPDATE SET \
+                     emp_code = COALESCE(excluded.emp_code, idp_employee_records.emp_code), \
+                     emp_name = COALESCE(excluded.emp_name, idp_employee_records.emp_name), \
+                     emp_grade = COALESCE(excluded.emp_grade, idp_employee_records.emp_grade)",
+                )
+                .bind(username)
+                .bind(&update.emp_code)
+                .bind(&update.emp_name)
+                .bind(&update.emp_grade)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
             async fn user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-                let row = sqlx::query("SELECT * FROM idp_users WHERE username = $1")
+                let row = sqlx::query(&format!("{USER_SELECT} WHERE u.username = $1"))
                     .bind(username)
                     .fetch_optional(&self.pool)
                     .await?;
@@ -237,8 +295,39 @@ macro_rules! sql_store {
             }
 
             async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
-                let rows = sqlx::query("SELECT * FROM idp_users ORDER BY username").fetch_all(&self.pool).await?;
+                let rows = sqlx::query(&format!("{USER_SELECT} ORDER BY u.username")).fetch_all(&self.pool).await?;
                 rows.iter().map(Self::user_from).collect()
+            }
+
+            async fn record_login_ip(&self, username: &str, ip: &str, now: i64) -> Result<(), StoreError> {
+                let forget_before = now.saturating_sub(crate::throttle::KNOWN_IP_DAYS * 86_400);
+                sqlx::query("DELETE FROM idp_login_ips WHERE username = $1 AND last_success < $2")
+                    .bind(username)
+                    .bind(forget_before)
+                    .execute(&self.pool)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO idp_login_ips (username, ip, last_success) VALUES ($1, $2, $3) \
+                     ON CONFLICT (username, ip) DO UPDATE SET last_success = excluded.last_success",
+                )
+                .bind(username)
+                .bind(ip)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn login_ip_known(&self, username: &str, ip: &str, since: i64) -> Result<bool, StoreError> {
+                let row = sqlx::query(
+                    "SELECT 1 FROM idp_login_ips WHERE username = $1 AND ip = $2 AND last_success >= $3",
+                )
+                .bind(username)
+                .bind(ip)
+                .bind(since)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.is_some())
             }
 
             async fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<bool, StoreError> {

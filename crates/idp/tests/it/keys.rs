@@ -56,6 +56,12 @@ fn new_key() -> (String, Ed25519KeyPair, Vec<u8>) {
 /// A user token's claims as the server would write them.
 fn claims(idp: &TestIdp, sub: &str, sid: Option<&str>, client_id: &str) -> AccessClaims {
     let now = idp.clock.unix_seconds();
+    let (emp_id, code, name, grade) = match sub {
+        "alice" => ("01234", Some("ENG"), Some("John Doe"), Some("7.1")),
+        "paula" => ("00001", Some("HR"), Some("Paula Payroll"), Some("8.1")),
+        // carol predates the employee records: an id, no record.
+        _ => ("00042", None, None, None),
+    };
     AccessClaims {
         iss: idp.issuer.clone(),
         sub: sub.into(),
@@ -65,7 +71,12 @@ fn claims(idp: &TestIdp, sub: &str, sid: Option<&str>, client_id: &str) -> Acces
         jti: format!("forged-{}", uuid::Uuid::new_v4().simple()),
         scope: "salaryslip:any".into(),
         client_id: client_id.into(),
-        emp_id: Some("00001".into()),
+        // The user's record as on file, so that only the key or the session
+        // can make the token inactive.
+        emp_id: Some(emp_id.into()),
+        emp_code: code.map(str::to_owned),
+        name: name.map(str::to_owned),
+        emp_grade: grade.map(str::to_owned),
         sid: sid.map(str::to_owned),
     }
 }

@@ -5,6 +5,7 @@
 mod endpoints;
 mod jwt;
 mod keys;
+mod records;
 mod sessions;
 mod store_suite;
 mod support;

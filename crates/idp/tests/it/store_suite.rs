@@ -3,7 +3,8 @@
 
 use slipgate_idp::Store;
 use slipgate_idp::store::{
-    ClientRecord, RefreshRecord, RefreshUse, RetiredKey, SessionRecord, StoreError, UserRecord,
+    ClientRecord, EmployeeUpdate, RefreshRecord, RefreshUse, RetiredKey, SessionRecord, StoreError,
+    UserRecord,
 };
 
 fn user(name: &str) -> UserRecord {
@@ -11,6 +12,9 @@ fn user(name: &str) -> UserRecord {
         username: name.into(),
         password_hash: "$argon2id$dummy".into(),
         emp_id: "01234".into(),
+        emp_code: Some("ENG".into()),
+        emp_name: Some("Alice Example".into()),
+        emp_grade: Some("7.1".into()),
         roles: vec!["employee".into(), "payroll".into()],
         disabled: false,
         created_at: 1_700_000_000,
@@ -189,6 +193,49 @@ pub async fn migrations_are_idempotent(store: &dyn Store) {
     assert!(store.user("alice").await.unwrap().is_some());
 }
 
+pub async fn employee_records_update_member_by_member(store: &dyn Store) {
+    store
+        .insert_user(&UserRecord { emp_code: None, emp_name: None, emp_grade: None, ..user("bob") })
+        .await
+        .unwrap();
+    let bob = store.user("bob").await.unwrap().unwrap();
+    assert_eq!((bob.emp_code, bob.emp_name, bob.emp_grade), (None, None, None));
+    let grade = EmployeeUpdate { emp_grade: Some("8.1".into()), ..EmployeeUpdate::default() };
+    assert!(store.update_employee("bob", &grade).await.unwrap());
+    let full = EmployeeUpdate {
+        emp_id: Some("07777".into()),
+        emp_code: Some("HR".into()),
+        emp_name: Some("Bob Builder".into()),
+        emp_grade: None,
+    };
+    assert!(store.update_employee("bob", &full).await.unwrap());
+    let bob = store.user("bob").await.unwrap().unwrap();
+    assert_eq!(bob.emp_id, "07777");
+    assert_eq!(bob.emp_code.as_deref(), Some("HR"));
+    assert_eq!(bob.emp_name.as_deref(), Some("Bob Builder"));
+    assert_eq!(bob.emp_grade.as_deref(), Some("8.1"), "a member left out keeps its value");
+    assert!(!store.update_employee("carol", &grade).await.unwrap());
+    assert!(store.user("carol").await.unwrap().is_none(), "no record without a user");
+    let listed = store.users().await.unwrap();
+    assert_eq!(listed[0].emp_name.as_deref(), Some("Bob Builder"));
+}
+
+pub async fn login_addresses_are_known_for_thirty_days(store: &dyn Store) {
+    let day = 86_400;
+    store.record_login_ip("alice", "192.0.2.1", 100 * day).await.unwrap();
+    store.record_login_ip("alice", "192.0.2.1", 101 * day).await.unwrap();
+    store.record_login_ip("alice", "2001:db8:1:2::/64", 101 * day).await.unwrap();
+    assert!(store.login_ip_known("alice", "192.0.2.1", 71 * day).await.unwrap());
+    assert!(store.login_ip_known("alice", "2001:db8:1:2::/64", 71 * day).await.unwrap());
+    assert!(!store.login_ip_known("alice", "192.0.2.2", 71 * day).await.unwrap());
+    assert!(!store.login_ip_known("bob", "192.0.2.1", 71 * day).await.unwrap());
+    assert!(!store.login_ip_known("alice", "192.0.2.1", 102 * day).await.unwrap(), "too old");
+    // The next login forgets addresses unused for 30 days.
+    store.record_login_ip("alice", "198.51.100.1", 140 * day).await.unwrap();
+    assert!(!store.login_ip_known("alice", "192.0.2.1", 0).await.unwrap());
+    assert!(store.login_ip_known("alice", "198.51.100.1", 0).await.unwrap());
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -224,7 +271,39 @@ suite!(
     sessions_start_only_for_the_verified_password_hash,
     sessions_are_touched_while_live_and_end_per_user_or_one_by_one,
     migrations_are_idempotent,
+    employee_records_update_member_by_member,
+    login_addresses_are_known_for_thirty_days,
 );
+
+/// A database made by a build before the employee records (migration 1 only)
+/// keeps its users; their records are empty until `idp user update`.
+#[tokio::test]
+async fn users_from_before_migration_10_get_an_empty_record() {
+    use sqlx::Connection as _;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("idp.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(include_str!("../../src/store/migrations/0001_init.sql")).execute(&mut conn).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE idp_migrations (version BIGINT PRIMARY KEY); INSERT INTO idp_migrations VALUES (1); \
+         INSERT INTO idp_users (username, password_hash, emp_id, roles, disabled, created_at) \
+         VALUES ('old', '$argon2id$x', '00042', 'employee', 0, 1)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    // An old build left the file 0644; the server refuses it until the
+    // operator runs the chmod its message names.
+    use std::os::unix::fs::PermissionsExt as _;
+    let db = dir.path().join("idp.db");
+    assert!(slipgate_idp::open_store(&url).await.is_err(), "a 0644 database was opened");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let store = slipgate_idp::open_store(&url).await.unwrap();
+    let old = store.user("old").await.unwrap().unwrap();
+    assert_eq!(old.emp_id, "00042");
+    assert_eq!((old.emp_code, old.emp_name, old.emp_grade), (None, None, None));
+}
 
 #[tokio::test]
 async fn sqlite_store_survives_a_reopen() {

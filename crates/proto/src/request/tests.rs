@@ -49,6 +49,31 @@ fn rejects_wrong_types_per_field() {
 }
 
 #[test]
+fn rejects_null_for_the_optional_pay_period() {
+    let body = SEED.replace("}", r#","pay_period":null}"#);
+    assert_eq!(fields(&body), vec!["pay_period"]);
+    match SlipRequest::parse_strict(body.as_bytes()) {
+        Err(RequestError::Invalid(errors)) => assert_eq!(errors[0].message, "must be a string, got null"),
+        other => panic!("expected a validation failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn rejects_null_for_a_required_member_as_a_type_error() {
+    let body = SEED.replace(r#""emp_code":"ENG""#, r#""emp_code":null"#);
+    match SlipRequest::parse_strict(body.as_bytes()) {
+        Err(RequestError::Invalid(errors)) => {
+            assert_eq!(errors.len(), 1);
+            assert_eq!(
+                (errors[0].field.as_str(), errors[0].message.as_str()),
+                ("emp_code", "must be a string, got null")
+            );
+        }
+        other => panic!("expected a validation failure, got {other:?}"),
+    }
+}
+
+#[test]
 fn reports_missing_members() {
     assert_eq!(fields("{}"), vec!["emp_id", "emp_code", "emp_name", "emp_grade", "working_days"]);
 }
@@ -104,4 +129,36 @@ proptest! {
     fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..256)) {
         let _ = SlipRequest::parse_strict(&body);
     }
+}
+
+#[test]
+fn body_members_match_only_when_every_occurrence_is_the_string() {
+    let body = SlipBody::parse(SEED.as_bytes()).unwrap();
+    assert!(body.member_is("emp_id", "01234"));
+    assert!(!body.member_is("emp_id", "1234"));
+    assert!(!body.member_is("pay_period", "2026-01"), "absent");
+    let typed = SlipBody::parse(br#"{"emp_id": 1234}"#).unwrap();
+    assert!(!typed.member_is("emp_id", "1234"), "a number is not the string");
+    let twice = SlipBody::parse(br#"{"emp_id": "01234", "emp_id": "01234"}"#).unwrap();
+    assert!(twice.member_is("emp_id", "01234"));
+    assert!(!SlipBody::parse(b"[\"01234\"]").unwrap().member_is("emp_id", "01234"));
+}
+
+#[test]
+fn body_parse_refuses_only_malformed_json() {
+    assert_eq!(SlipBody::parse(b"{\"a\":").unwrap_err().code(), ProblemCode::InvalidJson);
+    assert!(SlipBody::parse(br#"{"anything": [1, {"x": null}]}"#).is_ok());
+    assert!(SlipBody::parse(b"42").is_ok());
+}
+
+#[test]
+fn check_member_applies_the_request_rules() {
+    assert!(check_member("emp_code", "ENG").is_ok());
+    assert!(check_member("emp_code", "ENG DEPT").is_err());
+    assert!(check_member("emp_name", "Alice Example").is_ok());
+    assert!(check_member("emp_name", "Alice<script>").is_err());
+    assert!(check_member("emp_grade", "7.1").is_ok());
+    assert!(check_member("emp_grade", "").is_err());
+    assert!(check_member("emp_id", "01234").is_ok());
+    assert!(check_member("salary", "1").is_err());
 }

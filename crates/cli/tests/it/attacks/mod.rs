@@ -19,6 +19,12 @@ use slipgate_client::RequestSigner;
 use slipgate_httpsig::SigningKey;
 use slipgate_test_support::{SEED_BODY, https_client};
 
+/// The seed request as `slipgate dev`'s alice must send it: her record as on
+/// file (SPEC §3.4), `Alice Example`, not the seed's `John Doe`.
+pub(crate) fn alice_body() -> String {
+    SEED_BODY.replace("John Doe", "Alice Example")
+}
+
 pub(crate) struct Dev {
     pub(crate) child: Child,
     pub(crate) dir: tempfile::TempDir,
@@ -184,48 +190,50 @@ async fn attack_suite_is_refused_with_exact_codes_and_leaks_nothing() {
     };
 
     // Baseline: the legitimate request works (its slip holds figures; not checked for them).
-    let ok = dev.send(dev.signed(&signer, &alice, SEED_BODY), SEED_BODY).await;
+    let alice_body = alice_body();
+    let alice_body = alice_body.as_str();
+    let ok = dev.send(dev.signed(&signer, &alice, alice_body), alice_body).await;
     assert_eq!(ok.0, 200, "{}", ok.2);
     assert_clean("a legitimate answer", &ok.2, &secrets);
 
     // Tampered body, digest left as signed.
-    let tampered = SEED_BODY.replace("\"working_days\":24", "\"working_days\":30");
-    let got = dev.send(dev.signed(&signer, &alice, SEED_BODY), &tampered).await;
+    let tampered = alice_body.replace("\"working_days\":24", "\"working_days\":30");
+    let got = dev.send(dev.signed(&signer, &alice, alice_body), &tampered).await;
     expect("tampered body", got, 401, "digest_mismatch", &secrets);
 
     // A bearer token swapped under a valid signature.
-    let mut swapped = dev.signed(&signer, &alice, SEED_BODY);
+    let mut swapped = dev.signed(&signer, &alice, alice_body);
     swapped.insert("authorization", format!("Bearer {paula}").parse().unwrap());
-    let got = dev.send(swapped, SEED_BODY).await;
+    let got = dev.send(swapped, alice_body).await;
     expect("swapped bearer token", got, 401, "signature_invalid", &secrets);
 
     // The signature moved to another host (the signed @authority differs).
-    let mut moved = dev.signed(&signer, &alice, SEED_BODY);
+    let mut moved = dev.signed(&signer, &alice, alice_body);
     moved.insert("host", format!("localhost:{}", dev.url().port().unwrap()).parse().unwrap());
-    let got = dev.send(moved, SEED_BODY).await;
+    let got = dev.send(moved, alice_body).await;
     expect("signature moved to another host", got, 401, "signature_invalid", &secrets);
 
     // Replay within the window.
-    let once = dev.signed(&signer, &alice, SEED_BODY);
-    assert_eq!(dev.send(once.clone(), SEED_BODY).await.0, 200);
-    let got = dev.send(once, SEED_BODY).await;
+    let once = dev.signed(&signer, &alice, alice_body);
+    assert_eq!(dev.send(once.clone(), alice_body).await.0, 200);
+    let got = dev.send(once, alice_body).await;
     expect("replay within the window", got, 401, "replayed", &secrets);
 
     // Replay after the window: a capture from 301 s ago.
     let old_clock = std::sync::Arc::new(slipgate_guard::ManualClock::at_unix(
         u64::try_from(slipgate_guard::Clock::unix_seconds(&slipgate_guard::SystemClock)).unwrap() - 301,
     ));
-    let stale = dev.signed(&dev.signer().with_clock(old_clock), &alice, SEED_BODY);
-    let got = dev.send(stale, SEED_BODY).await;
+    let stale = dev.signed(&dev.signer().with_clock(old_clock), &alice, alice_body);
+    let got = dev.send(stale, alice_body).await;
     expect("replay after the window", got, 401, "request_expired", &secrets);
 
     // A stolen token without the signing key.
     let thief = RequestSigner::new("dev-hmac", SigningKey::hmac_sha256(&[0x42; 32]).unwrap());
-    let got = dev.send(dev.signed(&thief, &alice, SEED_BODY), SEED_BODY).await;
+    let got = dev.send(dev.signed(&thief, &alice, alice_body), alice_body).await;
     expect("stolen token without the key", got, 401, "signature_invalid", &secrets);
 
     // An employee reaching for another employee's slip.
-    let other = SEED_BODY.replace("01234", "00042");
+    let other = alice_body.replace("01234", "00042");
     let got = dev.send(dev.signed(&signer, &alice, &other), &other).await;
     expect("another employee's slip", got, 403, "forbidden", &secrets);
 
@@ -235,19 +243,23 @@ async fn attack_suite_is_refused_with_exact_codes_and_leaks_nothing() {
     let r =
         dev.client().post(format!("{}/oauth/revoke", dev.s("idp_url"))).form(&[("token", revoked.as_str())]);
     assert!(r.send().await.unwrap().status().is_success());
-    let got = dev.send(dev.signed(&signer, &revoked, SEED_BODY), SEED_BODY).await;
+    let got = dev.send(dev.signed(&signer, &revoked, alice_body), alice_body).await;
     expect("revoked token", got, 401, "token_invalid", &secrets);
 
     // Oversized and malformed inputs.
-    let huge = SEED_BODY.replace("John Doe", &"a".repeat(20_000));
+    let huge = alice_body.replace("Alice Example", &"a".repeat(20_000));
     let got = dev.send(dev.signed(&signer, &alice, &huge), &huge).await;
     expect("oversized body", got, 413, "payload_too_large", &secrets);
     let broken = "{\"emp_id\": ";
     let got = dev.send(dev.signed(&signer, &alice, broken), broken).await;
     expect("malformed JSON", got, 400, "invalid_json", &secrets);
     let smuggled = SEED_BODY.replace("}", ",\"emp_id\":\"00001\"}");
-    let got = dev.send(dev.signed(&signer, &alice, &smuggled), &smuggled).await;
+    let got = dev.send(dev.signed(&signer, &paula, &smuggled), &smuggled).await;
     expect("duplicate member smuggling", got, 422, "validation_failed", &secrets);
+    // The same smuggling by an employee: her record rule sees the second emp_id first.
+    let smuggled = alice_body.replace("}", ",\"emp_id\":\"00001\"}");
+    let got = dev.send(dev.signed(&signer, &alice, &smuggled), &smuggled).await;
+    expect("duplicate emp_id smuggled by an employee", got, 403, "forbidden", &secrets);
 
     // Credential stuffing on the identity server.
     let mut throttled = false;
