@@ -419,20 +419,22 @@ pub struct ReplayConfig {
     /// `memory` (default, one instance) or `redis` (shared by every instance).
     #[serde(default)]
     pub store: StoreKind,
-    /// Memory store only: most live nonces kept; when full, new requests get
-    /// 503 `overloaded` until entries expire (default 1000000, ~50 MB).
-    #[serde(default = "default_max_entries")]
-    pub max_entries: u32,
+    /// Memory store only: the bytes its tables may reserve (default `256MiB`,
+    /// range `1MiB` to `64GiB`; ≤ 16 bytes per live nonce). A nonce is kept until
+    /// `created + max_skew`; when the budget is spent, new requests get 503
+    /// `overloaded` until entries expire (a live nonce is never forgotten).
+    #[serde(default = "default_max_memory")]
+    pub max_memory: ByteSize,
 }
 
 impl Default for ReplayConfig {
     fn default() -> Self {
-        Self { store: StoreKind::Memory, max_entries: default_max_entries() }
+        Self { store: StoreKind::Memory, max_memory: default_max_memory() }
     }
 }
 
-fn default_max_entries() -> u32 {
-    1_000_000
+fn default_max_memory() -> ByteSize {
+    ByteSize(256 * 1024 * 1024)
 }
 
 /// Where shared state lives.
@@ -567,10 +569,10 @@ impl Validate for Config {
                 message: "rate_limit.max_keys and redis.timeout must be greater than zero".into(),
             });
         }
-        if self.replay.max_entries == 0 {
+        if !(1 << 20..=64 << 30).contains(&self.replay.max_memory.0) {
             return Err(ConfigError::Value {
-                key: "replay.max_entries",
-                message: "must be at least 1".into(),
+                key: "replay.max_memory",
+                message: format!("{} is out of range: use 1MiB to 64GiB", self.replay.max_memory),
             });
         }
         if self.limits.max_body.0 == 0 || self.limits.max_body.0 > 16 * 1024 * 1024 {

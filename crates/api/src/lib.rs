@@ -201,7 +201,7 @@ impl Stores {
         let nonces: Arc<dyn NonceStore> = match (&redis, config.replay.store) {
             (Some(conn), StoreKind::Redis) => Arc::new(RedisNonceStore::new(conn.clone())),
             _ => Arc::new(MemoryNonceStore::new(
-                usize::try_from(config.replay.max_entries).unwrap_or(usize::MAX),
+                usize::try_from(config.replay.max_memory.0).unwrap_or(usize::MAX),
             )),
         };
         let rates: Arc<dyn RateLimitStore> = match (&redis, config.rate_limit.store) {

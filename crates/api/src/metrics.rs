@@ -108,6 +108,27 @@ impl Metrics {
     }
 }
 
+/// The memory nonce store's fill level as gauges (nothing for a Redis store,
+/// whose memory Redis reports): `slipgate_nonce_store_bytes` (bytes its tables
+/// reserve, by capacity), `slipgate_nonce_store_capacity_bytes`
+/// (`replay.max_memory`) and `slipgate_nonce_store_entries` (nonces held).
+pub fn render_nonce_store(usage: Option<slipgate_guard::signature::NonceStoreUsage>) -> String {
+    let Some(usage) = usage else { return String::new() };
+    let mut out = String::new();
+    for (name, help, value) in [
+        ("slipgate_nonce_store_bytes", "Bytes reserved by the memory nonce store's tables.", usage.bytes),
+        (
+            "slipgate_nonce_store_capacity_bytes",
+            "The memory nonce store's budget (replay.max_memory).",
+            usage.capacity_bytes,
+        ),
+        ("slipgate_nonce_store_entries", "Nonces held by the memory nonce store.", usage.entries),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -159,6 +159,39 @@ fn introspection_requires_client_credentials_but_jwt_does_not() {
 }
 
 #[test]
+fn replay_max_memory_defaults_to_256_mib_and_takes_sizes() {
+    let c = with_tls(ConfigLoader::new()).load::<Config>().unwrap();
+    assert_eq!(c.replay.max_memory.0, 256 << 20);
+    let c =
+        with_tls(ConfigLoader::new()).set_override(r#"replay.max_memory="16MiB""#).unwrap().load::<Config>();
+    assert_eq!(c.unwrap().replay.max_memory.0, 16 << 20);
+}
+
+#[test]
+fn replay_max_memory_out_of_range_is_refused_naming_the_range() {
+    for value in ["512KiB", "65GiB", "0"] {
+        let err = with_tls(ConfigLoader::new())
+            .set_override(&format!(r#"replay.max_memory="{value}""#))
+            .unwrap()
+            .load::<Config>()
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("replay.max_memory") && text.contains("1MiB to 64GiB"), "{value}: {text}");
+    }
+}
+
+/// The entry count was replaced by a byte budget: the old key is an error.
+#[test]
+fn replay_max_entries_is_no_longer_a_key() {
+    let err = with_tls(ConfigLoader::new())
+        .set_override("replay.max_entries=1000000")
+        .unwrap()
+        .load::<Config>()
+        .unwrap_err();
+    assert!(err.to_string().contains("max_entries"), "{err}");
+}
+
+#[test]
 fn transport_keys_default_per_spec() {
     let c = with_tls(ConfigLoader::new()).load::<Config>().unwrap();
     assert_eq!(c.limits.idle_timeout.0.as_secs(), 60);

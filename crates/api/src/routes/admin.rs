@@ -34,6 +34,8 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))],
-        state.metrics.render() + &state.transport.render(),
+        state.metrics.render()
+            + &state.transport.render()
+            + &crate::metrics::render_nonce_store(state.nonces.usage()),
     )
 }

@@ -33,6 +33,24 @@ async fn metrics_count_requests_by_route_and_status() {
     api.stop().await;
 }
 
+/// Issue 16: the memory nonce store's fill level is on `/metrics`.
+#[tokio::test]
+async fn metrics_show_the_nonce_store_fill_level() {
+    let api = TestApi::spawn(&["replay.max_memory=\"8MiB\""]).await;
+    assert_eq!(post_slip(&api, SEED_BODY, &[]).await.status(), 200);
+    let text = reqwest::get(api.admin_url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(text.contains("# TYPE slipgate_nonce_store_bytes gauge"), "{text}");
+    assert!(text.contains(&format!("slipgate_nonce_store_capacity_bytes {}", 8 << 20)), "{text}");
+    assert!(text.contains("slipgate_nonce_store_entries 1\n"), "{text}");
+    let bytes: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("slipgate_nonce_store_bytes "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(bytes > 0 && bytes < 8 << 20, "{bytes}");
+    api.stop().await;
+}
+
 #[tokio::test]
 async fn admin_routes_are_not_on_the_api_listener() {
     let api = TestApi::spawn(&[]).await;

@@ -2,7 +2,6 @@
 //! without tower: [`SignaturePolicy::check_head`] before the body is read,
 //! [`SignaturePolicy::check_body`] after.
 
-use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,9 +102,15 @@ impl SignaturePolicy {
         self.max_skew
     }
 
-    /// How long a nonce must be remembered: 2 × `max_skew` (SPEC §3.2).
-    pub fn nonce_ttl(&self) -> Duration {
-        self.max_skew.saturating_mul(2)
+    /// How long the store must still remember a nonce signed at `created`
+    /// and seen at `now` (unix seconds): until `created + max_skew` (SPEC
+    /// §3.2), the last second at which its signature is still fresh, so
+    /// `created + max_skew + 1 − now` seconds (at least 1).
+    pub fn nonce_ttl(&self, created: i64, now: i64) -> Duration {
+        let skew = i64::try_from(self.max_skew.as_secs()).unwrap_or(i64::MAX);
+        let last_fresh = created.saturating_add(skew);
+        let secs = last_fresh.saturating_add(1).saturating_sub(now).max(1);
+        Duration::from_secs(secs.unsigned_abs())
     }
 
     /// Step 3: no singleton field is repeated, the signature fields parse,
@@ -223,9 +228,3 @@ impl SignaturePolicy {
         })
     }
 }
-
-/// Capacity of the memory nonce store by default.
-pub const DEFAULT_NONCE_CAPACITY: NonZeroU32 = match NonZeroU32::new(1_000_000) {
-    Some(n) => n,
-    None => NonZeroU32::MIN,
-};

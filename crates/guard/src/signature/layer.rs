@@ -145,7 +145,7 @@ where
                 Err(rejection) => return Ok(rejection.into_response()),
             };
             // Only now, so forged requests cannot fill the store (SPEC §3.3 step 6).
-            let ttl = shared.policy.nonce_ttl();
+            let ttl = shared.policy.nonce_ttl(verified.created, now);
             match shared.nonces.check_and_record(&verified.keyid, &verified.nonce, now, ttl).await {
                 Ok(NonceVerdict::Fresh) => {}
                 Ok(NonceVerdict::Replayed) => {

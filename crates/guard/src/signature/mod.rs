@@ -16,7 +16,7 @@
 //!
 //! let mut keys = KeyRing::new();
 //! keys.insert("dev-hmac", VerifyingKey::hmac_sha256(&[7u8; 32]).unwrap()).unwrap();
-//! let layer = SignatureLayer::new(Arc::new(keys), Arc::new(MemoryNonceStore::new(100_000)), Arc::new(SystemClock))
+//! let layer = SignatureLayer::new(Arc::new(keys), Arc::new(MemoryNonceStore::new(16 << 20)), Arc::new(SystemClock))
 //!     .with_policy(SignaturePolicy::new().with_max_skew(std::time::Duration::from_secs(300)));
 //! # let _ = layer;
 //! ```
@@ -26,7 +26,7 @@
 //! components), forged signatures (constant-time HMAC compare, fixed-length
 //! ECDSA r‖s, Ed25519), algorithm confusion (the algorithm comes from the key
 //! registry; a differing `alg` is refused), stale and future-dated requests
-//! (two-sided window), and replays (single-use nonces kept 2 × `max_skew`).
+//! (two-sided window), and replays (single-use nonces kept until `created + max_skew`).
 //! Not covered: a stolen signing key (rotate it: several keys may be live), and
 //! replays across instances with the memory store (use the Redis store).
 
@@ -39,14 +39,14 @@ mod store;
 #[cfg(test)]
 mod tests;
 
-pub use check::{
-    DEFAULT_NONCE_CAPACITY, DEFAULT_REQUIRED, HeadChecked, SINGLETON_FIELDS, SignaturePolicy,
-    check_single_lines,
-};
+pub use check::{DEFAULT_REQUIRED, HeadChecked, SINGLETON_FIELDS, SignaturePolicy, check_single_lines};
 pub use keys::{DuplicateKeyId, KeyResolver, KeyRing, VerifiedKey};
 pub use layer::{SignatureLayer, SignatureService};
 pub use redis::{
     DEFAULT_REDIS_CONNECT_TIMEOUT, DEFAULT_REDIS_TIMEOUT, NONCE_PREFIX, RedisConnection, RedisNonceStore,
 };
 pub(crate) use store::PassThrough;
-pub use store::{BoxFuture, MemoryNonceStore, NonceStore, NonceVerdict, StoreError};
+pub use store::{
+    BoxFuture, DEFAULT_BUCKET_SECONDS, DEFAULT_NONCE_MEMORY, MemoryNonceStore, NonceStore, NonceStoreUsage,
+    NonceVerdict, StoreError,
+};

@@ -123,7 +123,10 @@ impl RedisConnection {
 }
 
 /// A [`NonceStore`] in Redis: `SET <prefix><keyid>:<nonce> 1 NX PX <ttl>`,
-/// atomic across every instance that shares the Redis.
+/// atomic across every instance that shares the Redis. The layer passes
+/// `ttl = created + max_skew + 1 − now`, so a key outlives the last second
+/// its signature is fresh, as in the memory store; Redis' own `maxmemory`
+/// policy must be `noeviction` for the store to never forget a live nonce.
 #[derive(Debug, Clone)]
 pub struct RedisNonceStore {
     connection: RedisConnection,
