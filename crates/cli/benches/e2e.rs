@@ -88,9 +88,9 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
             sub: "alice".into(),
             scope: "salaryslip:self".into(),
             emp_id: Some("01234".into()),
-            // The record SEED_BODY repeats (SPEC §3.4 self rule).
+            // slipgate dev's alice, whose record `slipgate bench` sends (SPEC §3.4 self rule).
             emp_code: Some("ENG".into()),
-            emp_name: Some("John Doe".into()),
+            emp_name: Some("Alice Example".into()),
             emp_grade: Some("7.1".into()),
             exp: i64::MAX,
             client_id: None,
@@ -262,6 +262,8 @@ key = {key}
 [signature]
 keys = [{{ id = "dev-hmac", alg = "hmac-sha256", secret_file = {secret} }}]
 max_skew = "{max_skew}"
+# dev's response key: the profile names dev's key set (`server_keys`).
+response_key_file = {response_key}
 
 [auth]
 mode = "introspection"
@@ -280,6 +282,7 @@ max_concurrency = 100000
                 cert = toml_str(&data.join("server.pem")),
                 key = toml_str(&data.join("server-key.pem")),
                 secret = toml_str(&data.join("dev-hmac.secret")),
+                response_key = toml_str(&data.join("response-key.pem")),
                 idp = toml_quoted(&str_of(&dev["idp_url"])?),
                 ca = toml_str(&data.join("ca.pem")),
                 client_id = toml_quoted(&str_of(&dev["introspection_client"]["client_id"])?),
