@@ -57,6 +57,16 @@ fn a_partial_head_is_only_started() {
     assert_eq!(h1_events(&[b"GET / HTTP/1.1\r\nHost: a\r\n"]), [Event::HeadStarted]);
 }
 
+/// Found by the `proxy_header` fuzz target: empty lines before a request line
+/// are skipped (RFC 9112 §2.2), never taken as the end of a head, so the
+/// verdict does not depend on how the bytes are split.
+#[test]
+fn leading_empty_lines_are_not_the_end_of_a_head() {
+    let data: &[u8] = b"\n\n\n~~~~~~~~~~\r";
+    assert_eq!(h1_events(&[data]), [Event::HeadStarted]);
+    assert_eq!(h1_events(&[&data[..10], &data[10..]]), [Event::HeadStarted]);
+}
+
 fn frame(kind: u8, flags: u8, payload: &[u8]) -> Vec<u8> {
     let len = payload.len();
     let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags, 0, 0, 0, 1];
