@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = BoundKey::from_signature_params(&params);
         }
     }
-    let _ = Htsk { alg: "ed25519".into(), pub_key: input.to_owned() }.key();
+    let _ = BoundKey::from_htsk(&Htsk { alg: "ed25519".into(), pub_key: input.to_owned() });
     for tag in [BOUND_REQUEST_TAG, TOKEN_REQUEST_TAG] {
         if let Ok(p) = parse_tagged_signature(Some(input), Some(signature), tag) {
             // What was selected carries the tag.

@@ -88,7 +88,7 @@ fn bench_bound(c: &mut Criterion) {
     for alg in [Algorithm::EcdsaP256Sha256, Algorithm::Ed25519] {
         let (key, _) = SigningKey::generate(alg).expect("key");
         let signed = sign_message(&msg, None::<&Message>, &components, &params, &key).expect("sign");
-        let cnf = serde_json::to_string(&Confirmation::of(&BoundKey::from_signing_key(&key).expect("raw")))
+        let cnf = serde_json::to_string(&BoundKey::from_signing_key(&key).expect("raw").confirmation())
             .expect("cnf");
         let (parts, ()) = http::Request::post("/generate/salaryslip")
             .header("host", "127.0.0.1:8443")
@@ -101,17 +101,18 @@ fn bench_bound(c: &mut Criterion) {
         group.bench_function(format!("{}: cnf import", alg.as_str()), |b| {
             b.iter(|| {
                 let cnf: Confirmation = serde_json::from_str(black_box(&cnf)).expect("json");
-                cnf.key().expect("key")
+                BoundKey::from_confirmation(&cnf).expect("key")
             })
         });
-        let bound = serde_json::from_str::<Confirmation>(&cnf).expect("json").key().expect("key");
+        let bound = BoundKey::from_confirmation(&serde_json::from_str::<Confirmation>(&cnf).expect("json")).expect("key");
         group.bench_function(format!("{}: thumbprint", alg.as_str()), |b| {
             b.iter(|| black_box(&bound).thumbprint())
         });
         group.bench_function(format!("{}: cnf import, parse, digest, base, verify", alg.as_str()), |b| {
             b.iter(|| {
                 let key =
-                    serde_json::from_str::<Confirmation>(black_box(&cnf)).expect("json").key().expect("key");
+                    BoundKey::from_confirmation(&serde_json::from_str::<Confirmation>(black_box(&cnf)).expect("json"))
+                        .expect("key");
                 let parsed = parse_tagged_signature(
                     Some(&signed.signature_input),
                     Some(&signed.signature),

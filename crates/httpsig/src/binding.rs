@@ -18,10 +18,10 @@
 //! assert_eq!(received.thumbprint(), shown.thumbprint()); // 43 chars of base64url
 //!
 //! // The token's `cnf`, and back.
-//! let cnf = Confirmation::of(&received);
+//! let cnf = received.confirmation();
 //! let json = serde_json::to_string(&cnf)?;
 //! let back: Confirmation = serde_json::from_str(&json)?;
-//! assert_eq!(back.key()?, received);
+//! assert_eq!(BoundKey::from_confirmation(&back)?, received);
 //! # Ok(())
 //! # }
 //! ```
@@ -46,7 +46,7 @@ use std::str::FromStr;
 use aws_lc_rs::digest;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
+pub use slipgate_proto::oauth::{Confirmation, Htsk};
 
 use crate::keys::{Algorithm, SigningKey, VerifyingKey};
 use crate::params::{
@@ -343,61 +343,38 @@ fn check_ed25519(raw: &[u8]) -> Result<(), RawKeyError> {
     Ok(())
 }
 
-/// `cnf.htsk` (draft-richer-oauth-httpsig-03 §5): the bound run-time key inside a token and an
-/// introspection answer, `{"alg": "ed25519", "pub": "<base64url of the raw key, no padding>"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Htsk {
-    /// The RFC 9421 algorithm name, `ed25519` or `ecdsa-p256-sha256`.
-    pub alg: String,
-    /// The raw public key, base64url without padding.
-    #[serde(rename = "pub")]
-    pub pub_key: String,
-}
-
-impl Htsk {
-    /// The form of `key`.
+impl BoundKey {
+    /// The `cnf.htsk` form of this key.
     #[must_use]
-    pub fn of(key: &BoundKey) -> Self {
-        Self { alg: key.alg.as_str().to_owned(), pub_key: URL_SAFE_NO_PAD.encode(&key.raw) }
+    pub fn htsk(&self) -> Htsk {
+        Htsk { alg: self.alg.as_str().to_owned(), pub_key: URL_SAFE_NO_PAD.encode(&self.raw) }
     }
 
-    /// The key it names, checked as [`BoundKey::from_raw`] checks it.
+    /// The `cnf` claim of a token bound to this key.
+    #[must_use]
+    pub fn confirmation(&self) -> Confirmation {
+        Confirmation { htsk: self.htsk() }
+    }
+
+    /// The key an `htsk` names, checked as [`BoundKey::from_raw`] checks it.
     ///
     /// # Errors
     ///
     /// [`RawKeyError::UnknownAlgorithm`], [`RawKeyError::Encoding`] for anything but canonical
     /// base64url without padding, else as [`BoundKey::from_raw`].
-    pub fn key(&self) -> Result<BoundKey, RawKeyError> {
-        let alg = parse_alg(&self.alg)?;
+    pub fn from_htsk(htsk: &Htsk) -> Result<Self, RawKeyError> {
+        let alg = parse_alg(&htsk.alg)?;
         // Strict: no padding, no non-zero trailing bits, so one key has one text.
-        let raw = URL_SAFE_NO_PAD.decode(&self.pub_key).map_err(|_| RawKeyError::Encoding)?;
-        BoundKey::from_raw(alg, &raw)
-    }
-}
-
-/// The `cnf` claim of a bound token: `{"htsk": {…}}`. Unknown members are refused, so a token
-/// confirmed some other way (`jkt`, `x5t#S256`) never passes for an `htsk` one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Confirmation {
-    /// The bound run-time key.
-    pub htsk: Htsk,
-}
-
-impl Confirmation {
-    /// The confirmation of `key`.
-    #[must_use]
-    pub fn of(key: &BoundKey) -> Self {
-        Self { htsk: Htsk::of(key) }
+        let raw = URL_SAFE_NO_PAD.decode(&htsk.pub_key).map_err(|_| RawKeyError::Encoding)?;
+        Self::from_raw(alg, &raw)
     }
 
-    /// The bound key, checked.
+    /// The key a token's `cnf` binds, checked.
     ///
     /// # Errors
     ///
-    /// As [`Htsk::key`].
-    pub fn key(&self) -> Result<BoundKey, RawKeyError> {
-        self.htsk.key()
+    /// As [`BoundKey::from_htsk`].
+    pub fn from_confirmation(cnf: &Confirmation) -> Result<Self, RawKeyError> {
+        Self::from_htsk(&cnf.htsk)
     }
 }

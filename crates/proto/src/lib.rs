@@ -36,6 +36,7 @@ pub mod files;
 pub mod forwarded;
 pub mod headers;
 pub mod net;
+pub mod oauth;
 pub mod units;
 
 pub use problem::{FieldError, Problem, ProblemCode, UnknownProblemCode};

@@ -419,12 +419,12 @@ fn thumbprints_differ_between_keys_and_are_43_chars() {
 #[test]
 fn cnf_htsk_has_the_draft_json_form() {
     let key = BoundKey::from_signing_key(&ed_key()).unwrap();
-    let json = serde_json::to_string(&Confirmation::of(&key)).unwrap();
+    let json = serde_json::to_string(&key.confirmation()).unwrap();
     assert_eq!(json, format!(r#"{{"htsk":{{"alg":"ed25519","pub":"{B14_X}"}}}}"#));
     let back: Confirmation = serde_json::from_str(&json).unwrap();
-    assert_eq!(back.key().unwrap(), key);
+    assert_eq!(BoundKey::from_confirmation(&back).unwrap(), key);
     let ec = BoundKey::from_signing_key(&ec_key()).unwrap();
-    let json = serde_json::to_value(Htsk::of(&ec)).unwrap();
+    let json = serde_json::to_value(ec.htsk()).unwrap();
     assert_eq!(json["alg"], "ecdsa-p256-sha256");
     assert_eq!(URL_SAFE_NO_PAD.decode(json["pub"].as_str().unwrap()).unwrap(), ec.raw());
 }
@@ -440,16 +440,16 @@ fn rejects_htsk_with_padding_standard_alphabet_or_trailing_bits() {
     ];
     for public_key in bad {
         let htsk = Htsk { alg: "ed25519".into(), pub_key: public_key.clone() };
-        assert_eq!(htsk.key(), Err(RawKeyError::Encoding), "{public_key}");
+        assert_eq!(BoundKey::from_htsk(&htsk), Err(RawKeyError::Encoding), "{public_key}");
     }
 }
 
 #[test]
 fn rejects_htsk_with_hmac_unknown_alg_or_extra_members() {
     let hmac = Htsk { alg: "hmac-sha256".into(), pub_key: URL_SAFE_NO_PAD.encode([7u8; 32]) };
-    assert_eq!(hmac.key(), Err(RawKeyError::SharedSecret));
+    assert_eq!(BoundKey::from_htsk(&hmac), Err(RawKeyError::SharedSecret));
     let unknown = Htsk { alg: "EdDSA".into(), pub_key: B14_X.into() };
-    assert_eq!(unknown.key(), Err(RawKeyError::UnknownAlgorithm("EdDSA".into())));
+    assert_eq!(BoundKey::from_htsk(&unknown), Err(RawKeyError::UnknownAlgorithm("EdDSA".into())));
     for json in [
         format!(r#"{{"htsk":{{"alg":"ed25519","pub":"{B14_X}","kid":"x"}}}}"#),
         format!(r#"{{"htsk":{{"alg":"ed25519","pub":"{B14_X}"}},"jkt":"x"}}"#),

@@ -95,7 +95,7 @@ fn signed_token_request_example_matches_docs() {
     assert_eq!(String::from_utf8(signed.base.clone()).unwrap(), TOKEN_REQUEST_BASE);
     assert_eq!(signed.signature, TOKEN_REQUEST_SIGNATURE);
     assert_eq!(bound.thumbprint(), THUMBPRINT);
-    assert_eq!(serde_json::to_string(&Confirmation::of(&bound)).unwrap(), CNF);
+    assert_eq!(serde_json::to_string(&bound.confirmation()).unwrap(), CNF);
 
     let server_key = verify_as_server(
         "/oauth/token",
@@ -132,7 +132,7 @@ fn bound_request_example_matches_docs() {
 
     // The API: the key comes from the token's `cnf`, the base from the request as received.
     let cnf: Confirmation = serde_json::from_str(CNF).unwrap();
-    let bound = cnf.key().unwrap();
+    let bound = BoundKey::from_confirmation(&cnf).unwrap();
     let (parts, ()) = http::Request::post("/generate/salaryslip")
         .header("host", "127.0.0.1:8443")
         .header("content-type", "application/json")
