@@ -61,6 +61,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use http::{HeaderValue, header};
 use slipgate_proto::clock::SystemClock;
+use slipgate_proto::oauth;
 use slipgate_transport::{ConnLimits, serve_tls, tls};
 use tokio::net::TcpListener;
 
@@ -115,11 +116,11 @@ pub enum RunError {
 /// The identity server's routes.
 pub fn router(state: IdpState) -> Router {
     Router::new()
-        .route("/oauth/token", post(routes::token::token))
-        .route("/oauth/introspect", post(routes::introspect::introspect))
-        .route("/oauth/revoke", post(routes::revoke::revoke))
-        .route("/.well-known/jwks.json", get(routes::wellknown::jwks))
-        .route("/.well-known/oauth-authorization-server", get(routes::wellknown::metadata))
+        .route(oauth::TOKEN_PATH, post(routes::token::token))
+        .route(oauth::INTROSPECT_PATH, post(routes::introspect::introspect))
+        .route(oauth::REVOKE_PATH, post(routes::revoke::revoke))
+        .route(oauth::JWKS_PATH, get(routes::wellknown::jwks))
+        .route(oauth::METADATA_PATH, get(routes::wellknown::metadata))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::map_response(security_headers))
