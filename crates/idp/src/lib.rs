@@ -1,7 +1,7 @@
 //! The Slipgate identity server (SPEC §4; user guide in
 //! `docs/identity-server.md`): users and registered clients in SQLite or
 //! PostgreSQL, and the OAuth 2.0 endpoints over TLS — token (password,
-//! refresh-token and client-credentials grants), introspection (RFC 7662),
+//! refresh-token and client-credentials grants, signed or not), introspection (RFC 7662),
 //! revocation (RFC 7009), JWKS and RFC 8414 metadata.
 //!
 //! A binary loads an [`IdpConfig`], binds with [`bind`] and calls [`run`] with a
@@ -35,8 +35,15 @@
 //! Confidential clients authenticate on every grant, and a token is revoked
 //! only by the client it was issued to.
 //!
-//! Not covered: a token stolen before it expires is usable by the thief until
-//! it is revoked (introspection mode) or expires (JWT mode).
+//! A password or refresh request signed with the client's own key
+//! (`routes::signed`, SPEC §4) gets a token bound to that key (`cnf.htsk`,
+//! `token_type: "httpsig"`); its session refreshes only with that key, and its
+//! nonce is recorded in the store, after the credentials, once for all
+//! instances.
+//!
+//! Not covered: a *bearer* token stolen before it expires is usable by the
+//! thief until it is revoked (introspection mode) or expires (JWT mode); a bound
+//! one also needs the client's private key at the API.
 
 pub mod admin;
 pub mod config;
