@@ -2,7 +2,7 @@
 //! and client-credentials grants.
 //!
 //! A password or refresh request may be signed with the client's own key
-//! ([`super::signed`], SPEC §4): the checks run as `created`, the signature,
+//! (`routes::signed`, SPEC §4): the checks run as `created`, the signature,
 //! the credentials, then the nonce; the answer is `token_type: "httpsig"` and
 //! the access token carries `cnf.htsk`. The session remembers the key's
 //! thumbprint, and every refresh of a bound session must be signed by that

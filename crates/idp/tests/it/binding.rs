@@ -758,3 +758,39 @@ async fn the_worked_example_of_the_docs_is_accepted_byte_for_byte_once() {
     assert!(body["error_description"].as_str().unwrap().contains("created"), "{body}");
     idp.stop().await;
 }
+
+#[tokio::test]
+async fn a_signed_request_over_http2_rebuilds_the_target_uri_from_the_authority() {
+    let idp = TestIdp::spawn().await;
+    let h2 = slipgate_test_support::https_client(&idp.ca, &[&rustls::version::TLS13], &[b"h2"]);
+    let device = Device::new(Algorithm::Ed25519);
+    let send_h2 = |request: Request| {
+        let mut builder = h2.post(idp.url(TOKEN_PATH)).body(request.body.clone());
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        async move {
+            let response = builder.send().await.unwrap();
+            assert_eq!(response.version(), reqwest::Version::HTTP_2);
+            let (status, _, body) = split(response).await;
+            (status, body)
+        }
+    };
+    let answer = send_h2(signed(&idp, &device, &password_form(&idp, "alice"))).await;
+    assert_eq!(answer.0, StatusCode::OK, "{}", answer.1);
+    assert_eq!(answer.1["token_type"], "httpsig");
+    // Signed for another authority: refused over HTTP/2 too.
+    let components = ["@method", "@target-uri", "content-digest"];
+    let body = password_form(&idp, "alice");
+    let elsewhere = signed_for(
+        &device.0,
+        "https://evil.example/oauth/token",
+        &body,
+        now(&idp),
+        &nonce(),
+        None,
+        &components,
+    );
+    assert_error(&send_h2(elsewhere).await, "invalid_request");
+    idp.stop().await;
+}
