@@ -73,6 +73,7 @@ async fn error_matrix() {
         if name == "wrong_method_is_405_with_allow" {
             assert_eq!(answer.headers["allow"], "POST");
         }
+        assert_eq!(answer.json()["code"], code, "{name}");
         expect_problem(answer, status, code).await;
     }
     // json_content_type_with_charset_is_accepted

@@ -42,6 +42,7 @@ async fn validation_matrix() {
     for (name, body, field) in rejected_bodies() {
         let answer = router.post_signed(&body, &[]).await;
         assert_eq!(answer.status, 422, "{name}: {}", answer.text());
+        assert_eq!(answer.json()["code"], "validation_failed", "{name}");
         let problem = expect_problem(answer, 422, "validation_failed").await;
         assert_eq!(error_fields(&problem), vec![field], "{name}: {problem}");
     }
