@@ -16,12 +16,17 @@
 //! ```
 //!
 //! # Security
-//! TLS 1.2/1.3 only; strict parsing and validation of the body (unknown and
-//! duplicate members refused); body size, content type and header-read time
-//! bounded; every response carries `Cache-Control: no-store`, HSTS and
-//! `nosniff`; errors are RFC 9457 problems that never echo salary data. Request
-//! signatures (registry keys and key-bound `HTTPSig` tokens), tokens and rate
-//! limits are `slipgate-guard`'s layers, composed by [`router`].
+//! Every check of SPEC §3.3, in one stack built by [`router`]: the per-IP rate
+//! limit and load shedding, the request shape and `Host`, the RFC 9421
+//! signature with its `Content-Digest` and nonce (registry keys, or key-bound
+//! `HTTPSig` tokens, SPEC §3.2.1), the bearer token and its
+//! scope, the per-user rate limit (the layers come from `slipgate-guard`),
+//! then the strict parse, the object-level rule of §3.4 and field validation
+//! in the handler. TLS 1.2/1.3 only, connection caps and timeouts come from
+//! `slipgate-transport`. Every response carries `Cache-Control: no-store`,
+//! HSTS, `nosniff` and an Ed25519 response signature (§3.8); errors are RFC
+//! 9457 problems that never echo tokens or salary data. Not covered here: the
+//! identity server's own defences (`slipgate-idp`).
 
 pub mod authority;
 pub mod config;
@@ -252,12 +257,15 @@ fn token_validator(
 /// The API's routes with every layer in SPEC §3.3 order.
 ///
 /// Layers listed later wrap earlier ones, so the request meets them bottom-up:
-/// response signing, problem rendering and load shedding, the per-IP rate
-/// limit then the per-IP and global concurrency caps (step 1), the request shape (step 2), signature, digest and nonce
-/// (steps 3–6; for `Authorization: HTTPSig` the token is validated inside that layer between steps
-/// 3 and 4, SPEC §3.2.1), the bearer token and its scope (steps 7, 9), the per-user rate
-/// limit (step 8), then the handler's object-level rule, validation and
-/// generation (steps 9–11).
+/// response signing (outermost, §3.8), problem rendering and security headers
+/// (`respond`), the per-IP rate limit then the per-IP and global concurrency
+/// caps (step 1), the `Host` check and routing (step 2), then on the slip
+/// route the request shape (step 2), signature, digest and nonce (steps 3–6;
+/// for `Authorization: HTTPSig` the token is validated inside that layer between steps 3 and 4,
+/// SPEC §3.2.1),
+/// the bearer token and its scope (steps 7 and 9, one layer), the per-user
+/// rate limit (step 8), and the handler's JSON parse, object-level rule,
+/// validation and generation (steps 10–13).
 pub fn router(state: AppState) -> Router {
     let signature = SignatureLayer::new(state.keys.clone(), state.nonces.clone(), state.clock.clone())
         .with_policy(state.policy.clone())

@@ -5,7 +5,12 @@
 //! ([`SlipRequest::parse_strict`]), the slip document ([`Slip`]), the problem
 //! codes of SPEC §3.6 ([`ProblemCode`]) and the problem-details body
 //! ([`Problem`]), and the header names the signature scheme relies on
-//! ([`headers`]).
+//! ([`headers`]). Beside the wire types, what every crate shares without
+//! depending on another: the OAuth contract between the identity server, the
+//! guard and the SDK ([`oauth`]), time as a trait ([`clock`]), the layered
+//! configuration loader ([`config`]), units such as `30s` and `16KiB`
+//! ([`units`]), address ranges and trusted proxies ([`net`], [`forwarded`]),
+//! and private files ([`files`]).
 //!
 //! ```
 //! use slipgate_proto::{ProblemCode, SlipRequest};
