@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use slipgate_proto::{Problem, ProblemCode, Slip, SlipRequest};
 
 use crate::RequestSigner;
@@ -55,19 +53,6 @@ pub fn https_client_mtls(
     https_client_with(ca, Some(identity), timeout, false)
 }
 
-fn read_identity(
-    cert: &Path,
-    key: &Path,
-) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), ClientError> {
-    let chain =
-        CertificateDer::pem_file_iter(cert).and_then(|it| it.collect::<Result<Vec<_>, _>>()).map_err(
-            |e| ClientError::Config(format!("cannot read client certificate {}: {e}", cert.display())),
-        )?;
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| ClientError::Config(format!("cannot read client key {}: {e}", key.display())))?;
-    Ok((chain, key))
-}
-
 /// [`https_client`], speaking only HTTP/1.1 when `http1_only` (one request per
 /// connection at a time: what a load generator counting connections wants).
 pub(crate) fn https_client_with(
@@ -94,30 +79,8 @@ pub(crate) fn https_client_with(
             }
         },
         Some(ca) => {
-            let mut roots = rustls::RootCertStore::empty();
-            let certs = CertificateDer::pem_file_iter(ca)
-                .map_err(|e| ClientError::Config(format!("cannot read CA file {}: {e}", ca.display())))?;
-            for cert in certs {
-                let cert = cert
-                    .map_err(|e| ClientError::Config(format!("bad certificate in {}: {e}", ca.display())))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| ClientError::Config(format!("bad certificate in {}: {e}", ca.display())))?;
-            }
-            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-                .map_err(|e| ClientError::Config(e.to_string()))?
-                .with_root_certificates(roots);
-            let mut config = match identity {
-                None => config.with_no_client_auth(),
-                Some((cert, key)) => {
-                    let (chain, key) = read_identity(cert, key)?;
-                    config.with_client_auth_cert(chain, key).map_err(|e| {
-                        ClientError::Config(format!("unusable client certificate or key: {e}"))
-                    })?
-                }
-            };
+            let mut config = slipgate_proto::tls::client_config(ca, identity)
+                .map_err(|e| ClientError::Config(e.to_string()))?;
             config.alpn_protocols = if http1_only {
                 vec![b"http/1.1".to_vec()]
             } else {

@@ -37,6 +37,8 @@ pub mod forwarded;
 pub mod headers;
 pub mod net;
 pub mod oauth;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod units;
 
 pub use problem::{FieldError, Problem, ProblemCode, UnknownProblemCode};
