@@ -45,11 +45,10 @@ use axum::routing::{get, post};
 use slipgate_guard::ratelimit::{
     MemoryRateLimitStore, RateLimitLayer, RateLimitStore, RateLimits, RedisRateLimitStore, TrustedProxies,
 };
-use slipgate_guard::signature::{
-    self, MemoryNonceStore, NonceStore, RedisConnection, RedisNonceStore, SignatureLayer, SignaturePolicy,
-};
+use slipgate_guard::replay::{MemoryNonceStore, NonceStore, RedisNonceStore};
+use slipgate_guard::signature::{SignatureLayer, SignaturePolicy};
 use slipgate_guard::token::{self, TokenLayer, TokenValidator};
-use slipgate_guard::{Clock, SystemClock};
+use slipgate_guard::{Clock, DEFAULT_REDIS_CONNECT_TIMEOUT, RedisConnection, SystemClock};
 use slipgate_payroll::{PayScale, PdfRenderer};
 use slipgate_transport::{self as transport, ConnLimits, tls};
 use tokio::net::TcpListener;
@@ -191,7 +190,7 @@ impl Stores {
                 if config.replay.store == StoreKind::Redis || config.rate_limit.store == StoreKind::Redis =>
             {
                 // Lazy: the API starts (and reports not ready) while Redis is down.
-                let conn = RedisConnection::lazy(url, signature::DEFAULT_REDIS_CONNECT_TIMEOUT)
+                let conn = RedisConnection::lazy(url, DEFAULT_REDIS_CONNECT_TIMEOUT)
                     .map_err(|e| ConfigError::Value { key: "redis.url", message: e.to_string() })?
                     .with_timeout(config.redis.timeout.0);
                 Some(conn)

@@ -7,7 +7,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use slipgate_guard::ratelimit::{MemoryRateLimitStore, RateLimitStore, RedisConnection, RedisRateLimitStore};
+use slipgate_guard::RedisConnection;
+use slipgate_guard::ratelimit::{MemoryRateLimitStore, RateLimitStore, RedisRateLimitStore};
 use slipgate_proto::units::Rate;
 
 const NOW_MS: u64 = 1_767_225_600_000;

@@ -14,6 +14,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use futures_util::future::BoxFuture;
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 use slipgate_proto::ProblemCode;
@@ -23,8 +24,9 @@ use tower::{Layer, Service};
 
 use super::client_ip::{TrustedProxies, client_ip};
 use super::gcra::Decision;
-use super::store::{BoxFuture, RateLimitStore, StoreError};
+use super::store::RateLimitStore;
 use crate::Rejection;
+use crate::store::StoreError;
 use crate::token::TokenClaims;
 
 /// The per-IP policy's name.

@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
+use futures_util::future::BoxFuture;
 use http::{Request, Response};
 use http_body_util::BodyExt as _;
 use slipgate_proto::ProblemCode;
@@ -15,8 +16,9 @@ use tower::{Layer, Service};
 
 use super::check::SignaturePolicy;
 use super::keys::KeyResolver;
-use super::store::{BoxFuture, NonceStore, NonceVerdict, StoreError};
 use crate::Rejection;
+use crate::replay::{NonceStore, NonceVerdict};
+use crate::store::StoreError;
 
 #[derive(Debug)]
 struct Shared {

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::signature::BoxFuture;
+use futures_util::future::BoxFuture;
 
 /// The scope that may generate any employee's slip.
 pub const SCOPE_ANY: &str = "salaryslip:any";

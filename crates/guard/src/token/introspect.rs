@@ -9,7 +9,7 @@ use tokio::sync::OnceCell;
 
 use super::cache::TokenCache;
 use super::claims::{TokenClaims, TokenError, TokenValidator};
-use crate::signature::BoxFuture;
+use futures_util::future::BoxFuture;
 
 /// A client secret whose `Debug` is redacted.
 #[derive(Clone)]

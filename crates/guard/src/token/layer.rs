@@ -13,7 +13,7 @@ use tower::{Layer, Service};
 
 use super::claims::{SCOPE_ANY, SCOPE_SELF, TokenClaims, TokenError, TokenValidator};
 use crate::Rejection;
-use crate::signature::BoxFuture;
+use futures_util::future::BoxFuture;
 
 /// `WWW-Authenticate` for a request without a bearer token (RFC 6750 §3).
 pub const CHALLENGE_MISSING: &str = "Bearer";

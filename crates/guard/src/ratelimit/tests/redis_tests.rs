@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::signature::{NonceStore, NonceVerdict, RedisConnection, RedisNonceStore};
+use crate::redis::RedisConnection;
+use crate::replay::{NonceStore, NonceVerdict, RedisNonceStore};
+use crate::store::StoreError;
 
 use super::super::*;
 use super::rate;
