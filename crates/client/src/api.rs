@@ -19,14 +19,9 @@ use crate::skew::{DEFAULT_MAX_CORRECTION, Observed, OffsetClock, observe, server
 use crate::tokens::TokenManager;
 use slipgate_proto::clock::Clock as _;
 
-/// What to ask the API for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// The JSON slip.
-    Json,
-    /// The A4 PDF slip.
-    Pdf,
-}
+/// What to ask the API for: the JSON slip or the A4 PDF (the one type the API
+/// negotiates too, [`slipgate_proto::Format`]).
+pub use slipgate_proto::Format;
 
 /// A generated slip.
 #[derive(Debug, Clone)]
@@ -303,11 +298,7 @@ impl Client {
     ) -> Result<(reqwest::Response, SentRequest), ClientError> {
         let mut headers = HeaderMap::new();
         headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(slipgate_proto::headers::JSON));
-        let accept = match format {
-            Format::Json => slipgate_proto::headers::JSON,
-            Format::Pdf => slipgate_proto::headers::PDF,
-        };
-        headers.insert(http::header::ACCEPT, HeaderValue::from_static(accept));
+        headers.insert(http::header::ACCEPT, HeaderValue::from_static(format.media_type()));
         let mut auth = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
             ClientError::InvalidResponse("the access token is not a valid header value".into())
         })?;
@@ -317,7 +308,11 @@ impl Client {
         let sent = SentRequest {
             method: Method::POST.to_string(),
             url: self.slip_url.clone(),
-            signature: headers.get("signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
+            signature: headers
+                .get(slipgate_proto::headers::SIGNATURE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
             label: crate::signer::LABEL.to_owned(),
         };
         let response = self

@@ -34,9 +34,9 @@ pub const POLICY_IP: &str = "ip";
 /// The per-user policy's name.
 pub const POLICY_USER: &str = "user";
 /// `RateLimit-Policy` (draft-ietf-httpapi-ratelimit-headers).
-pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static(slipgate_proto::headers::RATELIMIT_POLICY);
 /// `RateLimit` (draft-ietf-httpapi-ratelimit-headers).
-pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+pub const RATELIMIT: HeaderName = HeaderName::from_static(slipgate_proto::headers::RATELIMIT);
 
 /// The two configured policies (`rate_limit.ip`, `rate_limit.user`), all of
 /// which `RateLimit-Policy` advertises on every response.
