@@ -46,6 +46,7 @@ fn memory(c: &mut Criterion) {
 
 fn redis(c: &mut Criterion) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+    #[allow(clippy::disallowed_methods, reason = "benchmark configuration from the environment")]
     let url =
         std::env::var("SLIPGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
     let connection = match rt.block_on(RedisConnection::connect(&url, Duration::from_secs(1))) {

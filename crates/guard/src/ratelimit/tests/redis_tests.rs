@@ -11,6 +11,7 @@ use crate::store::StoreError;
 use super::super::*;
 use super::rate;
 
+#[allow(clippy::disallowed_methods, reason = "test configuration: the service URL CI provides")]
 fn redis_url() -> String {
     std::env::var("SLIPGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
