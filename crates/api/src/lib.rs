@@ -233,7 +233,7 @@ fn token_validator(
                 key: "auth.client_secret_file",
                 message: format!("cannot read {}: {e}", file.display()),
             })?;
-            let secret = token::ClientSecret::new(secret.trim().to_owned());
+            let secret = token::ClientSecret::from(secret.trim());
             Arc::new(token::Introspector::new(http, &url, id.clone(), secret, auth.cache_ttl.0, clock)?)
         }
         config::AuthMode::Jwt => {
