@@ -50,11 +50,10 @@ use axum::routing::{get, post};
 use slipgate_guard::ratelimit::{
     MemoryRateLimitStore, RateLimitLayer, RateLimitStore, RateLimits, RedisRateLimitStore, TrustedProxies,
 };
-use slipgate_guard::signature::{
-    self, MemoryNonceStore, NonceStore, RedisConnection, RedisNonceStore, SignatureLayer, SignaturePolicy,
-};
+use slipgate_guard::replay::{MemoryNonceStore, NonceStore, RedisNonceStore};
+use slipgate_guard::signature::{SignatureLayer, SignaturePolicy};
 use slipgate_guard::token::{self, TokenLayer, TokenValidator};
-use slipgate_guard::{Clock, SystemClock};
+use slipgate_guard::{Clock, DEFAULT_REDIS_CONNECT_TIMEOUT, RedisConnection, SystemClock};
 use slipgate_payroll::{PayScale, PdfRenderer};
 use slipgate_transport::{self as transport, ConnLimits, tls};
 use tokio::net::TcpListener;
@@ -197,7 +196,7 @@ impl Stores {
                 if config.replay.store == StoreKind::Redis || config.rate_limit.store == StoreKind::Redis =>
             {
                 // Lazy: the API starts (and reports not ready) while Redis is down.
-                let conn = RedisConnection::lazy(url, signature::DEFAULT_REDIS_CONNECT_TIMEOUT)
+                let conn = RedisConnection::lazy(url, DEFAULT_REDIS_CONNECT_TIMEOUT)
                     .map_err(|e| ConfigError::Value { key: "redis.url", message: e.to_string() })?
                     .with_timeout(config.redis.timeout.0);
                 Some(conn)
@@ -240,7 +239,7 @@ fn token_validator(
                 key: "auth.client_secret_file",
                 message: format!("cannot read {}: {e}", file.display()),
             })?;
-            let secret = token::ClientSecret::new(secret.trim().to_owned());
+            let secret = token::ClientSecret::from(secret.trim());
             Arc::new(token::Introspector::new(http, &url, id.clone(), secret, auth.cache_ttl.0, clock)?)
         }
         config::AuthMode::Jwt => {

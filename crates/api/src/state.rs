@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use slipgate_guard::Clock;
 use slipgate_guard::ratelimit::{RateLimitStore, RateLimits, TrustedProxies};
-use slipgate_guard::signature::{KeyRing, NonceStore, SignaturePolicy};
+use slipgate_guard::replay::NonceStore;
+use slipgate_guard::signature::{KeyRing, SignaturePolicy};
 use slipgate_guard::token::TokenValidator;
 use slipgate_payroll::{PayScale, PdfRenderer};
 

@@ -50,6 +50,6 @@ pub mod scale;
 pub mod words;
 
 pub use compute::{Breakdown, ComputeError, SlipInput};
-pub use money::{Money, Rate};
+pub use money::{Money, Percentage};
 pub use pdf::{PdfError, PdfRenderer};
 pub use scale::{Basis, PayScale, PayScaleError};

@@ -304,7 +304,7 @@ impl TokenValidator for ExampleToken {
     fn validate<'a>(
         &'a self,
         token: &'a str,
-    ) -> slipgate_guard::signature::BoxFuture<'a, Result<TokenClaims, TokenError>> {
+    ) -> futures_util::future::BoxFuture<'a, Result<TokenClaims, TokenError>> {
         let verdict =
             if token == "example-token" { Ok(self.0.clone()) } else { Err(TokenError::Invalid("unknown")) };
         Box::pin(std::future::ready(verdict))

@@ -49,6 +49,10 @@ impl DevProcess {
             if let Some(status) = child.try_wait().unwrap() {
                 panic!("slipgate dev {extra:?} exited with {status} before writing dev.json");
             }
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "polls a real child process or socket: there is no event to await"
+            )]
             std::thread::sleep(Duration::from_millis(50));
         }
         let dev_json = json(&std::fs::read(&path).unwrap());
@@ -97,6 +101,10 @@ impl DevProcess {
                 return status;
             }
             assert!(Instant::now() < deadline, "slipgate dev did not stop on SIGTERM");
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "polls a real child process or socket: there is no event to await"
+            )]
             std::thread::sleep(Duration::from_millis(50));
         }
     }

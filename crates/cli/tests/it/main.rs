@@ -1,4 +1,5 @@
-//! End-to-end tests of the `slipgate` binary as a user runs it.
+//! End-to-end tests of the `slipgate` binary as a user runs it, and of the SDK
+//! against real servers (`sdk`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod attacks;
@@ -7,3 +8,4 @@ mod bench;
 mod client;
 mod dev;
 mod scaleout;
+mod sdk;
