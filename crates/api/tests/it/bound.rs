@@ -347,3 +347,12 @@ async fn the_documented_bound_request_gets_a_slip() {
     assert_eq!(slipgate_test_support::json(&body)["employee"]["emp_name"], "John Doe");
     test.idp.stop().await;
 }
+
+#[test]
+fn the_openapi_document_declares_the_httpsig_scheme_on_the_slip_endpoint() {
+    let doc: Value = serde_json::from_str(slipgate_api::routes::openapi::OPENAPI_JSON).unwrap();
+    assert_eq!(doc["components"]["securitySchemes"]["httpSigAuth"]["scheme"], "HTTPSig");
+    let security = doc["paths"]["/generate/salaryslip"]["post"]["security"].as_array().unwrap();
+    assert!(security.iter().any(|s| s.get("httpSigAuth").is_some()), "{security:?}");
+    assert!(security.iter().any(|s| s.get("bearerAuth").is_some()), "Bearer stays declared");
+}
