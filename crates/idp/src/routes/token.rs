@@ -1,5 +1,6 @@
 //! `POST /oauth/token` (RFC 6749 §4.3, §6, §4.4): the password, refresh-token
-//! and client-credentials grants.
+//! and client-credentials grants; the authorization-code grant (§4.1) is in
+//! [`super::authorize`].
 //!
 //! A password login starts a session ([`crate::sessions`]) that lives
 //! `refresh_token_ttl` from the login, however often it is refreshed. Refresh
@@ -48,8 +49,9 @@ async fn grant(state: &IdpState, request: Request<Body>) -> Result<Response, OAu
         "password" => password_grant(state, &form, &caller, &client_ip_key(state, &parts)).await,
         "refresh_token" => refresh_grant(state, &form, &caller).await,
         "client_credentials" => client_credentials_grant(state, &form, caller).await,
+        "authorization_code" => super::authorize::code_grant(state, &form, &caller, None).await,
         _ => Err(OAuthError::unsupported_grant_type(
-            "supported grant types: password, refresh_token, client_credentials",
+            "supported grant types: password, refresh_token, client_credentials, authorization_code",
         )),
     }
 }
@@ -119,7 +121,11 @@ async fn password_grant(
 /// Reserves a password check for `username` from `ip` (SPEC §4, [`crate::throttle`]):
 /// 429 when a limit is reached, asking the store about known IPs only when the
 /// username is past its global limit.
-async fn admit<'a>(state: &'a IdpState, username: &str, ip: &str) -> Result<Reservation<'a>, OAuthError> {
+pub(crate) async fn admit<'a>(
+    state: &'a IdpState,
+    username: &str,
+    ip: &str,
+) -> Result<Reservation<'a>, OAuthError> {
     let now = state.now();
     let mut known = None;
     // Twice at most: the second call has the store's answer.
@@ -249,7 +255,7 @@ pub(crate) fn grant_scopes(allowed: &[String], requested: Option<&str>) -> Resul
 
 /// Issues an access token and the next refresh token of `session`; neither
 /// outlives the session.
-async fn issue_user_tokens(
+pub(crate) async fn issue_user_tokens(
     state: &IdpState,
     user: &UserRecord,
     session: &SessionRecord,
