@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod console;
 mod dos;
 mod errors;
 mod jwt;
