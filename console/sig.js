@@ -148,9 +148,11 @@ const SlipgateSig = (() => {
 
   /** Parses `res=(…);params` into its components and parameters (the forms SPEC §3.8 uses). */
   function parseResponseInput(field) {
-    const m = /^res=(\((?:"[^"]*"(?:;[a-z]+(?:="[^"]*")?)*(?: "[^"]*"(?:;[a-z]+(?:="[^"]*")?)*)*\))((?:;[a-z]+=(?:"[^"]*"|\d+))*)$/.exec(field);
-    if (!m) throw new Error("response Signature-Input is not in the expected form");
-    const list = m[1];
+    const close = field.indexOf(")");
+    if (!field.startsWith("res=(") || close < 0) throw new Error("response Signature-Input is not labelled res");
+    const list = field.slice(4, close + 1);
+    const paramText = field.slice(close + 1);
+    if (!/^(?:;[a-z]+=(?:"[^"]*"|\d+))*$/.test(paramText)) throw new Error("response signature parameters are malformed");
     const components = [];
     const re = /"([^"]*)"((?:;[a-z]+(?:="[^"]*")?)*)/g;
     let c;
@@ -162,12 +164,14 @@ const SlipgateSig = (() => {
       }
       components.push({ name: c[1], params, id: `"${c[1]}"${c[2]}` });
     }
+    // Nothing but those components, one space apart: what was parsed is what was signed.
+    if (`(${components.map((x) => x.id).join(" ")})` !== list) throw new Error("response Signature-Input is malformed");
     const params = {};
-    for (const p of m[2].split(";").slice(1)) {
+    for (const p of paramText.split(";").slice(1)) {
       const [k, v] = p.split("=");
       params[k] = v.replace(/^"|"$/g, "");
     }
-    return { inner: m[1] + m[2], components, params };
+    return { inner: list + paramText, components, params };
   }
 
   /**

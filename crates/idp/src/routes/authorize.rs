@@ -243,15 +243,20 @@ async fn check_login(
 }
 
 /// Why a POST is refused as cross-site, if it is: a `Sec-Fetch-Site` other than
-/// `same-origin`, or an `Origin` other than this server's (`https://` + `Host`).
+/// `same-origin`, or an `Origin` other than this server's (`https://` + `Host`). An opaque
+/// `Origin: null` (what a browser sends under some referrer policies) passes only when the
+/// browser's Fetch Metadata vouches for the same origin.
 fn cross_site(request: &Request<Body>) -> Option<&'static str> {
     let headers = request.headers();
-    if let Some(site) = headers.get("sec-fetch-site")
-        && site.as_bytes() != b"same-origin"
-    {
-        return Some("sec-fetch-site");
-    }
+    let same_origin = match headers.get("sec-fetch-site") {
+        Some(site) if site.as_bytes() != b"same-origin" => return Some("sec-fetch-site"),
+        Some(_) => true,
+        None => false,
+    };
     if let Some(origin) = headers.get(header::ORIGIN) {
+        if origin.as_bytes() == b"null" {
+            return (!same_origin).then_some("origin");
+        }
         let host = request
             .uri()
             .authority()
@@ -486,7 +491,9 @@ fn set_page_headers(headers: &mut HeaderMap, redirect_uri: Option<&str>) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // `same-origin`: the form's own post carries this server's Origin; no other site is told
+    // where the user came from.
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 

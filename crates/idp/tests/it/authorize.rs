@@ -399,6 +399,16 @@ async fn the_login_form_posted_cross_site_is_refused() {
         .await
         .unwrap();
     assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    // An opaque origin passes only with Fetch Metadata saying same-origin (still needing the token).
+    let answer = http
+        .post(idp.url("/oauth/authorize"))
+        .header("origin", "null")
+        .header("sec-fetch-site", "same-site")
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
     // No anti-forgery token, or a forged or foreign one.
     let mut other_page =
         hidden_fields(&get_form(&idp, &http, &request_params("another-request")).await.text().await.unwrap());
