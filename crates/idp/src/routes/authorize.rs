@@ -525,13 +525,14 @@ fn valid_verifier(v: &str) -> bool {
 }
 
 /// `grant_type=authorization_code` at `/oauth/token`: `code`, `redirect_uri`, `client_id` and
-/// `code_verifier`, from a public client. `bound` is the key of a verified signed token request
-/// (SPEC §4): the session and its tokens are then bound to it.
+/// `code_verifier`, from a public client. `signed` is a verified signed token request (SPEC §4):
+/// once the code checks out its nonce is spent, and the session and its tokens are bound to its
+/// key (`token_type: httpsig`, `cnf`), so the refresh token works only with that key.
 pub(crate) async fn code_grant(
     state: &IdpState,
     form: &Form,
     caller: &Caller,
-    bound: Option<&slipgate_httpsig::binding::BoundKey>,
+    signed: Option<&super::signed::SignedRequest>,
 ) -> Result<Response, OAuthError> {
     let client_id = match caller {
         Caller::Public(Some(client_id)) => client_id,
@@ -585,6 +586,10 @@ pub(crate) async fn code_grant(
     if allowed.is_empty() {
         return Err(OAuthError::invalid_grant("the user no longer holds the granted scopes"));
     }
+    // The code is good: only now may the request spend its nonce.
+    if let Some(signed) = signed {
+        signed.spend_nonce(state).await?;
+    }
     let session = SessionRecord {
         session_id: crypto::random_token::<16>().map_err(|()| OAuthError::server_error(&"no randomness"))?,
         username: user.username.clone(),
@@ -593,13 +598,21 @@ pub(crate) async fn code_grant(
         last_used_at: now,
         expires_at: now.saturating_add(state.refresh_ttl),
         revoked: false,
-        key_thumbprint: bound.map(slipgate_httpsig::binding::BoundKey::thumbprint),
+        key_thumbprint: signed.map(|s| s.thumbprint().to_owned()),
     };
     if !state.store.start_session(&session, &user.password_hash).await? {
         return Err(OAuthError::invalid_grant("the user's password changed or the user was disabled"));
     }
     state.store.set_auth_code_session(&hash, &session.session_id).await?;
-    issue_user_tokens(state, &user, &session, &allowed, None).await
+    issue_user_tokens(
+        state,
+        &user,
+        &session,
+        &allowed,
+        None,
+        signed.map(super::signed::SignedRequest::confirmation),
+    )
+    .await
 }
 
 /// CORS for the origins of `idp.allowed_origins` (SPEC §6, §8): exact matches only, never `*`,

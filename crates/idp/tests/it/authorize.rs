@@ -539,3 +539,139 @@ async fn allowed_origins_must_be_exact_origins() {
         assert!(error.contains("idp.allowed_origins"), "{bad}: {error}");
     }
 }
+
+mod signed {
+    //! The code exchanged by a signed token request (SPEC §4, §8): the console's way, with a
+    //! P-256 key; and the code in the hands of another key.
+
+    use base64::engine::general_purpose::STANDARD;
+    use slipgate_httpsig::base::Message;
+    use slipgate_httpsig::binding::{BoundKey, TOKEN_REQUEST_TAG};
+    use slipgate_httpsig::digest::{DigestAlgorithm, content_digest};
+    use slipgate_httpsig::keys::{Algorithm, SigningKey};
+    use slipgate_httpsig::params::Component;
+    use slipgate_httpsig::sign::{SignParams, sign_message};
+    use slipgate_proto::clock::Clock as _;
+
+    use super::*;
+
+    fn key() -> SigningKey {
+        SigningKey::generate(Algorithm::EcdsaP256Sha256).unwrap().0
+    }
+
+    /// POSTs `form` to the token endpoint, signed by `key` (the `pub` shown is `shown`'s).
+    async fn send_signed(
+        idp: &TestIdp,
+        key: &SigningKey,
+        shown: &SigningKey,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let body = serde_urlencoded::to_string(form).unwrap();
+        let uri = idp.url("/oauth/token");
+        let digest = content_digest(DigestAlgorithm::Sha256, body.as_bytes());
+        let msg = Message::request("POST", &uri).unwrap().with_header("content-digest", &digest);
+        let components: Vec<Component> = ["@method", "@target-uri", "content-digest"]
+            .iter()
+            .map(|c| Component::field_or_derived(c))
+            .collect();
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let params = SignParams::new("sig1")
+            .created(idp.clock.unix_seconds())
+            .nonce(&nonce)
+            .tag(TOKEN_REQUEST_TAG)
+            .with_alg()
+            .with_pub();
+        let made = sign_message(&msg, None::<&Message>, &components, &params, shown).unwrap();
+        let signature = if std::ptr::eq(key, shown) {
+            made.signature
+        } else {
+            // Another key signs the very base that names `shown`'s pub.
+            let parsed = slipgate_httpsig::params::parse_signature_input(&made.signature_input).unwrap();
+            let base = slipgate_httpsig::base::signature_base(&parsed, &msg, None::<&Message>).unwrap();
+            format!("sig1=:{}:", STANDARD.encode(key.sign(&base).unwrap()))
+        };
+        let response = idp
+            .http
+            .post(uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("content-digest", digest)
+            .header("signature-input", made.signature_input)
+            .header("signature", signature)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let (status, _, body) = split(response).await;
+        (status, body)
+    }
+
+    fn code_form<'a>(code: &'a str) -> Vec<(&'a str, &'a str)> {
+        vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", CLIENT),
+            ("code_verifier", VERIFIER),
+        ]
+    }
+
+    #[tokio::test]
+    async fn a_signed_exchange_binds_the_token_and_the_refresh_to_the_browser_key() {
+        let (idp, http) = setup().await;
+        let browser = key();
+        let query = login_for_code(&idp, &http, "paula", "s").await;
+        let (status, answer) = send_signed(&idp, &browser, &browser, &code_form(&query["code"])).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["token_type"], "httpsig");
+        let active = introspect(&idp, answer["access_token"].as_str().unwrap()).await;
+        let cnf = serde_json::to_value(BoundKey::from_signing_key(&browser).unwrap().confirmation()).unwrap();
+        assert_eq!(active["cnf"], cnf);
+        assert_eq!(active["token_type"], "httpsig");
+        let refresh = answer["refresh_token"].as_str().unwrap();
+        let refresh_form =
+            [("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", CLIENT)];
+        // Another key, or no signature, cannot use the bound refresh token.
+        let thief = key();
+        let (status, body) = send_signed(&idp, &thief, &thief, &refresh_form).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+        let (status, _, body) = idp.token(&refresh_form).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+            "{body}"
+        );
+        idp.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_code_exchanged_by_another_key_after_its_use_revokes_the_first_session() {
+        let (idp, http) = setup().await;
+        let (browser, attacker) = (key(), key());
+        let query = login_for_code(&idp, &http, "alice", "s").await;
+        let form = code_form(&query["code"]);
+        let (status, first) = send_signed(&idp, &browser, &browser, &form).await;
+        assert_eq!(status, StatusCode::OK, "{first}");
+        // The attacker has the code and even the verifier, and its own valid signature.
+        let (status, body) = send_signed(&idp, &attacker, &attacker, &form).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+        assert_eq!(introspect(&idp, first["access_token"].as_str().unwrap()).await["active"], false);
+        idp.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_signature_by_another_key_than_pub_spends_neither_the_code_nor_a_nonce() {
+        let (idp, http) = setup().await;
+        let (browser, attacker) = (key(), key());
+        let query = login_for_code(&idp, &http, "alice", "s").await;
+        let form = code_form(&query["code"]);
+        // The attacker shows the browser's pub but signs with its own key.
+        let (status, body) = send_signed(&idp, &attacker, &browser, &form).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+        assert_eq!(idp.store.token_nonce_count().await.unwrap(), 0);
+        // The code is intact for its owner.
+        let (status, answer) = send_signed(&idp, &browser, &browser, &form).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["token_type"], "httpsig");
+        idp.stop().await;
+    }
+}

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod authorize;
+mod binding;
 mod endpoints;
 mod jwt;
 mod keys;
