@@ -605,7 +605,7 @@ mod signed {
         (status, body)
     }
 
-    fn code_form<'a>(code: &'a str) -> Vec<(&'a str, &'a str)> {
+    fn code_form(code: &str) -> Vec<(&str, &str)> {
         vec![
             ("grant_type", "authorization_code"),
             ("code", code),
