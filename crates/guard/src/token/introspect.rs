@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use slipgate_proto::clock::Clock;
+use slipgate_proto::oauth::{Confirmation, INTROSPECT_PATH, Introspection};
 use tokio::sync::OnceCell;
 
 use super::cache::TokenCache;
@@ -60,7 +61,7 @@ impl Introspector {
     ) -> Result<Self, TokenError> {
         Ok(Self {
             http,
-            url: format!("{}/oauth/introspect", idp_url.trim_end_matches('/')),
+            url: format!("{}{INTROSPECT_PATH}", idp_url.trim_end_matches('/')),
             client_id,
             secret,
             cache: TokenCache::new(100_000)?,
@@ -91,14 +92,30 @@ impl Introspector {
         if body.len() > 16 * 1024 {
             return Err(TokenError::Unavailable("introspection answer too large".into()));
         }
-        let parsed: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|_| TokenError::Unavailable("introspection answer is not JSON".into()))?;
-        if parsed.get("active") != Some(&serde_json::Value::Bool(true)) {
-            return Err(TokenError::Invalid("inactive"));
+        parse_answer(&body)
+    }
+}
+
+/// The RFC 7662 answer as the shared typed contract ([`Introspection`]), then its claims.
+/// Unparsable JSON is an outage (fail closed, 503); an active answer whose `cnf` is not an
+/// `htsk` confirmation names a key this API cannot check, so the token is refused (401).
+fn parse_answer(body: &[u8]) -> Result<TokenClaims, TokenError> {
+    match serde_json::from_slice::<Introspection>(body) {
+        Ok(answer) => TokenClaims::from_introspection(answer),
+        Err(_) => {
+            let value: serde_json::Value = serde_json::from_slice(body)
+                .map_err(|_| TokenError::Unavailable("introspection answer is not JSON".into()))?;
+            if value.get("active") != Some(&serde_json::Value::Bool(true)) {
+                return Err(TokenError::Invalid("inactive"));
+            }
+            if value
+                .get("cnf")
+                .is_some_and(|cnf| serde_json::from_value::<Confirmation>(cnf.clone()).is_err())
+            {
+                return Err(TokenError::Invalid("bound by a confirmation method other than htsk"));
+            }
+            Err(TokenError::Unavailable("the RFC 7662 answer does not parse".into()))
         }
-        serde_json::from_value(parsed).map_err(|_| {
-            TokenError::Unavailable("active token without sub and exp in the RFC 7662 answer".into())
-        })
     }
 }
 

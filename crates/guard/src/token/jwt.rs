@@ -34,6 +34,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use slipgate_httpsig::jose::{self, Jwks, JwtError};
 use slipgate_proto::clock::Clock;
+use slipgate_proto::oauth::JWKS_PATH;
 
 use super::claims::{TokenClaims, TokenError, TokenValidator};
 use crate::signature::BoxFuture;
@@ -150,7 +151,7 @@ impl JwtValidator {
     ) -> Self {
         Self {
             http,
-            jwks_url: format!("{}/.well-known/jwks.json", idp_url.trim_end_matches('/')),
+            jwks_url: format!("{}{JWKS_PATH}", idp_url.trim_end_matches('/')),
             issuer,
             audience,
             typ: DEFAULT_JWT_TYP.iter().map(|t| (*t).to_owned()).collect(),
