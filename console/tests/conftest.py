@@ -39,7 +39,9 @@ class Dev:
         self.proc = subprocess.Popen(
             [str(BIN), "dev", "--data-dir", str(data),
              "--set", "server.listen=127.0.0.1:0", "--set", "server.admin_listen=127.0.0.1:0",
-             "--set", "idp.listen=127.0.0.1:0"],
+             "--set", "idp.listen=127.0.0.1:0",
+             # No introspection cache: a revoked session is seen by the API's next request.
+             "--set", "auth.cache_ttl=0s"],
             env={**os.environ, "XDG_CONFIG_HOME": str(self.config_home), "RUST_LOG": "info"},
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )

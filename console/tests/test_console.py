@@ -183,12 +183,19 @@ def test_paula_generates_a_slip_equal_to_the_api_json_and_downloads_the_pdf(page
     assert answer["token_type"].lower() == "httpsig", "the console's token is key-bound"
     shoot(page, artifacts, "03-generate")
     # Validation messages from the API, beside their fields.
-    fill_slip(page, {**ALICE, "emp_grade": "9.9"}, 99, "2026-11")
+    fill_slip(page, {**ALICE, "emp_id": "bad id!", "emp_name": "R2-D2"}, 20, "2026-11")
+    page.click("#generate-submit")
+    page.wait_for_selector("#err-emp_name:not(:empty)")
+    for field in ("emp_id", "emp_name"):
+        assert page.text_content(f"#err-{field}") != "", field
+        assert page.get_attribute(f"#f-{field}", "aria-invalid") == "true", field
+    assert page.text_content("#err-emp_code") == "" and page.get_attribute("#f-emp_code", "aria-invalid") is None
+    shoot(page, artifacts, "04-generate-validation")
+    # A grade outside the pay scale is the API's message too.
+    fill_slip(page, {**ALICE, "emp_grade": "9.9"}, 20, "2026-11")
     page.click("#generate-submit")
     page.wait_for_selector("#err-emp_grade:not(:empty)")
-    assert page.get_attribute("#f-emp_grade", "aria-invalid") == "true"
-    assert page.text_content("#err-working_days") != ""
-    shoot(page, artifacts, "04-generate-validation")
+    assert page.text_content("#err-emp_name") == "", "earlier messages are cleared"
     # A real slip.
     fill_slip(page, ALICE, 20, "2026-11")
     page.click("#generate-submit")
@@ -315,3 +322,33 @@ def test_a_forged_callback_is_refused(page, dev):
     page.goto(f"{dev.api}/console/callback?code=attacker-code&state=attacker-state")
     page.wait_for_selector("#view-login:not([hidden])")
     assert "state mismatch" in page.text_content("#status")
+
+
+def test_a_reload_refreshes_silently_and_a_failed_refresh_keeps_the_form(page, dev):
+    login(page, dev, "paula")
+    # The access token lived in memory only: a reload gets a new one by a signed refresh,
+    # without the identity server's page.
+    navigations = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+    with page.expect_response(lambda r: r.url == f"{dev.idp}/oauth/token") as refreshed:
+        page.reload()
+    assert refreshed.value.status == 200 and refreshed.value.json()["token_type"].lower() == "httpsig"
+    page.wait_for_selector("#view-generate:not([hidden])")
+    assert not any(url.startswith(dev.idp) for url in navigations), navigations
+    # The session is revoked behind the console's back; the next request fails, the refresh
+    # fails, and the console asks for a sign-in while keeping what was typed.
+    dev.cli("idp", "session", "revoke", "--database", f"sqlite://{dev.data / 'idp.db'}", "--user", "paula", "--all")
+    fill_slip(page, ALICE, 17, "2026-09")
+    page.click("#generate-submit")
+    page.wait_for_selector("#view-login:not([hidden])")
+    assert "form you filled in is kept" in page.text_content("#status")
+    login_again = page.click("#login")
+    assert login_again is None
+    page.wait_for_url(re.compile(re.escape(dev.idp) + r"/oauth/authorize\?"))
+    page.fill("#username", "paula")
+    page.fill("#password", dev.password("paula"))
+    page.click("button[type=submit]")
+    page.wait_for_selector("#view-generate:not([hidden])")
+    assert page.input_value("#f-emp_name") == "Alice Example"
+    assert page.input_value("#f-working_days") == "17"
+    assert page.input_value("#f-pay_period") == "2026-09"
