@@ -94,6 +94,9 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
             emp_grade: Some("7.1".into()),
             exp: i64::MAX,
             client_id: None,
+            username: None,
+            cnf: None,
+            token_type: None,
         };
         let app = Router::new()
             .route(slipgate_proto::SLIP_PATH, post(routes::slip::generate).layer(axum::Extension(claims)))

@@ -38,6 +38,8 @@ mod redis;
 mod store;
 
 #[cfg(test)]
+mod bound_tests;
+#[cfg(test)]
 mod tests;
 
 pub use bound::{

@@ -222,3 +222,42 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod answer_tests {
+    use super::*;
+    use slipgate_proto::oauth::TokenType;
+
+    const CNF: &str = r#"{"htsk":{"alg":"ed25519","pub":"JrQLj5P_89iXES9-vFgrIy29clF9CC_oPPsw3c5D0bs"}}"#;
+
+    #[test]
+    fn a_bound_answer_keeps_its_cnf_and_token_type() {
+        let body = format!(
+            r#"{{"active":true,"sub":"alice","username":"alice","scope":"salaryslip:self","exp":99,"iat":1,
+               "client_id":"slipgate-cli","token_type":"httpsig","emp_id":"01234","name":"Alice Example","cnf":{CNF}}}"#
+        );
+        let claims = parse_answer(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(claims.cnf, serde_json::from_str(CNF).ok());
+        assert_eq!(claims.token_type, Some(TokenType::Httpsig));
+        assert_eq!(
+            (claims.username.as_deref(), claims.emp_name.as_deref()),
+            (Some("alice"), Some("Alice Example"))
+        );
+        assert!(claims.is_bound() && !claims.is_service_token());
+    }
+
+    #[test]
+    fn another_confirmation_method_or_an_inactive_token_is_invalid_not_an_outage() {
+        let jkt = br#"{"active":true,"sub":"alice","exp":99,"cnf":{"jkt":"abc"}}"#;
+        assert_eq!(
+            parse_answer(jkt),
+            Err(TokenError::Invalid("bound by a confirmation method other than htsk"))
+        );
+        assert_eq!(parse_answer(br#"{"active":false}"#), Err(TokenError::Invalid("inactive")));
+        assert!(matches!(parse_answer(br#"{"active":true,"sub":"a"}"#), Err(TokenError::Unavailable(_))));
+        assert!(matches!(parse_answer(b"<html>"), Err(TokenError::Unavailable(_))));
+        // An active answer with a token_type this API does not know is an outage (fail closed).
+        let dpop = br#"{"active":true,"sub":"a","exp":99,"token_type":"DPoP"}"#;
+        assert!(matches!(parse_answer(dpop), Err(TokenError::Unavailable(_))));
+    }
+}

@@ -319,6 +319,19 @@ mod tests {
     }
 
     #[test]
+    fn the_cnf_claim_is_read_and_other_confirmations_refused() {
+        let bound =
+            r#"{"iss":"i","aud":"a","sub":"s","exp":1,"iat":0,"cnf":{"htsk":{"alg":"ed25519","pub":"x"}}}"#;
+        let claims: JwtClaims = serde_json::from_str(bound).unwrap();
+        assert_eq!(claims.claims.cnf.map(|c| c.htsk.alg), Some("ed25519".to_owned()));
+        let jkt = r#"{"iss":"i","aud":"a","sub":"s","exp":1,"iat":0,"cnf":{"jkt":"x"}}"#;
+        assert!(serde_json::from_str::<JwtClaims>(jkt).is_err());
+        let plain: JwtClaims =
+            serde_json::from_str(r#"{"iss":"i","aud":"a","sub":"s","exp":1,"iat":0}"#).unwrap();
+        assert!(!plain.claims.is_bound());
+    }
+
+    #[test]
     fn claims_without_iat_do_not_parse() {
         let json = r#"{"iss":"i","aud":"a","sub":"s","exp":1}"#;
         assert!(serde_json::from_str::<JwtClaims>(json).is_err());
