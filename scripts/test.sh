@@ -12,6 +12,11 @@ as_root() {
 }
 
 apt_updated=""
+need_pkg_force() { # need_pkg_force <debian package>
+  step "installing $1"
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+}
 need_pkg() { # need_pkg <command> <debian package>
   command -v "$1" >/dev/null 2>&1 && return 0
   step "installing $2 (for $1)"
@@ -77,6 +82,9 @@ trap 'pg_private_stop; redis_private_stop' EXIT
 ensure_postgres
 ensure_redis
 need_pkg haproxy haproxy   # the scale-out test runs the documented balancer config
+need_pkg chromium chromium # the web console's browser tests (console/tests)
+need_pkg python3 python3
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_pkg_force python3-venv
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo not found: install Rust 1.95+ with rustup (https://rustup.rs)" >&2
@@ -94,6 +102,17 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (unit, integration and doc tests)"
 cargo test --workspace --locked
+
+step "web console in headless chromium (console/tests; screenshots in target/console-artifacts)"
+console_venv="$(realpath -m "${CARGO_TARGET_DIR:-target}")/console-venv"
+if [ ! -x "$console_venv/bin/pytest" ] || ! cmp -s console/tests/requirements.txt "$console_venv/requirements.txt"; then
+  python3 -m venv "$console_venv"
+  # Playwright's own browser download is skipped: it drives Debian's chromium.
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 "$console_venv/bin/pip" install -q -r console/tests/requirements.txt
+  cp console/tests/requirements.txt "$console_venv/requirements.txt"
+fi
+cargo build -p slipgate-cli --locked
+(cd console/tests && "$console_venv/bin/python" -m pytest -q -p no:cacheprovider)
 
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked

@@ -148,6 +148,9 @@ impl AppState {
             probes.push(Arc::new(readiness::RedisProbe(redis.clone())));
         }
         Ok(Self::new(state::Shared {
+            console: Arc::new(routes::console::Console::new(
+                config.auth.issuer.as_deref().or(config.auth.idp_url.as_deref()),
+            )),
             tokens: token_validator(&config.auth, idp_http, clock.clone())?,
             probes,
             keys: Arc::new(keys::load(&config.signature.keys)?),
@@ -286,7 +289,7 @@ pub fn router(state: AppState) -> Router {
         .layer(TokenLayer::new(state.tokens.clone()).with_require_bound(state.require_bound_tokens))
         .layer(per_user);
     let slip = post(routes::slip::generate).route_layer(guard);
-    Router::new()
+    let api = Router::new()
         .route(slipgate_proto::SLIP_PATH, slip)
         .route("/openapi.json", get(routes::openapi::openapi))
         .route("/.well-known/slipgate-keys", get(routes::openapi::response_keys))
@@ -298,7 +301,9 @@ pub fn router(state: AppState) -> Router {
         .layer(per_ip)
         .layer(axum::middleware::from_fn_with_state(state.clone(), respond::respond))
         .layer(axum::middleware::from_fn_with_state(state.clone(), respond::sign_response))
-        .with_state(state)
+        .with_state(state.clone());
+    // The console's static files: outside the guard stack, with their own headers (SPEC §8).
+    Router::new().merge(routes::console::router(state.console.clone())).merge(api)
 }
 
 /// The admin listener's routes.

@@ -41,6 +41,8 @@ impl std::ops::Deref for AppState {
 /// What [`AppState`] points to.
 #[derive(Debug, Clone)]
 pub struct Shared {
+    /// The web console's static files (SPEC §8).
+    pub console: Arc<crate::routes::console::Console>,
     /// The pay scale slips are computed with.
     pub scale: Arc<PayScale>,
     /// The PDF renderer, fonts parsed once.

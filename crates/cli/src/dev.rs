@@ -140,6 +140,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let listeners = Listeners::bind(&config).await?;
     let api_url = format!("https://{}", listeners.api.local_addr()?);
     let admin_url = format!("http://{}", listeners.admin.local_addr()?);
+    // The web console (SPEC §8): its public client, whose one redirect URI is
+    // on the API's origin, and CORS for that origin at the identity server.
+    register_console(store.as_ref(), &api_url).await?;
+    if !idp_config.idp.allowed_origins.contains(&api_url) {
+        idp_config.idp.allowed_origins.push(api_url.clone());
+    }
 
     let mut dev = serde_json::json!({
         "api_url": api_url,
@@ -182,6 +188,19 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let (api, ()) = tokio::join!(api, trigger);
     api?;
     idp.await??;
+    Ok(())
+}
+
+/// Registers (or re-points) the public client `slipgate-console` with the one
+/// redirect URI `<api_url>/console/callback`.
+async fn register_console(store: &dyn slipgate_idp::Store, api_url: &str) -> anyhow::Result<()> {
+    let id = slipgate_proto::oauth::CONSOLE_CLIENT;
+    let redirect = vec![format!("{api_url}/console/callback")];
+    if store.client(id).await?.is_some() {
+        slipgate_idp::client_set_redirect_uris(store, id, &redirect).await?;
+    } else {
+        slipgate_idp::client_add_public(store, id, "Slipgate web console", &redirect).await?;
+    }
     Ok(())
 }
 

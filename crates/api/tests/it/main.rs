@@ -9,6 +9,7 @@ mod admin;
 mod auth;
 mod bound;
 mod config_layers;
+mod console;
 mod dos;
 mod errors;
 mod jwt;
