@@ -10,14 +10,23 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "crates" / "test-support" / "fixtures" / "rfc9421"
-ALICE = {"emp_id": "01234", "emp_code": "ENG", "emp_name": "Alice Example", "emp_grade": "7.1"}
-PAULA = {"emp_id": "00001", "emp_code": "HR", "emp_name": "Paula Payroll", "emp_grade": "8.1"}
+
+
+class Employee(TypedDict):
+    emp_id: str
+    emp_code: str
+    emp_name: str
+    emp_grade: str
+
+
+ALICE = Employee(emp_id="01234", emp_code="ENG", emp_name="Alice Example", emp_grade="7.1")
+PAULA = Employee(emp_id="00001", emp_code="HR", emp_name="Paula Payroll", emp_grade="8.1")
 
 
 def slipgate_bin() -> Path:
@@ -78,7 +87,7 @@ class Dev:
     def metrics(self) -> str:
         import urllib.request
 
-        with urllib.request.urlopen(self.json["admin_url"] + "/metrics", timeout=10) as r:  # noqa: S310
+        with urllib.request.urlopen(self.json["admin_url"] + "/metrics", timeout=10) as r:
             return str(r.read().decode())
 
     def stop(self) -> None:
@@ -122,3 +131,9 @@ def dev_short_tokens(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
 def dev_limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
     """A per-user limit of 2 requests a second (burst 2)."""
     yield from _dev(tmp_path_factory, "dev-limited", ["--set", "rate_limit.user=2/s"])
+
+
+@pytest.fixture(scope="session")
+def dev_burst(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
+    """A per-user limit of 10 requests a second (burst 10)."""
+    yield from _dev(tmp_path_factory, "dev-burst", ["--set", "rate_limit.user=10/s"])

@@ -123,11 +123,20 @@ class Mitm:
 
     def _own_keys(self) -> bytes:
         x = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        jwk = {"kty": "OKP", "crv": "Ed25519", "kid": self.kid, "alg": "EdDSA",
-               "x": base64.urlsafe_b64encode(x).rstrip(b"=").decode()}
+        jwk = {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "kid": self.kid,
+            "alg": "EdDSA",
+            "x": base64.urlsafe_b64encode(x).rstrip(b"=").decode(),
+        }
         body = json.dumps({"keys": [jwk]}).encode()
-        return (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
-                + str(len(body)).encode() + b"\r\n\r\n" + body)
+        return (
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
 
     def _answer(
         self,
@@ -151,7 +160,9 @@ class Mitm:
             i = next(i for i, b in enumerate(body) if 0x30 <= b <= 0x39)
             body = body[:i] + bytes([0x30 + (body[i] - 0x30 + 1) % 10]) + body[i + 1 :]
             if mode == "flip_body_fix_digest":
-                headers = [(k, content_digest(body) if k.lower() == "content-digest" else v) for k, v in headers]
+                headers = [
+                    (k, content_digest(body) if k.lower() == "content-digest" else v) for k, v in headers
+                ]
         if mode == "strip_signature":
             headers = [(k, v) for k, v in headers if k.lower() not in ("signature", "signature-input")]
         if mode == "resign":

@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import ALICE, Dev
 from http_message_signatures import HTTPMessageSigner, HTTPMessageVerifier, MappingKeyResolver, algorithms
 
-from conftest import ALICE, Dev
 from slipgate_client import RegistryKey
 from slipgate_client.forms import sign_registry_request
 from slipgate_client.httpsig import Message, SignatureInput, parse_dictionary, signature_base, target_uri_of
@@ -34,16 +34,35 @@ def theirs(secret: bytes) -> tuple[Any, Any]:
     )
 
 
-def their_request(token: str, url: str = URL, secret: bytes = SECRET, created: int | None = None) -> httpx.Request:
+def their_request(
+    token: str, url: str = URL, secret: bytes = SECRET, created: int | None = None
+) -> httpx.Request:
     request = httpx.Request(
-        "POST", url, content=BODY,
+        "POST",
+        url,
+        content=BODY,
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
     )
     signer, _ = theirs(secret)
-    when = datetime.datetime.fromtimestamp(created, datetime.UTC) if created else datetime.datetime.now(datetime.UTC)
+    when = (
+        datetime.datetime.fromtimestamp(created, datetime.UTC)
+        if created
+        else datetime.datetime.now(datetime.UTC)
+    )
     signer.sign(
-        request, key_id="dev-hmac", label="sig1", nonce="0123456789abcdef0123", created=when,
-        covered_component_ids=("@method", "@path", "@authority", "content-type", "content-digest", "authorization"),
+        request,
+        key_id="dev-hmac",
+        label="sig1",
+        nonce="0123456789abcdef0123",
+        created=when,
+        covered_component_ids=(
+            "@method",
+            "@path",
+            "@authority",
+            "content-type",
+            "content-digest",
+            "authorization",
+        ),
         body=BODY,
     )
     return request
@@ -51,9 +70,13 @@ def their_request(token: str, url: str = URL, secret: bytes = SECRET, created: i
 
 def test_our_registry_signature_verifies_with_http_message_signatures() -> None:
     ours = sign_registry_request(
-        RegistryKey("dev-hmac", hmac_secret=SECRET), "POST", URL,
+        RegistryKey("dev-hmac", hmac_secret=SECRET),
+        "POST",
+        URL,
         [("Content-Type", "application/json"), ("Authorization", "Bearer example-token")],
-        BODY, created=int(datetime.datetime.now(datetime.UTC).timestamp()), nonce="q4Kj2dVbX8mNcP1a",
+        BODY,
+        created=int(datetime.datetime.now(datetime.UTC).timestamp()),
+        nonce="q4Kj2dVbX8mNcP1a",
     )
     headers = {"Content-Type": "application/json", "Authorization": "Bearer example-token"}
     headers.update(dict(ours.fields()))
@@ -87,7 +110,7 @@ def test_the_api_accepts_a_request_signed_by_http_message_signatures(dev: Dev) -
     tls = ssl.create_default_context(cafile=dev.ca)
     form = f"grant_type=password&username=alice&password={dev.password('alice')}".encode()
     token_request = urllib.request.Request(dev.idp_url + "/oauth/token", data=form, method="POST")
-    with urllib.request.urlopen(token_request, context=tls, timeout=30) as r:  # noqa: S310
+    with urllib.request.urlopen(token_request, context=tls, timeout=30) as r:
         token = json.load(r)["access_token"]
     secret = base64.b64decode(dev.key("dev-hmac")["secret_b64"])
     request = their_request(token, url=dev.api_url + "/generate/salaryslip", secret=secret)

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from conftest import ALICE, PAULA, Dev
+from conftest import ALICE, PAULA, Dev, Employee
 from mitm import Mitm
+
 from slipgate_client import (
     AuthError,
     Client,
@@ -27,6 +27,7 @@ from slipgate_client import (
     ValidationFailed,
 )
 
+
 def registry(dev: Dev, keyid: str) -> RegistryKey:
     entry = dev.key(keyid)
     if "secret_b64" in entry:
@@ -38,7 +39,7 @@ def client(dev: Dev, keyid: str = "dev-hmac", **kw: Any) -> Client:
     return Client(dev.api_url, dev.idp_url, ca=dev.ca, registry_key=registry(dev, keyid), **kw)
 
 
-def check_slip(slip: dict[str, Any], who: dict[str, str]) -> None:
+def check_slip(slip: dict[str, Any], who: Employee) -> None:
     assert slip["employee"] == who
     for name in ("gross_earnings", "total_deductions", "net_pay"):
         assert isinstance(slip[name], Decimal), name
@@ -88,7 +89,7 @@ def test_a_name_not_on_record_raises_forbidden(dev: Dev) -> None:
     with client(dev) as c:
         c.login("alice", dev.password("alice"))
         with pytest.raises(Forbidden) as e:
-            c.generate(**{**ALICE, "emp_grade": "9.9"}, working_days=24)
+            c.generate(**Employee(**{**ALICE, "emp_grade": "9.9"}), working_days=24)
     assert e.value.code == "forbidden"
 
 
@@ -116,7 +117,7 @@ def test_a_wrong_type_is_refused_by_the_server_not_coerced(dev: Dev) -> None:
     with client(dev) as c:
         c.login("paula", dev.password("paula"))
         with pytest.raises(ValidationFailed) as e:
-            c.generate(**ALICE, working_days="24")  # type: ignore[arg-type]
+            c.generate(**ALICE, working_days="24")  # type: ignore[call-overload]
     assert any(err["field"] == "working_days" for err in e.value.errors)
 
 

@@ -8,10 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, REPO
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from conftest import FIXTURES, REPO
 from slipgate_client import DeviceKey, RegistryKey
 from slipgate_client.errors import ResponseVerificationError
 from slipgate_client.forms import sign_bound_request, sign_registry_request, sign_token_request
@@ -83,7 +83,9 @@ def test_worked_example_registry_hmac_matches_the_docs() -> None:
     key = RegistryKey("dev-hmac", hmac_secret="AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=")
     headers = [("Content-Type", "application/json"), ("Authorization", "Bearer example-token")]
     url = "https://127.0.0.1:8443/generate/salaryslip"
-    signed = sign_registry_request(key, "POST", url, headers, SEED, created=1767225600, nonce="q4Kj2dVbX8mNcP1a")
+    signed = sign_registry_request(
+        key, "POST", url, headers, SEED, created=1767225600, nonce="q4Kj2dVbX8mNcP1a"
+    )
     assert f"Content-Digest: {signed.content_digest}\n" in WIRE
     assert f"Signature-Input: {signed.signature_input}\n" in WIRE
     assert f"Signature: {signed.signature}\n" in WIRE
@@ -93,11 +95,17 @@ def test_worked_example_registry_hmac_matches_the_docs() -> None:
 def test_worked_example_signed_token_request_matches_the_docs() -> None:
     body = b"grant_type=password&username=alice&password=example-password&scope=salaryslip%3Aself"
     signed = sign_token_request(
-        DeviceKey(rfc_key()), "https://127.0.0.1:8444/oauth/token", body,
-        created=1767225600, nonce="b3k2pp5k7z-50gnX1b06",
+        DeviceKey(rfc_key()),
+        "https://127.0.0.1:8444/oauth/token",
+        body,
+        created=1767225600,
+        nonce="b3k2pp5k7z-50gnX1b06",
     )
-    for line in (f"Content-Digest: {signed.content_digest}", f"Signature-Input: {signed.signature_input}",
-                 f"Signature: {signed.signature}"):
+    for line in (
+        f"Content-Digest: {signed.content_digest}",
+        f"Signature-Input: {signed.signature_input}",
+        f"Signature: {signed.signature}",
+    ):
         assert line + "\n" in WIRE
     assert "```\n" + signed.base.decode() + "\n```" in WIRE
     assert DeviceKey(rfc_key()).thumbprint == "poqkLGiymh_W0uP6PZFw-dvez3QJT5SolqXBCW38r0U"
@@ -107,8 +115,13 @@ def test_worked_example_signed_token_request_matches_the_docs() -> None:
 def test_worked_example_bound_request_matches_the_docs() -> None:
     headers = [("Content-Type", "application/json"), ("Authorization", "HTTPSig example-token")]
     signed = sign_bound_request(
-        DeviceKey(rfc_key()), "POST", "https://127.0.0.1:8443/generate/salaryslip", headers, SEED,
-        created=1767225600, nonce="k9Jyxempel2305Nmx7Rk",
+        DeviceKey(rfc_key()),
+        "POST",
+        "https://127.0.0.1:8443/generate/salaryslip",
+        headers,
+        SEED,
+        created=1767225600,
+        nonce="k9Jyxempel2305Nmx7Rk",
     )
     assert f"Signature-Input: {signed.signature_input}\n" in WIRE
     assert f"Signature: {signed.signature}\n" in WIRE
@@ -223,7 +236,7 @@ def test_a_changed_answer_is_refused(case: str, why: str) -> None:
             if case == "binding to another label"
             else [*ids[:3], '"@method";req=1', *ids[4:]]
         )
-        text = f"res=({' '.join(swapped)});created=1767225600;keyid=\"k1\";alg=\"ed25519\""
+        text = f'res=({" ".join(swapped)});created=1767225600;keyid="k1";alg="ed25519"'
         headers = [(k, text if k == "Signature-Input" else v) for k, v in headers]
     elif case == "two digests":
         headers = [*headers, ("Content-Digest", content_digest(body))]
