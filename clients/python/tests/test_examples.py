@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from decimal import Decimal
 
+import pytest
 from conftest import ALICE, FIXTURES, REPO, Dev
 
 EXAMPLES = REPO / "docs" / "examples"
@@ -82,3 +84,18 @@ def test_login_script_reads_the_password_from_stdin_and_is_refused_a_wrong_one(d
     assert out.returncode != 0
     assert "invalid_grant" in out.stderr
     assert "wrong" not in out.stderr.replace("invalid_grant", "")
+
+
+def test_the_readme_quick_start_gets_a_slip(dev: Dev, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (REPO / "clients" / "python" / "README.md").read_text()
+    code = readme.split("## Quick start\n\n```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) == 5
+    code = (
+        code.replace('"https://127.0.0.1:8443"', repr(dev.api_url))
+        .replace('"https://127.0.0.1:8444"', repr(dev.idp_url))
+        .replace('".slipgate-dev/ca.pem"', repr(dev.ca))
+    )
+    exec(compile(code, "README.md", "exec"), {"password": dev.password("alice")})  # noqa: S102
+    net_pay, currency = capsys.readouterr().out.split()
+    assert Decimal(net_pay) > 0
+    assert currency.isalpha()

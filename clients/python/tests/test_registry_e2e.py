@@ -199,7 +199,10 @@ def test_a_man_in_the_middle_with_his_own_keys_is_refused_after_pinning(dev: Dev
         mitm.mode = "resign"
         with pytest.raises(ServerKeysChanged) as e:
             c.generate(**ALICE, working_days=24)
-    assert "mitm-key" in e.value.detail
+        assert "mitm-key" in e.value.detail
+        # Only an explicit re-pin (after an announced rotation) makes a new set trusted.
+        assert c.repin_server_keys() == ["mitm-key"]
+        check_slip(c.generate(**ALICE, working_days=24), ALICE)
 
 
 def test_given_server_keys_refuse_a_resigned_answer_from_the_first_request(dev: Dev, mitm: Mitm) -> None:

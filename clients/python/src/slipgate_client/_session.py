@@ -326,6 +326,15 @@ class Session:
             raise refused(f"fetching the server keys answered {reply.status}", reply.status)
         return parse_jwks(reply.body)
 
+    def repin(self) -> Flow[list[str]]:
+        """Pins the key set the API serves now (after an announced rotation); its key ids."""
+        trust = self.server_keys
+        if trust is None or trust.fixed_set:
+            raise ValueError("only keys pinned on first use can be pinned again")
+        served = yield from self._fetch_server_keys()
+        trust.pin(served)
+        return sorted(served)
+
     def _verify(self, request: Message, reply: Reply) -> Flow[None]:
         trust = self.server_keys
         if trust is None:  # dangerously_skip_response_verification

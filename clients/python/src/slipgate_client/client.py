@@ -225,6 +225,11 @@ class Client(_Base):
         """Revokes the session at the identity server, forgets the tokens, deletes the device key."""
         self._run(self._session.logout())
 
+    def repin_server_keys(self) -> list[str]:
+        """After an announced key rotation: pins the set the API serves now and returns its key
+        ids, to compare with the announcement (``slipgate keys pin`` for the SDK)."""
+        return self._run(self._session.repin())
+
     @overload
     def generate(
         self,
@@ -331,6 +336,9 @@ class AsyncClient(_Base):
 
     async def logout(self) -> None:
         await self._run(self._session.logout())
+
+    async def repin_server_keys(self) -> list[str]:
+        return await self._run(self._session.repin())
 
     @overload
     async def generate(
