@@ -4,6 +4,7 @@ someone else's token can do with it (nothing)."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -89,8 +90,8 @@ def test_a_stolen_bound_token_is_worth_nothing_without_its_key(dev: Dev) -> None
     # Presented as Bearer with a registry key, the bound token is refused as well.
     registry = RegistryKey("dev-hmac", hmac_secret=dev.key("dev-hmac")["secret_b64"])
     with Client(dev.api_url, dev.idp_url, ca=dev.ca, registry_key=registry) as service:
-        service._session.tokens = stolen
-        stolen.bound = False
+        # Without the refresh token, so the API's own answer surfaces (not a refresh refusal).
+        service._session.tokens = dataclasses.replace(stolen, bound=False, refresh_token=None)
         with pytest.raises(AuthError) as e:
             service.generate(**ALICE, working_days=24)
         assert e.value.code == "token_invalid"
