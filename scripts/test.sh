@@ -109,6 +109,7 @@ cargo test --workspace --locked
 step "python SDK: ruff, mypy --strict, pytest against real slipgate dev processes"
 cargo build -p slipgate-cli --locked
 PY_VENV=target/py-venv
+SLIPGATE_BIN="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/slipgate"
 if [ ! -x "$PY_VENV/bin/python" ]; then python3 -m venv "$PY_VENV"; fi
 "$PY_VENV/bin/pip" install -q --disable-pip-version-check \
   -c clients/python/constraints.txt './clients/python[test]'
@@ -117,7 +118,7 @@ if [ ! -x "$PY_VENV/bin/python" ]; then python3 -m venv "$PY_VENV"; fi
   ../../$PY_VENV/bin/ruff check .
   ../../$PY_VENV/bin/ruff format --check .
   ../../$PY_VENV/bin/mypy --strict
-  SLIPGATE_BIN="$PWD/../../target/debug/slipgate" ../../$PY_VENV/bin/python -m pytest -q -p no:cacheprovider
+  SLIPGATE_BIN="$SLIPGATE_BIN" ../../$PY_VENV/bin/python -m pytest -q -p no:cacheprovider
 )
 
 step "cargo doc"
