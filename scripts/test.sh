@@ -28,6 +28,15 @@ need_pkg pdftotext poppler-utils
 need_pkg cc gcc
 need_pkg script bsdutils   # a pseudo-terminal for the credential-prompt test
 
+need_pkg_always() { # need_pkg_always <debian package>: for what has no command of its own
+  step "installing $1"
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+}
+
+need_pkg python3 python3
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_pkg_always python3-venv   # the SDK's venv
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # PostgreSQL for the identity server's store suite: the one on 127.0.0.1:5432
@@ -103,6 +112,23 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test (unit, integration and doc tests)"
 cargo test --workspace --locked
 
+# The Python SDK (clients/python) against the slipgate binary the tests above built (the dev
+# profile; no second build). The venv is reused when present; versions come from constraints.txt.
+step "python SDK: ruff, mypy --strict, pytest against real slipgate dev processes"
+cargo build -p slipgate-cli --locked
+PY_VENV=target/py-venv
+SLIPGATE_BIN="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/slipgate"
+if [ ! -x "$PY_VENV/bin/python" ]; then python3 -m venv "$PY_VENV"; fi
+"$PY_VENV/bin/pip" install -q --disable-pip-version-check \
+  -c clients/python/constraints.txt './clients/python[test]'
+(
+  cd clients/python
+  ../../$PY_VENV/bin/ruff check .
+  ../../$PY_VENV/bin/ruff format --check .
+  ../../$PY_VENV/bin/mypy --strict
+  SLIPGATE_BIN="$SLIPGATE_BIN" ../../$PY_VENV/bin/python -m pytest -q -p no:cacheprovider
+)
+
 step "web console in headless chromium (console/tests; screenshots in target/console-artifacts)"
 console_venv="$(realpath -m "${CARGO_TARGET_DIR:-target}")/console-venv"
 if [ ! -x "$console_venv/bin/pytest" ] || ! cmp -s console/tests/requirements.txt "$console_venv/requirements.txt"; then
@@ -111,7 +137,6 @@ if [ ! -x "$console_venv/bin/pytest" ] || ! cmp -s console/tests/requirements.tx
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 "$console_venv/bin/pip" install -q -r console/tests/requirements.txt
   cp console/tests/requirements.txt "$console_venv/requirements.txt"
 fi
-cargo build -p slipgate-cli --locked
 (cd console/tests && "$console_venv/bin/python" -m pytest -q -p no:cacheprovider)
 
 step "cargo doc"
