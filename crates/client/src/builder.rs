@@ -35,7 +35,8 @@ use slipgate_httpsig::jose::Jwks;
 
 use crate::api::https_client_with;
 use crate::{
-    Client, ClientError, IdpClient, PinStore, RequestSigner, RetryPolicy, ServerKeys, TokenFile, TokenManager,
+    Client, ClientError, DeviceKey, IdpClient, PinStore, RequestSigner, RetryPolicy, ServerKeys, TokenFile,
+    TokenManager,
 };
 
 /// How the builder gets the trusted response keys.
@@ -50,14 +51,19 @@ enum TrustSource {
 enum SignerSource {
     Ready(RequestSigner),
     File { keyid: String, path: PathBuf },
+    Device(DeviceKey),
+    DeviceFile(PathBuf),
 }
 
 /// Builds a [`Client`]; see the [module docs](self) for an example.
 ///
-/// Required: [`api_url`](Self::api_url), a signing key
+/// Required: [`api_url`](Self::api_url), a signing key — a registry key
 /// ([`signing_key`](Self::signing_key), [`signing_key_file`](Self::signing_key_file)
-/// or [`signer`](Self::signer)) and tokens ([`tokens`](Self::tokens), or
+/// or [`signer`](Self::signer)) or a device key ([`device_key`](Self::device_key),
+/// [`device_key_file`](Self::device_key_file)) — and tokens ([`tokens`](Self::tokens), or
 /// [`idp_url`](Self::idp_url) with an optional [`token_file`](Self::token_file)).
+/// With a device key, the identity server client built from `idp_url` signs
+/// the token requests with it, so the tokens are bound to it (SPEC §4).
 #[derive(Debug, Default)]
 #[must_use]
 pub struct ClientBuilder {
@@ -108,6 +114,20 @@ impl ClientBuilder {
     /// [`build`](Self::build)), announced as `keyid`.
     pub fn signing_key_file(mut self, keyid: impl Into<String>, path: impl Into<PathBuf>) -> Self {
         self.signer = Some(SignerSource::File { keyid: keyid.into(), path: path.into() });
+        self
+    }
+
+    /// Signs with the device key `key` and presents tokens bound to it
+    /// (`Authorization: HTTPSig`, SPEC §3.2.1) instead of a registry key.
+    pub fn device_key(mut self, key: DeviceKey) -> Self {
+        self.signer = Some(SignerSource::Device(key));
+        self
+    }
+
+    /// [`device_key`](Self::device_key) with the key file at `path`, created
+    /// (Ed25519, 0600, directory 0700) at [`build`](Self::build) when missing.
+    pub fn device_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.signer = Some(SignerSource::DeviceFile(path.into()));
         self
     }
 
@@ -219,15 +239,20 @@ impl ClientBuilder {
                 self.http1_only,
             )?,
         };
-        let signer = match self.signer {
-            Some(SignerSource::Ready(signer)) => signer,
+        let (signer, device) = match self.signer {
+            Some(SignerSource::Ready(signer)) => (signer, None),
             Some(SignerSource::File { keyid, path }) => {
                 let key = crate::load_signing_key(&path).map_err(|e| ClientError::Config(e.to_string()))?;
-                RequestSigner::new(keyid, key)
+                (RequestSigner::new(keyid, key), None)
+            }
+            Some(SignerSource::Device(key)) => (RequestSigner::bound(&key), Some(key)),
+            Some(SignerSource::DeviceFile(path)) => {
+                let key = DeviceKey::load_or_create(&path)?;
+                (RequestSigner::bound(&key), Some(key))
             }
             None => {
                 return Err(ClientError::Config(
-                    "no signing key: call ClientBuilder::signing_key or signing_key_file".into(),
+                    "no signing key: call ClientBuilder::signing_key, signing_key_file or device_key".into(),
                 ));
             }
         };
@@ -235,6 +260,10 @@ impl ClientBuilder {
             (Some(tokens), _) => tokens,
             (None, Some(idp_url)) => {
                 let idp = IdpClient::new(http.clone(), &idp_url);
+                let idp = match device {
+                    Some(key) => idp.with_device_key(key),
+                    None => idp,
+                };
                 Arc::new(TokenManager::new(idp, self.token_file.map(TokenFile::new))?)
             }
             (None, None) => {
