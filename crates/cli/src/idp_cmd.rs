@@ -276,7 +276,7 @@ async fn session(command: SessionCommand) -> anyhow::Result<()> {
                     timestamp(s.last_used_at),
                     timestamp(s.expires_at),
                     s.client_id,
-                    s.key_thumbprint.as_deref().unwrap_or("")
+                    s.key_thumbprint.as_deref().unwrap_or("-")
                 );
             }
             eprintln!("{} live session(s) of {user}", sessions.len());

@@ -53,8 +53,8 @@ impl Role {
     #[must_use]
     pub fn scope(self) -> &'static str {
         match self {
-            Self::Employee => "salaryslip:self",
-            Self::Payroll => "salaryslip:any",
+            Self::Employee => slipgate_proto::oauth::SCOPE_SELF,
+            Self::Payroll => slipgate_proto::oauth::SCOPE_ANY,
         }
     }
 }
@@ -382,7 +382,9 @@ pub async fn client_add_with_scopes(
             message: "use up to 200 printable characters".into(),
         });
     }
-    if let Some(bad) = scopes.iter().find(|s| !["salaryslip:self", "salaryslip:any"].contains(&s.as_str())) {
+    if let Some(bad) = scopes.iter().find(|s| {
+        ![slipgate_proto::oauth::SCOPE_SELF, slipgate_proto::oauth::SCOPE_ANY].contains(&s.as_str())
+    }) {
         return Err(AdminError::Invalid { field: "scope", message: format!("unknown scope `{bad}`") });
     }
     let secret = new_secret()?;

@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
+use slipgate_proto::oauth::OAuthErrorBody;
 
 use crate::store::StoreError;
 
@@ -113,7 +114,7 @@ impl From<StoreError> for OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": self.error, "error_description": self.description});
+        let body = OAuthErrorBody { error: self.error.to_owned(), error_description: Some(self.description) };
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -1,7 +1,7 @@
 //! The Slipgate identity server (SPEC §4; user guide in
 //! `docs/identity-server.md`): users and registered clients in SQLite or
 //! PostgreSQL, and the OAuth 2.0 endpoints over TLS — token (password,
-//! refresh-token and client-credentials grants), introspection (RFC 7662),
+//! refresh-token and client-credentials grants, signed or not), introspection (RFC 7662),
 //! revocation (RFC 7009), JWKS and RFC 8414 metadata.
 //!
 //! A binary loads an [`IdpConfig`], binds with [`bind`] and calls [`run`] with a
@@ -35,8 +35,15 @@
 //! Confidential clients authenticate on every grant, and a token is revoked
 //! only by the client it was issued to.
 //!
-//! Not covered: a token stolen before it expires is usable by the thief until
-//! it is revoked (introspection mode) or expires (JWT mode).
+//! A password or refresh request signed with the client's own key
+//! (`routes::signed`, SPEC §4) gets a token bound to that key (`cnf.htsk`,
+//! `token_type: "httpsig"`); its session refreshes only with that key, and its
+//! nonce is recorded in the store, after the credentials, once for all
+//! instances.
+//!
+//! Not covered: a *bearer* token stolen before it expires is usable by the
+//! thief until it is revoked (introspection mode) or expires (JWT mode); a bound
+//! one also needs the client's private key at the API.
 
 pub mod admin;
 pub mod config;
@@ -61,6 +68,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use http::{HeaderValue, header};
 use slipgate_proto::clock::SystemClock;
+use slipgate_proto::oauth;
 use slipgate_transport::{ConnLimits, serve_tls, tls};
 use tokio::net::TcpListener;
 
@@ -115,11 +123,11 @@ pub enum RunError {
 /// The identity server's routes.
 pub fn router(state: IdpState) -> Router {
     Router::new()
-        .route("/oauth/token", post(routes::token::token))
-        .route("/oauth/introspect", post(routes::introspect::introspect))
-        .route("/oauth/revoke", post(routes::revoke::revoke))
-        .route("/.well-known/jwks.json", get(routes::wellknown::jwks))
-        .route("/.well-known/oauth-authorization-server", get(routes::wellknown::metadata))
+        .route(oauth::TOKEN_PATH, post(routes::token::token))
+        .route(oauth::INTROSPECT_PATH, post(routes::introspect::introspect))
+        .route(oauth::REVOKE_PATH, post(routes::revoke::revoke))
+        .route(oauth::JWKS_PATH, get(routes::wellknown::jwks))
+        .route(oauth::METADATA_PATH, get(routes::wellknown::metadata))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::map_response(security_headers))

@@ -37,7 +37,8 @@ pub struct SessionSummary {
     pub last_used_at: i64,
     /// Unix seconds at which it ends.
     pub expires_at: i64,
-    /// RFC 7638 thumbprint of the key its tokens are bound to (none yet).
+    /// RFC 7638 thumbprint of the key its tokens are bound to (a signed login,
+    /// SPEC §4); `None` for a bearer session.
     pub key_thumbprint: Option<String>,
 }
 

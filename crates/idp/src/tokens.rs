@@ -1,7 +1,9 @@
 //! Access tokens: EdDSA-signed JWTs (RFC 9068 `at+jwt`) with the claims of SPEC
-//! §4, signed by the key of [`crate::keys`].
+//! §4, signed by the key of [`crate::keys`]; a key-bound token also carries
+//! `cnf` (draft-richer-oauth-httpsig-03 §5).
 
 use serde::{Deserialize, Serialize};
+use slipgate_proto::oauth::{Confirmation, TokenType};
 
 pub use crate::keys::{KeyError, TokenKeys};
 
@@ -40,4 +42,16 @@ pub struct AccessClaims {
     /// family deactivates its access tokens at the introspection endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The key the token is bound to (`{"htsk": {"alg", "pub"}}`), for a token
+    /// issued to a signed token request (SPEC §4); absent on bearer tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+impl AccessClaims {
+    /// `httpsig` when the token is bound to a key, else `Bearer`.
+    #[must_use]
+    pub fn token_type(&self) -> TokenType {
+        if self.cnf.is_some() { TokenType::Httpsig } else { TokenType::Bearer }
+    }
 }

@@ -10,11 +10,18 @@
 //! revoked"). A client-credentials token has no session and is active until it
 //! expires or is revoked. Everything else, refresh tokens included, answers
 //! `{"active": false}`, so an API can never mistake one for an access token.
+//!
+//! An active answer names the `token_type` (`Bearer`, or `httpsig` for a token
+//! bound to the client's key) and, when bound, the token's `cnf` — which must
+//! name the very key the session is bound to (a bound token of an unbound
+//! session, or the other way round, is inactive).
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::Request;
+use slipgate_httpsig::binding::BoundKey;
+use slipgate_proto::oauth::Introspection;
 
 use super::{Form, no_store_json, require_registered};
 use crate::error::OAuthError;
@@ -35,33 +42,29 @@ async fn answer(state: &IdpState, request: Request<Body>) -> Result<Response, OA
     let token = form.required("token")?;
     let body = match active_claims(state, token).await? {
         Some(claims) => {
-            let mut body = serde_json::json!({
-                "active": true,
-                "sub": claims.sub,
-                "scope": claims.scope,
-                "exp": claims.exp,
-                "iat": claims.iat,
-                "client_id": claims.client_id,
-                "token_type": "Bearer",
-                "aud": claims.aud,
-                "iss": claims.iss,
-                "jti": claims.jti,
-            });
-            if let (Some(emp_id), Some(map)) = (claims.emp_id, body.as_object_mut()) {
-                map.insert("username".into(), claims.sub.into());
-                map.insert("emp_id".into(), emp_id.into());
-                // The employee record of SPEC §3.4, as the token carries it.
-                for (name, value) in
-                    [("emp_code", claims.emp_code), ("name", claims.name), ("emp_grade", claims.emp_grade)]
-                {
-                    if let Some(value) = value {
-                        map.insert(name.into(), value.into());
-                    }
-                }
+            let user_token = claims.emp_id.is_some();
+            Introspection {
+                active: true,
+                username: user_token.then(|| claims.sub.clone()),
+                token_type: Some(claims.token_type()),
+                sub: Some(claims.sub),
+                scope: Some(claims.scope),
+                exp: Some(claims.exp),
+                iat: Some(claims.iat),
+                client_id: Some(claims.client_id),
+                aud: Some(claims.aud),
+                iss: Some(claims.iss),
+                jti: Some(claims.jti),
+                // The employee record of SPEC §3.4, as the token carries it
+                // (user tokens only: they are the ones with an emp_id).
+                emp_id: claims.emp_id,
+                emp_code: claims.emp_code.filter(|_| user_token),
+                name: claims.name.filter(|_| user_token),
+                emp_grade: claims.emp_grade.filter(|_| user_token),
+                cnf: claims.cnf,
             }
-            body
         }
-        None => serde_json::json!({"active": false}),
+        None => Introspection::inactive(),
     };
     Ok(no_store_json(body))
 }
@@ -90,17 +93,32 @@ pub(crate) async fn active_claims(state: &IdpState, token: &str) -> Result<Optio
     if state.store.jti_revoked(&claims.jti).await? {
         return Ok(None);
     }
+    // The key a bound token names (a `cnf` that is not a valid key makes it inactive).
+    let bound = match &claims.cnf {
+        Some(cnf) => match BoundKey::from_confirmation(cnf) {
+            Ok(key) => Some(key.thumbprint()),
+            Err(_) => return Ok(None),
+        },
+        None => None,
+    };
     let live = match (&claims.sid, &claims.emp_id) {
         (Some(sid), Some(_)) => {
             state.store.session(sid).await?.is_some_and(|s| {
-                s.is_live(now) && s.username == claims.sub && s.client_id == claims.client_id
+                s.is_live(now)
+                    && s.username == claims.sub
+                    && s.client_id == claims.client_id
+                    && s.key_thumbprint == bound
             }) && state
                 .store
                 .user(&claims.sub)
                 .await?
                 .is_some_and(|u| !u.disabled && same_record(&claims, &u))
         }
-        (None, None) => claims.sub == claims.client_id && state.store.client(&claims.sub).await?.is_some(),
+        (None, None) => {
+            bound.is_none()
+                && claims.sub == claims.client_id
+                && state.store.client(&claims.sub).await?.is_some()
+        }
         _ => false,
     };
     Ok(live.then_some(claims))

@@ -3,6 +3,7 @@
 
 pub mod introspect;
 pub mod revoke;
+pub(crate) mod signed;
 pub mod token;
 pub mod wellknown;
 
@@ -34,7 +35,7 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_CLIENT_ID_LEN: usize = 128;
 /// The built-in public client a token is issued to when the caller names none
 /// (SPEC §4); it cannot be registered.
-pub const DEFAULT_PUBLIC_CLIENT: &str = "slipgate-cli";
+pub const DEFAULT_PUBLIC_CLIENT: &str = slipgate_proto::oauth::PUBLIC_CLI_CLIENT;
 
 /// A parsed `application/x-www-form-urlencoded` body.
 #[derive(Default)]
@@ -51,6 +52,15 @@ impl Form {
     /// Reads and parses the body: the right content type, bounded size and
     /// time, no repeated parameter (RFC 6749 §3.2); empty values count as absent.
     pub(crate) async fn read(request: Request<Body>) -> Result<(http::request::Parts, Self), OAuthError> {
+        let (parts, _, form) = Self::read_with_body(request).await?;
+        Ok((parts, form))
+    }
+
+    /// [`Form::read`], also returning the body as received (a signed token
+    /// request's `Content-Digest` is checked against these bytes).
+    pub(crate) async fn read_with_body(
+        request: Request<Body>,
+    ) -> Result<(http::request::Parts, axum::body::Bytes, Self), OAuthError> {
         let (parts, body) = request.into_parts();
         let form_type = parts
             .headers
@@ -79,7 +89,7 @@ impl Form {
                 map.insert(name, value);
             }
         }
-        Ok((parts, Self(map)))
+        Ok((parts, bytes, Self(map)))
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
@@ -255,7 +265,7 @@ pub(crate) fn client_ip_key(state: &IdpState, parts: &http::request::Parts) -> S
 }
 
 /// A 200 JSON answer that no cache may keep.
-pub(crate) fn no_store_json(body: serde_json::Value) -> Response {
+pub(crate) fn no_store_json<T: serde::Serialize>(body: T) -> Response {
     let mut response = Json(body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

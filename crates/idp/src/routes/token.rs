@@ -1,6 +1,17 @@
 //! `POST /oauth/token` (RFC 6749 §4.3, §6, §4.4): the password, refresh-token
 //! and client-credentials grants.
 //!
+//! A password or refresh request may be signed with the client's own key
+//! (`routes::signed`, SPEC §4): the checks run as `created`, the signature,
+//! the credentials, then the nonce; the answer is `token_type: "httpsig"` and
+//! the access token carries `cnf.htsk`. The session remembers the key's
+//! thumbprint, and every refresh of a bound session must be signed by that
+//! same key (an unsigned one, or one by another key, is `invalid_grant` and
+//! spends nothing). A signed refresh of an unbound session is `invalid_grant`
+//! too: a binding is made at login, never added later, so a stolen unbound
+//! refresh token cannot be turned into tokens bound to the thief's key.
+//! Client-credentials tokens are never bound.
+//!
 //! A password login starts a session ([`crate::sessions`]) that lives
 //! `refresh_token_ttl` from the login, however often it is refreshed. Refresh
 //! tokens rotate: each use marks the presented token used and issues a
@@ -17,7 +28,9 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::Request;
+use slipgate_proto::oauth::{Confirmation, TokenResponse};
 
+use super::signed::{self, SignedRequest};
 use super::{Caller, Form, authenticate, client_ip_key, no_store_json, require_if_confidential};
 use crate::admin::scopes_for_roles;
 use crate::crypto;
@@ -42,11 +55,20 @@ pub async fn token(State(state): State<IdpState>, request: Request<Body>) -> Res
 }
 
 async fn grant(state: &IdpState, request: Request<Body>) -> Result<Response, OAuthError> {
-    let (parts, form) = Form::read(request).await?;
+    let (parts, body, form) = Form::read_with_body(request).await?;
+    // A signed request is checked up to its credentials before anything else;
+    // an unsigned one goes on exactly as a plain RFC 6749 request.
+    let signed = if signed::is_signed(&parts) { Some(signed::verify(state, &parts, &body)?) } else { None };
+    drop(body);
     let caller = authenticate(state, &parts.headers, &form).await?;
     match form.required("grant_type")? {
-        "password" => password_grant(state, &form, &caller, &client_ip_key(state, &parts)).await,
-        "refresh_token" => refresh_grant(state, &form, &caller).await,
+        "password" => {
+            password_grant(state, &form, &caller, &client_ip_key(state, &parts), signed.as_ref()).await
+        }
+        "refresh_token" => refresh_grant(state, &form, &caller, signed.as_ref()).await,
+        "client_credentials" if signed.is_some() => Err(OAuthError::invalid_request(
+            "a client_credentials token is never bound to a key: send the request unsigned",
+        )),
         "client_credentials" => client_credentials_grant(state, &form, caller).await,
         _ => Err(OAuthError::unsupported_grant_type(
             "supported grant types: password, refresh_token, client_credentials",
@@ -59,6 +81,7 @@ async fn password_grant(
     form: &Form,
     caller: &Caller,
     ip: &str,
+    signed: Option<&SignedRequest>,
 ) -> Result<Response, OAuthError> {
     let username = form.required("username")?;
     let password = form.secret("password")?;
@@ -97,6 +120,10 @@ async fn password_grant(
         tracing::warn!(%error, "could not record the login address");
     }
     let scopes = grant_scopes(&scopes_for_roles(&user.roles), form.get("scope"))?;
+    // The credentials are good: only now may the request spend its nonce.
+    if let Some(signed) = signed {
+        signed.spend_nonce(state).await?;
+    }
     let session = SessionRecord {
         session_id: crypto::random_token::<16>().map_err(|()| OAuthError::server_error(&"no randomness"))?,
         username: user.username.clone(),
@@ -105,7 +132,7 @@ async fn password_grant(
         last_used_at: now,
         expires_at: now.saturating_add(state.refresh_ttl),
         revoked: false,
-        key_thumbprint: None,
+        key_thumbprint: signed.map(|s| s.thumbprint().to_owned()),
     };
     // Checked against the hash the password was verified with: a password
     // change or disable that landed meanwhile wins.
@@ -113,7 +140,7 @@ async fn password_grant(
         tracing::info!(%ip, "login raced a password change or disable");
         return Err(OAuthError::invalid_grant("invalid username or password"));
     }
-    issue_user_tokens(state, &user, &session, &scopes, None).await
+    issue_user_tokens(state, &user, &session, &scopes, None, signed.map(SignedRequest::confirmation)).await
 }
 
 /// Reserves a password check for `username` from `ip` (SPEC §4, [`crate::throttle`]):
@@ -139,18 +166,33 @@ async fn admit<'a>(state: &'a IdpState, username: &str, ip: &str) -> Result<Rese
     Err(OAuthError::server_error(&"the login throttle asked twice for a known address"))
 }
 
-async fn refresh_grant(state: &IdpState, form: &Form, caller: &Caller) -> Result<Response, OAuthError> {
+async fn refresh_grant(
+    state: &IdpState,
+    form: &Form,
+    caller: &Caller,
+    signed: Option<&SignedRequest>,
+) -> Result<Response, OAuthError> {
     let presented = form.secret("refresh_token")?;
     if presented.expose().len() > 256 {
         return Err(OAuthError::invalid_grant("invalid refresh token"));
     }
     let hash = crypto::sha256_b64(presented.expose());
-    // A token of a confidential client needs that client's credentials, checked
-    // before anything spends or revokes the token (RFC 6749 §6).
-    if let Some(record) = state.store.refresh(&hash).await? {
-        require_if_confidential(state, caller, &record.client_id).await?;
-    }
     let now = state.now();
+    // A token of a confidential client needs that client's credentials, and a
+    // token of a bound session a signature by its key, both checked before
+    // anything spends or revokes the token (RFC 6749 §6).
+    let known = state.store.refresh(&hash).await?;
+    if let Some(record) = &known {
+        require_if_confidential(state, caller, &record.client_id).await?;
+        check_binding(state, record, signed).await?;
+    }
+    // Signed: the nonce is spent only for a token that is live and unused; a
+    // dead or reused one fails below as invalid_grant, leaving the nonce.
+    if let Some(signed) = signed
+        && known.as_ref().is_some_and(|r| !r.used && !r.revoked && r.expires_at > now)
+    {
+        signed.spend_nonce(state).await?;
+    }
     let old = match state.store.use_refresh(&hash, now).await? {
         RefreshUse::Rotated(record) => record,
         RefreshUse::Reused(record) => {
@@ -188,7 +230,42 @@ async fn refresh_grant(state: &IdpState, form: &Form, caller: &Caller) -> Result
     let allowed: Vec<String> =
         old.scopes.iter().filter(|s| scopes_for_roles(&user.roles).contains(s)).cloned().collect();
     let scopes = grant_scopes(&allowed, form.get("scope"))?;
-    issue_user_tokens(state, &user, &session, &scopes, Some(old.token_hash)).await
+    issue_user_tokens(
+        state,
+        &user,
+        &session,
+        &scopes,
+        Some(old.token_hash),
+        signed.map(SignedRequest::confirmation),
+    )
+    .await
+}
+
+/// A refresh of a bound session must be signed by the session's key; a refresh
+/// of an unbound session must not be signed (a binding is never added later).
+async fn check_binding(
+    state: &IdpState,
+    record: &RefreshRecord,
+    signed: Option<&SignedRequest>,
+) -> Result<(), OAuthError> {
+    let session = state.store.session(&record.family_id).await?;
+    let bound = session.as_ref().and_then(|s| s.key_thumbprint.as_deref());
+    match (bound, signed) {
+        (None, None) => Ok(()),
+        // Thumbprints are SHA-256 over the canonical key: equal thumbprints, same key.
+        (Some(bound), Some(signed)) if bound == signed.thumbprint() => Ok(()),
+        (Some(_), Some(_)) => {
+            tracing::warn!(session = %record.family_id, "refresh of a bound session signed by another key");
+            Err(OAuthError::invalid_grant("the refresh token is bound to another key"))
+        }
+        (Some(_), None) => Err(OAuthError::invalid_grant(
+            "the refresh token is bound to a key: sign the request with that key",
+        )),
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "the session is not bound to a key and a refresh cannot bind it: refresh unsigned, or log in \
+             again with a signed request",
+        )),
+    }
 }
 
 async fn client_credentials_grant(
@@ -217,15 +294,17 @@ async fn client_credentials_grant(
         name: None,
         emp_grade: None,
         sid: None,
+        cnf: None,
     };
     let access = state.keys.sign(&claims).map_err(|e| OAuthError::server_error(&e))?;
     tracing::info!(client_id = %client.client_id, "client token issued");
-    Ok(no_store_json(serde_json::json!({
-        "access_token": access,
-        "token_type": "Bearer",
-        "expires_in": state.access_ttl,
-        "scope": claims.scope,
-    })))
+    Ok(no_store_json(TokenResponse {
+        access_token: access,
+        token_type: claims.token_type(),
+        expires_in: u64::try_from(state.access_ttl).unwrap_or(0),
+        refresh_token: None,
+        scope: claims.scope,
+    }))
 }
 
 /// The scopes to grant: all of `allowed` when none are requested, else the
@@ -255,6 +334,7 @@ async fn issue_user_tokens(
     session: &SessionRecord,
     scopes: &[String],
     parent_hash: Option<String>,
+    cnf: Option<Confirmation>,
 ) -> Result<Response, OAuthError> {
     let random = || crypto::random_token::<32>().map_err(|()| OAuthError::server_error(&"no randomness"));
     let now = state.now();
@@ -274,6 +354,7 @@ async fn issue_user_tokens(
         name: user.emp_name.clone(),
         emp_grade: user.emp_grade.clone(),
         sid: Some(session.session_id.clone()),
+        cnf,
     };
     let access = state.keys.sign(&claims).map_err(|e| OAuthError::server_error(&e))?;
     let refresh = Secret::new(random()?);
@@ -292,14 +373,15 @@ async fn issue_user_tokens(
             revoked: false,
         })
         .await?;
-    tracing::info!(client_id, "user token issued");
-    Ok(no_store_json(serde_json::json!({
-        "access_token": access,
-        "token_type": "Bearer",
-        "expires_in": exp - now,
-        "refresh_token": refresh.expose(),
-        "scope": claims.scope,
-    })))
+    let token_type = claims.token_type();
+    tracing::info!(client_id, %token_type, "user token issued");
+    Ok(no_store_json(TokenResponse {
+        access_token: access,
+        token_type,
+        expires_in: u64::try_from(exp - now).unwrap_or(0),
+        refresh_token: Some(refresh.expose().to_owned()),
+        scope: claims.scope,
+    }))
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
 
+use slipgate_proto::oauth::{INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, SCOPE_ANY, SCOPE_SELF, TOKEN_PATH};
+
 use crate::state::IdpState;
 
 /// The public signing keys; cacheable for five minutes.
@@ -20,13 +22,13 @@ pub async fn metadata(State(state): State<IdpState>) -> Response {
     let issuer = &state.issuer;
     let mut response = Json(serde_json::json!({
         "issuer": issuer,
-        "token_endpoint": format!("{issuer}/oauth/token"),
-        "introspection_endpoint": format!("{issuer}/oauth/introspect"),
-        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
-        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
+        "introspection_endpoint": format!("{issuer}{INTROSPECT_PATH}"),
+        "revocation_endpoint": format!("{issuer}{REVOKE_PATH}"),
+        "jwks_uri": format!("{issuer}{JWKS_PATH}"),
         "grant_types_supported": ["password", "refresh_token", "client_credentials"],
         "response_types_supported": [],
-        "scopes_supported": ["salaryslip:self", "salaryslip:any"],
+        "scopes_supported": [SCOPE_SELF, SCOPE_ANY],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "none"],

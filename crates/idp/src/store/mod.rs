@@ -5,10 +5,12 @@
 //!
 //! What is stored: users (argon2id PHC hash, never the password), registered
 //! clients (SHA-256 of a generated secret), login sessions, refresh tokens as
-//! SHA-256 hashes with their session (rotation family), the `jti` of revoked
-//! access tokens until they expire, and the public halves of retired signing
-//! keys. The signing key itself lives in `idp.signing_key_file`, never here
-//! ([`crate::keys`]); SQLite files are created 0600 ([`crate::files`]).
+//! SHA-256 hashes with their session (rotation family) and, for key-bound
+//! sessions, the RFC 7638 thumbprint of the key, the `jti` of revoked access
+//! tokens until they expire, the nonces of signed token requests until they are
+//! stale, and the public halves of retired signing keys. The signing key
+//! itself lives in `idp.signing_key_file`, never here ([`crate::keys`]);
+//! SQLite files are created 0600 ([`crate::files`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), slipgate_idp::store::StoreError> {
@@ -334,9 +336,23 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
     /// Whether `jti` was revoked.
     async fn jti_revoked(&self, jti: &str) -> Result<bool, StoreError>;
-    /// Deletes revoked `jti`s past their expiry, and refresh tokens and
-    /// sessions expired more than `grace` seconds ago; returns the number of
-    /// rows removed.
+    /// Records the nonce of a signed token request (SPEC §4) under the RFC 7638
+    /// thumbprint of its key, kept until `expires_at` (`created` + 60 s), after
+    /// deleting the nonces expired before `now`. Returns `false` when the pair is
+    /// already recorded (a replay), on every instance sharing the database. Call
+    /// it only for a request whose signature and credentials were checked.
+    async fn spend_token_nonce(
+        &self,
+        thumbprint: &str,
+        nonce: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// How many token-request nonces are recorded (expired ones not yet deleted included).
+    async fn token_nonce_count(&self) -> Result<u64, StoreError>;
+    /// Deletes revoked `jti`s and token-request nonces past their expiry, and
+    /// refresh tokens and sessions expired more than `grace` seconds ago;
+    /// returns the number of rows removed.
     async fn purge_expired(&self, now: i64, grace: i64) -> Result<u64, StoreError>;
 
     /// Signing keys left in the database by earlier versions, oldest first.

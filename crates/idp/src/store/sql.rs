@@ -25,6 +25,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_sessions_and_keys.sql")),
     (10, include_str!("migrations/0010_employee_records.sql")),
     (11, include_str!("migrations/0011_login_ips.sql")),
+    (12, include_str!("migrations/0012_token_nonces.sql")),
 ];
 
 /// Users with their employee record (migration 10); `u.*` keeps any column of `idp_users`.
@@ -534,6 +535,39 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn spend_token_nonce(
+                &self,
+                thumbprint: &str,
+                nonce: &str,
+                expires_at: i64,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                // Expired rows first, so a row past its time never refuses a nonce (its request
+                // would be stale anyway); then the primary key is the atomic check-and-record:
+                // of two instances inserting the same pair, exactly one affects a row.
+                sqlx::query("DELETE FROM idp_token_nonces WHERE expires_at < $1")
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                let done = sqlx::query(
+                    "INSERT INTO idp_token_nonces (thumbprint, nonce, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (thumbprint, nonce) DO NOTHING",
+                )
+                .bind(thumbprint)
+                .bind(nonce)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn token_nonce_count(&self) -> Result<u64, StoreError> {
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM idp_token_nonces")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            }
+
             async fn jti_revoked(&self, jti: &str) -> Result<bool, StoreError> {
                 let row = sqlx::query("SELECT 1 FROM idp_revoked_jti WHERE jti = $1")
                     .bind(jti)
@@ -555,7 +589,14 @@ macro_rules! sql_store {
                     .bind(now.saturating_sub(grace))
                     .execute(&self.pool)
                     .await?;
-                Ok(jti.rows_affected() + refresh.rows_affected() + sessions.rows_affected())
+                let nonces = sqlx::query("DELETE FROM idp_token_nonces WHERE expires_at < $1")
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(jti.rows_affected()
+                    + refresh.rows_affected()
+                    + sessions.rows_affected()
+                    + nonces.rows_affected())
             }
 
             async fn legacy_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {

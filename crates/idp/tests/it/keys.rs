@@ -78,6 +78,7 @@ fn claims(idp: &TestIdp, sub: &str, sid: Option<&str>, client_id: &str) -> Acces
         name: name.map(str::to_owned),
         emp_grade: grade.map(str::to_owned),
         sid: sid.map(str::to_owned),
+        cnf: None,
     }
 }
 

@@ -236,6 +236,30 @@ pub async fn login_addresses_are_known_for_thirty_days(store: &dyn Store) {
     assert!(store.login_ip_known("alice", "198.51.100.1", 0).await.unwrap());
 }
 
+pub async fn token_nonces_are_spent_once_per_key_until_they_expire(store: &dyn Store) {
+    // A nonce is the pair (key thumbprint, nonce): the same nonce under another key is new.
+    assert!(store.spend_token_nonce("key-a", "nonce-0001", 1060, 1000).await.unwrap());
+    assert!(!store.spend_token_nonce("key-a", "nonce-0001", 1060, 1000).await.unwrap(), "replay");
+    assert!(store.spend_token_nonce("key-b", "nonce-0001", 1060, 1000).await.unwrap());
+    assert_eq!(store.token_nonce_count().await.unwrap(), 2);
+    // Still refused at its last second (created + 60 s), forgotten after it.
+    assert!(!store.spend_token_nonce("key-a", "nonce-0001", 1120, 1060).await.unwrap());
+    assert!(store.spend_token_nonce("key-c", "nonce-0002", 1121, 1061).await.unwrap());
+    assert_eq!(store.token_nonce_count().await.unwrap(), 1, "the expired rows were pruned");
+    assert!(store.spend_token_nonce("key-a", "nonce-0001", 1121, 1061).await.unwrap());
+    assert_eq!(store.purge_expired(1200, 0).await.unwrap(), 2);
+    assert_eq!(store.token_nonce_count().await.unwrap(), 0);
+}
+
+/// Thirty connections spending one nonce at once (as thirty identity-server instances on one
+/// database would): exactly one wins.
+pub async fn thirty_concurrent_spends_of_one_nonce_have_one_winner(store: &dyn Store) {
+    let spends = (0..30).map(|_| store.spend_token_nonce("key-a", "raced-nonce", 1060, 1000));
+    let results: Vec<bool> =
+        futures_util::future::join_all(spends).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(results.iter().filter(|won| **won).count(), 1, "{results:?}");
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -273,6 +297,8 @@ suite!(
     migrations_are_idempotent,
     employee_records_update_member_by_member,
     login_addresses_are_known_for_thirty_days,
+    token_nonces_are_spent_once_per_key_until_they_expire,
+    thirty_concurrent_spends_of_one_nonce_have_one_winner,
 );
 
 /// A database made by a build before the employee records (migration 1 only)
