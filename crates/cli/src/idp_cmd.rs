@@ -179,6 +179,7 @@ pub enum ClientCommand {
     /// secret is shown once, or written to --secret-file (mode 0600).
     ///
     /// Example: slipgate idp client add --client-id slipgate-api --secret-file api.secret
+    /// Example: slipgate idp client add --client-id payroll-batch --scope salaryslip:any --secret-file batch.secret
     Add {
         #[command(flatten)]
         db: Database,
@@ -190,6 +191,11 @@ pub enum ClientCommand {
         /// Write the secret here instead of printing it.
         #[arg(long, value_name = "FILE")]
         secret_file: Option<PathBuf>,
+        /// A scope it may obtain with `client_credentials` (repeatable):
+        /// `salaryslip:any` for a service that generates slips, e.g. a payroll
+        /// batch signing with a registry key. None: introspection and revocation only.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
     },
     /// List registered clients (never their secrets).
     List {
@@ -383,9 +389,11 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
 
 async fn client(command: ClientCommand) -> anyhow::Result<()> {
     match command {
-        ClientCommand::Add { db, client_id, name, secret_file } => {
+        ClientCommand::Add { db, client_id, name, secret_file, scopes } => {
             let name = if name.is_empty() { client_id.clone() } else { name };
-            let secret = slipgate_idp::client_add(open(&db).await?.as_ref(), &client_id, &name).await?;
+            let secret =
+                slipgate_idp::admin::client_add_with_scopes(open(&db).await?.as_ref(), &client_id, &name, &scopes)
+                    .await?;
             match secret_file {
                 Some(file) => {
                     if file.exists() {
