@@ -391,9 +391,13 @@ async fn client(command: ClientCommand) -> anyhow::Result<()> {
     match command {
         ClientCommand::Add { db, client_id, name, secret_file, scopes } => {
             let name = if name.is_empty() { client_id.clone() } else { name };
-            let secret =
-                slipgate_idp::admin::client_add_with_scopes(open(&db).await?.as_ref(), &client_id, &name, &scopes)
-                    .await?;
+            let secret = slipgate_idp::admin::client_add_with_scopes(
+                open(&db).await?.as_ref(),
+                &client_id,
+                &name,
+                &scopes,
+            )
+            .await?;
             match secret_file {
                 Some(file) => {
                     if file.exists() {
