@@ -1,19 +1,23 @@
 //! [`ClientBuilder`]: a [`Client`] from names rather than parts.
 //!
+//! A user's client signs with its own device key and holds tokens bound to it:
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), slipgate_client::ClientError> {
 //! use std::num::NonZeroU32;
-//! use slipgate_client::{Client, Format, RetryPolicy};
+//! use slipgate_client::{Client, Credentials, Format, Password, RetryPolicy};
 //! use slipgate_proto::SlipRequest;
 //!
 //! let client = Client::builder()
 //!     .api_url("https://127.0.0.1:8443")
 //!     .ca_file(".slipgate-dev/ca.pem")
-//!     .signing_key_file("dev-ed25519", ".slipgate-dev/dev-ed25519.pem")
+//!     .device_key_file("keys/device.pem") // created 0600 when missing
 //!     .idp_url("https://127.0.0.1:8444")
 //!     .token_file("tokens.json")
 //!     .retry(RetryPolicy::default().with_max_attempts(NonZeroU32::new(6).unwrap()))
 //!     .build()?;
+//! let password = Password::new(std::env::var("SLIPGATE_PASSWORD").unwrap_or_default());
+//! client.tokens().login(&Credentials { username: "alice".into(), password }).await?;
 //! let request = SlipRequest {
 //!     emp_id: "01234".into(),
 //!     emp_code: "ENG".into(),
@@ -23,8 +27,13 @@
 //!     pay_period: None,
 //! };
 //! let slip = client.generate(&request, Format::Json).await?;
+//! client.tokens().logout().await?; // revokes the session, deletes the key and tokens
 //! # let _ = slip; Ok(()) }
 //! ```
+//!
+//! A service client signs with a registry key instead (`Bearer` tokens):
+//! `.signing_key_file("dev-ed25519", ".slipgate-dev/dev-ed25519.pem")` in place of
+//! `.device_key_file(…)`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
