@@ -263,19 +263,26 @@ async fn clock_skew_beyond_the_bound_is_reported_not_corrected() {
 /// revokes the session and deletes both files.
 #[tokio::test]
 async fn device_key_client_logs_in_bound_generates_refreshes_and_logs_out() {
-    use slipgate_client::{Credentials, DeviceKey, Password, Revocation};
+    use slipgate_client::{Credentials, DeviceKey, IdpClient, Password, Revocation, TokenFile, TokenManager};
     use slipgate_proto::oauth::TokenType;
     let api = TestApi::spawn(&[]).await;
     let dir = tempfile::tempdir().unwrap();
     let (key_file, token_file) = (dir.path().join("keys/device.pem"), dir.path().join("tokens.json"));
-    let client = Client::builder()
-        .api_url(api.url(""))
-        .ca_file(&api.ca)
-        .device_key_file(&key_file)
-        .idp_url(api.idp.url(""))
-        .token_file(&token_file)
-        .build()
-        .unwrap();
+    // The test identity server has a CA of its own; the builder's HTTP client trusts the API's.
+    let idp_http =
+        slipgate_client::https_client(Some(&api.idp.ca), std::time::Duration::from_secs(10)).unwrap();
+    let client_with = |device: DeviceKey| {
+        let idp = IdpClient::new(idp_http.clone(), &api.idp.url("")).with_device_key(device.clone());
+        let tokens = TokenManager::new(idp, Some(TokenFile::new(&token_file))).unwrap();
+        Client::builder()
+            .api_url(api.url(""))
+            .ca_file(&api.ca)
+            .device_key(device)
+            .tokens(Arc::new(tokens))
+            .build()
+            .unwrap()
+    };
+    let client = client_with(DeviceKey::load_or_create(&key_file).unwrap());
     let credentials =
         Credentials { username: "paula".into(), password: Password::new(api.idp.password_of("paula")) };
     let set = client.tokens().login(&credentials).await.unwrap();
@@ -291,14 +298,7 @@ async fn device_key_client_logs_in_bound_generates_refreshes_and_logs_out() {
     let mut stored: serde_json::Value = serde_json::from_slice(&std::fs::read(&token_file).unwrap()).unwrap();
     stored["access_token"] = "spoiled".into();
     std::fs::write(&token_file, serde_json::to_vec(&stored).unwrap()).unwrap();
-    let reloaded = Client::builder()
-        .api_url(api.url(""))
-        .ca_file(&api.ca)
-        .device_key_file(&key_file)
-        .idp_url(api.idp.url(""))
-        .token_file(&token_file)
-        .build()
-        .unwrap();
+    let reloaded = client_with(DeviceKey::load(&key_file).unwrap());
     assert!(reloaded.generate(&seed(), Format::Json).await.is_ok());
     assert_eq!(DeviceKey::load(&key_file).unwrap().thumbprint(), thumbprint, "the same key after refresh");
 

@@ -30,6 +30,7 @@
 //! Not covered: a stolen signing key (rotate it: several keys may be live), and
 //! replays across instances with the memory store (use the Redis store).
 
+mod bound;
 mod check;
 mod keys;
 mod layer;
@@ -37,8 +38,14 @@ mod redis;
 mod store;
 
 #[cfg(test)]
+mod bound_tests;
+#[cfg(test)]
 mod tests;
 
+pub use bound::{
+    BOUND_REPLAY_PREFIX, BOUND_REQUIRED, BoundHead, CHALLENGE_HTTPSIG, bound_replay_key, httpsig_challenge,
+    is_httpsig,
+};
 pub use check::{DEFAULT_REQUIRED, HeadChecked, SINGLETON_FIELDS, SignaturePolicy, check_single_lines};
 pub use keys::{DuplicateKeyId, KeyResolver, KeyRing, VerifiedKey};
 pub use layer::{SignatureLayer, SignatureService};

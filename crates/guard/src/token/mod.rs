@@ -50,7 +50,9 @@ pub use introspect::{ClientSecret, Introspector};
 pub use jwt::{
     DEFAULT_JWKS_REFRESH, DEFAULT_JWT_TYP, JwtTimes, JwtValidator, LEEWAY, REFETCH_EVERY, RETRY_FAILED_FETCH,
 };
+pub(crate) use layer::BoundClaims;
 pub use layer::{
-    AuditSubject, CHALLENGE_INVALID, CHALLENGE_MISSING, CHALLENGE_SCOPE, TokenLayer, TokenService,
-    authorize_employee, bearer, decide,
+    AuditSubject, CHALLENGE_HTTPSIG_INVALID, CHALLENGE_HTTPSIG_SCOPE, CHALLENGE_INVALID, CHALLENGE_MISSING,
+    CHALLENGE_SCOPE, Presentation, TokenLayer, TokenService, authorize_employee, bearer, decide, decide_as,
+    httpsig, validate_bound,
 };
