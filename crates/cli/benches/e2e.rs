@@ -6,7 +6,13 @@
 //! cargo bench -p slipgate-cli --bench e2e                  # full run, ≈ 2 min
 //! cargo bench -p slipgate-cli --bench e2e -- --soak 10m    # memory over a steady-rate soak
 //! cargo bench -p slipgate-cli --bench e2e -- --test        # quick mode (CI): a few seconds
+//! cargo bench -p slipgate-cli --bench e2e -- --binding     # device key + bound token vs registry HMAC
 //! ```
+//!
+//! The comparison and the soak sign with the registry key `dev-hmac` and a `Bearer` token (profile
+//! `hmac`). `--binding` runs the full server only, alternating that profile with dev's `default`
+//! profile — its device key (Ed25519) and a token bound to it, `Authorization: HTTPSig` — three
+//! rounds each, to measure what the per-request Ed25519 verification of bound tokens costs.
 //!
 //! Set-up, as the performance issue describes it: `slipgate dev` provides the
 //! identity server, the demo keys and a logged-in profile (it and the load
@@ -47,6 +53,9 @@ fn main() -> ExitCode {
             // A 60 s skew keeps nonces 120 s, so the nonce store reaches its steady
             // size early in the soak and the rest shows whether anything else grows.
             Some(d) => parse_duration(&d).and_then(|d| Harness::start(quick, "60s")?.soak(d)),
+            None if args.iter().any(|a| a == "--binding") => {
+                Harness::start(quick, "300s").and_then(|h| h.binding())
+            }
             None => Harness::start(quick, "300s").and_then(|h| h.compare()),
         }
     };
@@ -94,7 +103,7 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
             emp_grade: Some("7.1".into()),
             exp: i64::MAX,
             client_id: None,
-            username: None,
+            username: Some("alice".into()),
             cnf: None,
             token_type: None,
         };
@@ -165,6 +174,11 @@ struct Run {
     /// Answers that spent more than 5 ms inside the server's service stack.
     slow_inside: u64,
 }
+
+/// The profile signing with the registry key `dev-hmac` and a `Bearer` token.
+const HMAC_PROFILE: &str = "hmac";
+/// dev's profile: the device key and a token bound to it.
+const DEVICE_PROFILE: &str = "default";
 
 struct Harness {
     quick: bool,
@@ -246,15 +260,28 @@ impl Harness {
             .and_then(|users| users.iter().find(|u| u["username"] == "alice"))
             .map(|u| &u["password"])
             .context("dev.json has no alice")?;
-        let mut login = Command::new(SLIPGATE)
-            .args(["login", "--username", "alice", "--password-stdin"])
-            .env("XDG_CONFIG_HOME", &config_home)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()?;
-        writeln!(login.stdin.take().context("no stdin")?, "{}", str_of(password)?)?;
-        if !login.wait()?.success() {
-            bail!("slipgate login failed");
+        // dev's profile names no registry key: its login makes the device key and a bound token.
+        // The `hmac` profile is the same plus the registry key.
+        let profiles = config_home.join("slipgate/profiles");
+        let default = std::fs::read_to_string(profiles.join("default.toml"))?;
+        std::fs::write(
+            profiles.join(format!("{HMAC_PROFILE}.toml")),
+            format!(
+                "{default}key_id = \"dev-hmac\"\nkey_file = {}\n",
+                toml_str(&data.join("dev-hmac.secret"))
+            ),
+        )?;
+        for profile in [DEVICE_PROFILE, HMAC_PROFILE] {
+            let mut login = Command::new(SLIPGATE)
+                .args(["login", "--profile", profile, "--username", "alice", "--password-stdin"])
+                .env("XDG_CONFIG_HOME", &config_home)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()?;
+            writeln!(login.stdin.take().context("no stdin")?, "{}", str_of(password)?)?;
+            if !login.wait()?.success() {
+                bail!("slipgate login --profile {profile} failed");
+            }
         }
 
         let (api_port, admin_port) = (free_port()?, free_port()?);
@@ -337,11 +364,22 @@ max_concurrency = 100000
 
     /// One `slipgate bench` run against a fresh server process.
     fn run(&self, baseline: bool, duration: &str, rate: Option<f64>) -> anyhow::Result<Run> {
+        self.run_as(HMAC_PROFILE, baseline, duration, rate)
+    }
+
+    /// [`Harness::run`] signing as `profile`.
+    fn run_as(
+        &self,
+        profile: &str,
+        baseline: bool,
+        duration: &str,
+        rate: Option<f64>,
+    ) -> anyhow::Result<Run> {
         let server = self.spawn_server(baseline)?;
         let pid = server.0.id();
         let connections = if self.quick { "4" } else { "32" };
         let mut cmd = command(SLIPGATE, self.pinned.then_some(1));
-        cmd.args(["bench", "--api", &format!("https://127.0.0.1:{}", self.api_port)])
+        cmd.args(["bench", "--profile", profile, "--api", &format!("https://127.0.0.1:{}", self.api_port)])
             .args(["--duration", duration, "--connections", connections, "--json", "--warmup", &self.warmup])
             .env("XDG_CONFIG_HOME", &self.config_home);
         if let Some(rate) = rate {
@@ -471,13 +509,61 @@ max_concurrency = 100000
         Ok(())
     }
 
+    /// The full server with a device key and bound tokens against the registry HMAC key, alternating,
+    /// three rounds each (one in quick mode): every run and the medians.
+    fn binding(&self) -> anyhow::Result<()> {
+        let (rounds, duration) = if self.quick { (1, "1s") } else { (3, "10s") };
+        let kinds = [
+            ("registry key `dev-hmac` (HMAC), `Bearer`", HMAC_PROFILE),
+            ("device key (Ed25519), bound token, `HTTPSig`", DEVICE_PROFILE),
+        ];
+        let mut runs: Vec<Vec<Run>> = vec![Vec::new(), Vec::new()];
+        println!("| round | signed with | requests/s | p50 | p99 | server CPU per request |");
+        println!("|---|---|---|---|---|---|");
+        for round in 1..=rounds {
+            for (i, (name, profile)) in kinds.iter().enumerate() {
+                let run = self.run_as(profile, false, duration, None)?;
+                eprintln!("e2e: round {round} {profile:8} {run:?}");
+                if run.non_200 > 0 {
+                    bail!("{name}: {} answers were not 200 ({run:?})", run.non_200);
+                }
+                println!(
+                    "| {round} | {name} | {:.0} | {:.2} ms | {:.2} ms | {:.1} µs |",
+                    run.rps, run.p50_ms, run.p99_ms, run.cpu_us_per_request
+                );
+                runs[i].push(run);
+            }
+        }
+        let medians: Vec<Run> = runs.into_iter().map(median).collect();
+        for ((name, _), r) in kinds.iter().zip(&medians) {
+            println!(
+                "| median | {name} | {:.0} | {:.2} ms | {:.2} ms | {:.1} µs |",
+                r.rps, r.p50_ms, r.p99_ms, r.cpu_us_per_request
+            );
+        }
+        if let [hmac, bound] = medians.as_slice() {
+            println!(
+                "\nthroughput bound/HMAC = {:.1} %; server CPU per request bound − HMAC = {:.1} µs",
+                100.0 * bound.rps / hmac.rps,
+                bound.cpu_us_per_request - hmac.cpu_us_per_request
+            );
+        }
+        Ok(())
+    }
+
     /// Steady rate for `length`, resident memory sampled every 10 s.
     fn soak(&self, length: Duration) -> anyhow::Result<()> {
         let server = self.spawn_server(false)?;
         let pid = server.0.id();
         let rate = 2000;
         let mut bench = command(SLIPGATE, self.pinned.then_some(1))
-            .args(["bench", "--api", &format!("https://127.0.0.1:{}", self.api_port)])
+            .args([
+                "bench",
+                "--profile",
+                HMAC_PROFILE,
+                "--api",
+                &format!("https://127.0.0.1:{}", self.api_port),
+            ])
             .args(["--duration", &format!("{}s", length.as_secs()), "--connections", "32", "--json"])
             .args(["--rate", &format!("{rate}/s"), "--warmup", "1s"])
             .env("XDG_CONFIG_HOME", &self.config_home)

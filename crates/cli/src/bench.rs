@@ -1,7 +1,8 @@
 //! `slipgate bench`: a bounded load generator for one's own deployment (SPEC §5).
 //!
 //! Every request goes through the SDK's signing path — a fresh nonce, the
-//! `Content-Digest`, an RFC 9421 signature, the profile's bearer token — so
+//! `Content-Digest`, an RFC 9421 signature, the profile's token (`HTTPSig`
+//! with its device key, or `Bearer` with a registry key) — so
 //! what is measured is what real clients cost the API, replay and signature
 //! checks included. Each of the N connections is its own HTTP/1.1 keep-alive
 //! client. Without `--rate` the workers send back to back (closed loop); with
@@ -25,7 +26,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use hdrhistogram::Histogram;
-use slipgate_client::{Client, ClientError, Format, IdpClient, RetryPolicy, TokenFile, TokenManager};
+use slipgate_client::{Client, ClientError, Format, RetryPolicy, TokenFile, TokenManager};
 use slipgate_proto::SlipRequest;
 use slipgate_proto::units::HumanDuration;
 use tokio::time::Instant;
@@ -169,8 +170,10 @@ pub async fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()
     }
     let resolved = client_args.resolve()?;
     let http = crate::profile::ClientArgs::https(&resolved, TIMEOUT)?;
+    let (signer, device) =
+        crate::client_cmd::signer(&resolved, false).context("bench needs a logged-in profile")?;
     let tokens = Arc::new(TokenManager::new(
-        IdpClient::new(http, &resolved.idp_url),
+        crate::client_cmd::idp_client(&resolved, &http, device),
         Some(TokenFile::new(&resolved.token_file)),
     )?);
     tokens
@@ -178,8 +181,6 @@ pub async fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()
         .await
         .map_err(crate::client_cmd::explain)
         .context("bench needs a logged-in profile")?;
-    let key = slipgate_client::load_signing_key(&resolved.key_file)?;
-    let signer = slipgate_client::RequestSigner::new(resolved.key_id.clone(), key);
     // One trust for all connections: a first use pins once.
     let trust = resolved.trust.server_keys()?;
     let mut clients = Vec::new();
@@ -201,8 +202,13 @@ pub async fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()
         Some(rate) => format!("open loop at {rate:.1}/s"),
         None => "closed loop".into(),
     };
+    let signing = if signer.is_bound() {
+        "HTTPSig, device key".to_owned()
+    } else {
+        format!("Bearer, registry key {}", signer.keyid())
+    };
     eprintln!(
-        "bench: POST {} with {} connection(s), {mode}, {} measured after {} warm-up",
+        "bench: POST {} with {} connection(s), {mode}, signed as {signing}, {} measured after {} warm-up",
         clients.first().map(|c| c.slip_url().to_string()).unwrap_or_default(),
         args.connections,
         args.duration,

@@ -1,21 +1,57 @@
-//! The client commands: `login`, `generate` and `keys pin` (SPEC §5).
+//! The client commands: `login`, `logout`, `generate` and `keys pin` (SPEC §5).
+//!
+//! A profile without a registry key signs with its device key: `login`
+//! creates it (`keys/<profile>.pem`, 0600) and asks for a token bound to it;
+//! `generate`, `batch` and `bench` then sign as `HTTPSig`; `logout` revokes
+//! the session and deletes the key and the tokens.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use slipgate_client::{Client, ClientError, Format, Generated, IdpClient, TokenFile, TokenManager};
+use slipgate_client::{
+    Client, ClientError, DeviceKey, Format, Generated, IdpClient, RequestSigner, Revocation, TokenFile,
+    TokenManager,
+};
 use slipgate_proto::SlipRequest;
 
-use crate::profile::{ClientArgs, Resolved};
+use crate::profile::{ClientArgs, Resolved, Signing};
 use crate::prompt;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The token manager for `resolved`, prompting on a terminal when allowed.
-fn tokens(resolved: &Resolved, http: &reqwest::Client) -> anyhow::Result<TokenManager> {
+/// The signer of `resolved` and the device key it uses, if any. Only a login
+/// creates a device key (`create`); other commands need one already.
+pub fn signer(resolved: &Resolved, create: bool) -> anyhow::Result<(RequestSigner, Option<DeviceKey>)> {
+    Ok(match &resolved.signing {
+        Signing::Registry { key_id, key_file } => {
+            (RequestSigner::new(key_id.clone(), slipgate_client::load_signing_key(key_file)?), None)
+        }
+        Signing::Device { key_file } => {
+            let key = if create { DeviceKey::load_or_create(key_file) } else { DeviceKey::load(key_file) }
+                .map_err(explain)?;
+            (RequestSigner::bound(&key), Some(key))
+        }
+    })
+}
+
+/// The identity server client of `resolved`, signing with `device` when given.
+pub fn idp_client(resolved: &Resolved, http: &reqwest::Client, device: Option<DeviceKey>) -> IdpClient {
     let idp = IdpClient::new(http.clone(), &resolved.idp_url);
+    match device {
+        Some(key) => idp.with_device_key(key),
+        None => idp,
+    }
+}
+
+/// The token manager for `resolved`, prompting on a terminal when allowed.
+fn tokens(
+    resolved: &Resolved,
+    http: &reqwest::Client,
+    device: Option<DeviceKey>,
+) -> anyhow::Result<TokenManager> {
+    let idp = idp_client(resolved, http, device);
     let manager = TokenManager::new(idp, Some(TokenFile::new(&resolved.token_file)))?;
     Ok(if prompt::interactive() {
         manager.with_prompt(Arc::new(|username| {
@@ -37,9 +73,8 @@ fn tokens(resolved: &Resolved, http: &reqwest::Client) -> anyhow::Result<TokenMa
 pub fn client(args: &ClientArgs) -> anyhow::Result<Client> {
     let resolved = args.resolve()?;
     let http = crate::profile::ClientArgs::https(&resolved, TIMEOUT)?;
-    let key = slipgate_client::load_signing_key(&resolved.key_file)?;
-    let signer = slipgate_client::RequestSigner::new(resolved.key_id.clone(), key);
-    let manager = Arc::new(tokens(&resolved, &http)?);
+    let (signer, device) = signer(&resolved, false)?;
+    let manager = Arc::new(tokens(&resolved, &http, device)?);
     Ok(Client::new(http, &resolved.api_url, signer, manager)?
         .with_server_keys(resolved.trust.server_keys()?)?)
 }
@@ -86,7 +121,16 @@ pub async fn pin(args: &ClientArgs) -> anyhow::Result<()> {
 pub async fn login(args: &ClientArgs, username: Option<String>, password_stdin: bool) -> anyhow::Result<()> {
     let resolved = args.resolve()?;
     let http = crate::profile::ClientArgs::https(&resolved, TIMEOUT)?;
-    let manager = tokens(&resolved, &http)?;
+    let (_, device) = signer(&resolved, true)?;
+    let key_note = match &device {
+        Some(key) => format!(
+            "; requests are signed with the device key {} (thumbprint {})",
+            key.path().map(|p| p.display().to_string()).unwrap_or_default(),
+            key.thumbprint()
+        ),
+        None => String::new(),
+    };
+    let manager = tokens(&resolved, &http, device)?;
     let credentials = if password_stdin {
         let Some(username) = username else { bail!("--password-stdin needs --username") };
         slipgate_client::Credentials { username, password: prompt::password_from_stdin()? }
@@ -97,12 +141,76 @@ pub async fn login(args: &ClientArgs, username: Option<String>, password_stdin: 
     };
     let set = manager.login(&credentials).await.map_err(explain)?;
     eprintln!(
-        "logged in as {} (scope: {}); tokens saved in {}",
+        "logged in as {} (scope: {}); {} tokens saved in {}{key_note}",
         credentials.username,
         set.scope,
+        if set.token_type == slipgate_proto::oauth::TokenType::Httpsig { "key-bound" } else { "bearer" },
         resolved.token_file.display()
     );
     Ok(())
+}
+
+/// `slipgate logout`: revokes the session (RFC 7009), deletes the stored
+/// tokens and the profile's device key (never a registry key file). The
+/// local part is done even when the identity server cannot be reached; the
+/// command then fails, saying the session lives until it expires.
+pub async fn logout(args: &ClientArgs) -> anyhow::Result<()> {
+    let resolved = args.resolve()?;
+    let http = crate::profile::ClientArgs::https(&resolved, TIMEOUT)?;
+    let device = match &resolved.signing {
+        Signing::Device { key_file } => match DeviceKey::load(key_file) {
+            Ok(key) => Some(key),
+            // Without a usable key the tokens are refused anyway; still delete it.
+            Err(_) => {
+                DeviceKey::remove(key_file)?;
+                None
+            }
+        },
+        Signing::Registry { .. } => None,
+    };
+    let manager =
+        TokenManager::new(idp_client(&resolved, &http, device), Some(TokenFile::new(&resolved.token_file)));
+    let manager = match manager {
+        Ok(manager) => manager,
+        Err(e) => {
+            // An unreadable token file revokes nothing; remove it so a new login starts clean.
+            TokenFile::new(&resolved.token_file).remove()?;
+            return Err(explain(e).context("the stored tokens were unreadable and are deleted"));
+        }
+    };
+    let done = manager.logout().await.map_err(explain)?;
+    let mut removed = Vec::new();
+    if done.removed_tokens {
+        removed.push(format!("the tokens {}", resolved.token_file.display()));
+    }
+    if let (true, Signing::Device { key_file }) = (done.removed_device_key, &resolved.signing) {
+        removed.push(format!("the device key {}", key_file.display()));
+    }
+    let removed = if removed.is_empty() {
+        "nothing to delete".to_owned()
+    } else {
+        format!("deleted {}", removed.join(" and "))
+    };
+    match done.revocation {
+        Revocation::Revoked => {
+            eprintln!("logged out: the session is revoked; {removed}");
+            Ok(())
+        }
+        Revocation::NotLoggedIn => {
+            eprintln!("not logged in; {removed}");
+            Ok(())
+        }
+        Revocation::Failed(e) => Err(explain(e).context(format!(
+            "{removed}, but the identity server did not revoke the session: it stays valid until it \
+             expires{}",
+            if matches!(resolved.signing, Signing::Device { .. }) {
+                " (its tokens are useless without the deleted device key)"
+            } else {
+                ""
+            }
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The arguments of `slipgate generate`.

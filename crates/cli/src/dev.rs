@@ -163,8 +163,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         api_url: Some(api_url.clone()),
         idp_url: Some(idp_url.clone()),
         ca_file: Some(pki.ca_cert.clone()),
-        key_id: Some("dev-hmac".into()),
-        key_file: keys.first().map(|k| k.private_file.clone()),
+        // No registry key: `slipgate login` makes the profile's device key and
+        // a token bound to it (SPEC §5); dev.json lists the demo keys for others.
+        key_id: None,
+        key_file: None,
         cert_file: None,
         cert_key_file: None,
     };

@@ -182,6 +182,7 @@ pub enum ClientCommand {
     ///
     /// Example: slipgate idp client add --client-id slipgate-api --secret-file api.secret
     /// Example: slipgate idp client add --public --client-id my-console --redirect-uri https://api.example/console/callback
+    /// Example: slipgate idp client add --client-id payroll-batch --scope salaryslip:any --secret-file batch.secret
     Add {
         #[command(flatten)]
         db: Database,
@@ -199,6 +200,11 @@ pub enum ClientCommand {
         /// A redirect URI of the public client (repeatable), https:// or http://localhost.
         #[arg(long = "redirect-uri", value_name = "URI", requires = "public")]
         redirect_uri: Vec<String>,
+        /// A scope it may obtain with `client_credentials` (repeatable):
+        /// `salaryslip:any` for a service that generates slips, e.g. a payroll
+        /// batch signing with a registry key. None: introspection and revocation only.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
     },
     /// List registered clients (never their secrets).
     List {
@@ -398,9 +404,15 @@ async fn client(command: ClientCommand) -> anyhow::Result<()> {
                 .await?;
             eprintln!("registered public client {client_id} with {} redirect URI(s)", redirect_uri.len());
         }
-        ClientCommand::Add { db, client_id, name, secret_file, .. } => {
+        ClientCommand::Add { db, client_id, name, secret_file, scopes, .. } => {
             let name = if name.is_empty() { client_id.clone() } else { name };
-            let secret = slipgate_idp::client_add(open(&db).await?.as_ref(), &client_id, &name).await?;
+            let secret = slipgate_idp::admin::client_add_with_scopes(
+                open(&db).await?.as_ref(),
+                &client_id,
+                &name,
+                &scopes,
+            )
+            .await?;
             match secret_file {
                 Some(file) => {
                     if file.exists() {

@@ -51,6 +51,10 @@ enum Command {
     Idp(idp_cmd::IdpCommand),
     /// Log in and store the tokens (prompts for what is missing).
     ///
+    /// Unless the profile or --key-id/--key-file name a registry key, this
+    /// creates the profile's device key ($XDG_CONFIG_HOME/slipgate/keys/PROFILE.pem,
+    /// 0600) and asks for tokens bound to it; other commands then sign with it.
+    ///
     /// Example: slipgate login --username alice
     /// Example: printf '%s\n' "$PASSWORD" | slipgate login --username alice --password-stdin
     Login {
@@ -61,6 +65,14 @@ enum Command {
         /// Read the password from the first line of stdin.
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Revoke the session and delete the stored tokens and the profile's device key.
+    ///
+    /// Example: slipgate logout
+    /// Example: slipgate logout --profile staging
+    Logout {
+        #[command(flatten)]
+        client: profile::ClientArgs,
     },
     /// Generate one salary slip, signed, as JSON (stdout) or PDF (a file).
     ///
@@ -189,6 +201,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Login { client, username, password_stdin } => {
             client_cmd::login(&client, username, password_stdin).await
         }
+        Command::Logout { client } => client_cmd::logout(&client).await,
         Command::Generate { client, args } => client_cmd::generate(&client, args).await,
         Command::Batch { client, args } => batch::run(&client, args).await,
         Command::Bench { client, args } => bench::run(&client, args).await,

@@ -5,6 +5,11 @@
 //! Tokens live beside them in `tokens/<profile>.json`, mode 0600, and the
 //! API's response keys pinned on first use in `pins/<profile>.json` (0600, in
 //! a 0700 directory) unless the profile names them outright (`server_keys`).
+//!
+//! A profile that names no registry key (`key_id`/`key_file`, or the flags
+//! `--key-id`/`--key-file`) signs with its device key,
+//! `keys/<profile>.pem` (0600, in a 0700 directory), which `slipgate login`
+//! creates and `slipgate logout` deletes (SPEC §5).
 
 use std::path::{Path, PathBuf};
 
@@ -21,9 +26,11 @@ pub struct Profile {
     pub idp_url: Option<String>,
     /// PEM CA to trust for both (system roots when unset).
     pub ca_file: Option<PathBuf>,
-    /// The signing key id.
+    /// The registry signing key id (unset: the profile's device key signs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
-    /// The signing key file (`.secret` or PKCS#8 `.pem`).
+    /// The registry signing key file (`.secret` or PKCS#8 `.pem`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_file: Option<PathBuf>,
     /// A client certificate for mutual TLS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,10 +59,11 @@ pub struct ClientArgs {
     /// A PEM CA file to trust (overrides the profile).
     #[arg(long, value_name = "FILE", global = true)]
     pub ca: Option<PathBuf>,
-    /// The signing key id (overrides the profile).
+    /// A registry signing key id (overrides the profile; with --key-file,
+    /// instead of the profile's device key).
     #[arg(long, value_name = "ID", global = true)]
     pub key_id: Option<String>,
-    /// The signing key file (overrides the profile).
+    /// The registry signing key file (overrides the profile).
     #[arg(long, value_name = "FILE", global = true)]
     pub key_file: Option<PathBuf>,
     /// A client certificate (PEM) for mutual TLS; needs --key.
@@ -72,11 +80,19 @@ pub struct Resolved {
     pub api_url: String,
     pub idp_url: String,
     pub ca_file: Option<PathBuf>,
-    pub key_id: String,
-    pub key_file: PathBuf,
+    pub signing: Signing,
     pub token_file: PathBuf,
     pub identity: Option<(PathBuf, PathBuf)>,
     pub trust: Trust,
+}
+
+/// How a profile signs its requests.
+#[derive(Debug, Clone)]
+pub enum Signing {
+    /// A key of the API's `signature.keys`, with `Bearer` tokens (service clients).
+    Registry { key_id: String, key_file: PathBuf },
+    /// The profile's own device key, with tokens bound to it (`HTTPSig`).
+    Device { key_file: PathBuf },
 }
 
 /// Which response keys a profile trusts.
@@ -140,6 +156,11 @@ fn stem(name: &str) -> String {
     } else {
         name.to_owned()
     }
+}
+
+/// Where profile `name`'s device key lives.
+pub fn device_key_path(name: &str) -> anyhow::Result<PathBuf> {
+    Ok(config_dir()?.join("keys").join(format!("{}.pem", stem(name))))
 }
 
 fn token_path(name: &str) -> anyhow::Result<PathBuf> {
@@ -221,12 +242,12 @@ impl ClientArgs {
             api_url: self.api.clone().or(p.api_url).ok_or_else(|| missing("API URL", "--api"))?,
             idp_url: self.idp.clone().or(p.idp_url).ok_or_else(|| missing("identity server URL", "--idp"))?,
             ca_file: self.ca.clone().or(p.ca_file),
-            key_id: self.key_id.clone().or(p.key_id).ok_or_else(|| missing("signing key id", "--key-id"))?,
-            key_file: self
-                .key_file
-                .clone()
-                .or(p.key_file)
-                .ok_or_else(|| missing("signing key file", "--key-file"))?,
+            signing: match (self.key_id.clone().or(p.key_id), self.key_file.clone().or(p.key_file)) {
+                (Some(key_id), Some(key_file)) => Signing::Registry { key_id, key_file },
+                (None, None) => Signing::Device { key_file: device_key_path(&self.profile)? },
+                (Some(_), None) => return Err(missing("signing key file for the key id", "--key-file")),
+                (None, Some(_)) => return Err(missing("signing key id for the key file", "--key-id")),
+            },
             token_file: token_path(&self.profile)?,
             identity,
             trust,

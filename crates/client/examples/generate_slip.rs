@@ -1,14 +1,17 @@
-//! Generates one salary slip with the SDK, the way a service would.
+//! Generates one salary slip with the SDK.
 //!
-//! Settings come from the environment (the defaults fit `slipgate dev` in
-//! `.slipgate-dev` after `slipgate login`):
+//! Settings come from the environment (the defaults fit `slipgate dev` after
+//! `slipgate login`: its device key and bound tokens; a service sets
+//! `SLIPGATE_KEY_ID` and `SLIPGATE_KEY_FILE` to sign with a registry key and
+//! `Bearer` tokens, from a login with `--key-id/--key-file`):
 //!
 //! | variable | meaning |
 //! |---|---|
 //! | `SLIPGATE_API_URL` | the API, e.g. `https://127.0.0.1:8443` (required) |
 //! | `SLIPGATE_IDP_URL` | the identity server, e.g. `https://127.0.0.1:8444` (required) |
 //! | `SLIPGATE_CA_FILE` | a PEM CA to trust (optional; system roots otherwise) |
-//! | `SLIPGATE_KEY_ID`, `SLIPGATE_KEY_FILE` | the signing key (default `dev-ed25519`, `.slipgate-dev/dev-ed25519.pem`) |
+//! | `SLIPGATE_KEY_ID`, `SLIPGATE_KEY_FILE` | a registry signing key (both; default: the device key) |
+//! | `SLIPGATE_DEVICE_KEY` | the device key (default `~/.config/slipgate/keys/default.pem`, as `slipgate login` makes it) |
 //! | `SLIPGATE_TOKEN_FILE` | tokens as `slipgate login` stores them (default `~/.config/slipgate/tokens/default.json`) |
 //!
 //! Arguments: `[EMP_ID EMP_CODE EMP_NAME GRADE WORKING_DAYS [YYYY-MM]]`, the
@@ -37,12 +40,13 @@ fn required(name: &str) -> Result<String, Error> {
     env(name).ok_or_else(|| format!("set {name}").into())
 }
 
-fn default_token_file() -> Result<PathBuf, Error> {
+/// `$XDG_CONFIG_HOME/slipgate/<file>`, as the CLI keeps it.
+fn config_file(file: &str) -> Result<PathBuf, Error> {
     let base = match env("XDG_CONFIG_HOME") {
         Some(xdg) => PathBuf::from(xdg),
         None => PathBuf::from(required("HOME")?).join(".config"),
     };
-    Ok(base.join("slipgate/tokens/default.json"))
+    Ok(base.join("slipgate").join(file))
 }
 
 fn request_from_args() -> Result<SlipRequest, Error> {
@@ -76,11 +80,21 @@ async fn main() -> Result<(), Error> {
     let mut builder = Client::builder()
         .api_url(required("SLIPGATE_API_URL")?)
         .idp_url(required("SLIPGATE_IDP_URL")?)
-        .signing_key_file(
-            env("SLIPGATE_KEY_ID").unwrap_or_else(|| "dev-ed25519".into()),
-            env("SLIPGATE_KEY_FILE").unwrap_or_else(|| ".slipgate-dev/dev-ed25519.pem".into()),
-        )
-        .token_file(env("SLIPGATE_TOKEN_FILE").map_or_else(default_token_file, |f| Ok(PathBuf::from(f)))?);
+        .token_file(
+            env("SLIPGATE_TOKEN_FILE")
+                .map_or_else(|| config_file("tokens/default.json"), |f| Ok(PathBuf::from(f)))?,
+        );
+    builder = match (env("SLIPGATE_KEY_ID"), env("SLIPGATE_KEY_FILE")) {
+        (Some(id), Some(file)) => builder.signing_key_file(id, file),
+        (None, None) => {
+            let device = env("SLIPGATE_DEVICE_KEY")
+                .map_or_else(|| config_file("keys/default.pem"), |f| Ok(PathBuf::from(f)))?;
+            // Only a login makes a device key: a missing one means "log in first".
+            slipgate_client::DeviceKey::load(&device).map_err(|e| format!("{e} (slipgate login)"))?;
+            builder.device_key_file(device)
+        }
+        _ => return Err("set both SLIPGATE_KEY_ID and SLIPGATE_KEY_FILE, or neither".into()),
+    };
     if let Some(ca) = env("SLIPGATE_CA_FILE") {
         builder = builder.ca_file(ca);
     }

@@ -117,6 +117,16 @@ impl Client {
         let slip_url = reqwest::Url::parse(api_url)
             .and_then(|u| u.join(slipgate_proto::SLIP_PATH))
             .map_err(|e| ClientError::Config(format!("invalid API URL `{api_url}`: {e}")))?;
+        if signer.token_type() != tokens.token_type() {
+            // The API refuses a bound token signed by a registry key, and an
+            // unbound one presented as HTTPSig: a mismatch would fail every call.
+            return Err(ClientError::Config(format!(
+                "the signer presents {} tokens but the token manager obtains {} tokens: \
+                 a device key needs IdpClient::with_device_key, a registry key an IdpClient without one",
+                signer.token_type(),
+                tokens.token_type()
+            )));
+        }
         let clock = Arc::new(OffsetClock::new(signer.clock().clone()));
         let signer = signer.with_clock(clock.clone());
         let origin = slip_url.origin().ascii_serialization();
@@ -299,7 +309,8 @@ impl Client {
         let mut headers = HeaderMap::new();
         headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(slipgate_proto::headers::JSON));
         headers.insert(http::header::ACCEPT, HeaderValue::from_static(format.media_type()));
-        let mut auth = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+        let scheme = self.signer.token_type().scheme();
+        let mut auth = HeaderValue::from_str(&format!("{scheme} {token}")).map_err(|_| {
             ClientError::InvalidResponse("the access token is not a valid header value".into())
         })?;
         auth.set_sensitive(true);

@@ -1,19 +1,23 @@
 //! [`ClientBuilder`]: a [`Client`] from names rather than parts.
 //!
+//! A user's client signs with its own device key and holds tokens bound to it:
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), slipgate_client::ClientError> {
 //! use std::num::NonZeroU32;
-//! use slipgate_client::{Client, Format, RetryPolicy};
+//! use slipgate_client::{Client, Credentials, Format, Password, RetryPolicy};
 //! use slipgate_proto::SlipRequest;
 //!
 //! let client = Client::builder()
 //!     .api_url("https://127.0.0.1:8443")
 //!     .ca_file(".slipgate-dev/ca.pem")
-//!     .signing_key_file("dev-ed25519", ".slipgate-dev/dev-ed25519.pem")
+//!     .device_key_file("keys/device.pem") // created 0600 when missing
 //!     .idp_url("https://127.0.0.1:8444")
 //!     .token_file("tokens.json")
 //!     .retry(RetryPolicy::default().with_max_attempts(NonZeroU32::new(6).unwrap()))
 //!     .build()?;
+//! let password = Password::new(std::env::var("SLIPGATE_PASSWORD").unwrap_or_default());
+//! client.tokens().login(&Credentials { username: "alice".into(), password }).await?;
 //! let request = SlipRequest {
 //!     emp_id: "01234".into(),
 //!     emp_code: "ENG".into(),
@@ -23,8 +27,13 @@
 //!     pay_period: None,
 //! };
 //! let slip = client.generate(&request, Format::Json).await?;
+//! client.tokens().logout().await?; // revokes the session, deletes the key and tokens
 //! # let _ = slip; Ok(()) }
 //! ```
+//!
+//! A service client signs with a registry key instead (`Bearer` tokens):
+//! `.signing_key_file("dev-ed25519", ".slipgate-dev/dev-ed25519.pem")` in place of
+//! `.device_key_file(…)`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,7 +44,8 @@ use slipgate_httpsig::jose::Jwks;
 
 use crate::api::https_client_with;
 use crate::{
-    Client, ClientError, IdpClient, PinStore, RequestSigner, RetryPolicy, ServerKeys, TokenFile, TokenManager,
+    Client, ClientError, DeviceKey, IdpClient, PinStore, RequestSigner, RetryPolicy, ServerKeys, TokenFile,
+    TokenManager,
 };
 
 /// How the builder gets the trusted response keys.
@@ -50,14 +60,19 @@ enum TrustSource {
 enum SignerSource {
     Ready(RequestSigner),
     File { keyid: String, path: PathBuf },
+    Device(DeviceKey),
+    DeviceFile(PathBuf),
 }
 
 /// Builds a [`Client`]; see the [module docs](self) for an example.
 ///
-/// Required: [`api_url`](Self::api_url), a signing key
+/// Required: [`api_url`](Self::api_url), a signing key — a registry key
 /// ([`signing_key`](Self::signing_key), [`signing_key_file`](Self::signing_key_file)
-/// or [`signer`](Self::signer)) and tokens ([`tokens`](Self::tokens), or
+/// or [`signer`](Self::signer)) or a device key ([`device_key`](Self::device_key),
+/// [`device_key_file`](Self::device_key_file)) — and tokens ([`tokens`](Self::tokens), or
 /// [`idp_url`](Self::idp_url) with an optional [`token_file`](Self::token_file)).
+/// With a device key, the identity server client built from `idp_url` signs
+/// the token requests with it, so the tokens are bound to it (SPEC §4).
 #[derive(Debug, Default)]
 #[must_use]
 pub struct ClientBuilder {
@@ -108,6 +123,20 @@ impl ClientBuilder {
     /// [`build`](Self::build)), announced as `keyid`.
     pub fn signing_key_file(mut self, keyid: impl Into<String>, path: impl Into<PathBuf>) -> Self {
         self.signer = Some(SignerSource::File { keyid: keyid.into(), path: path.into() });
+        self
+    }
+
+    /// Signs with the device key `key` and presents tokens bound to it
+    /// (`Authorization: HTTPSig`, SPEC §3.2.1) instead of a registry key.
+    pub fn device_key(mut self, key: DeviceKey) -> Self {
+        self.signer = Some(SignerSource::Device(key));
+        self
+    }
+
+    /// [`device_key`](Self::device_key) with the key file at `path`, created
+    /// (Ed25519, 0600, directory 0700) at [`build`](Self::build) when missing.
+    pub fn device_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.signer = Some(SignerSource::DeviceFile(path.into()));
         self
     }
 
@@ -219,15 +248,20 @@ impl ClientBuilder {
                 self.http1_only,
             )?,
         };
-        let signer = match self.signer {
-            Some(SignerSource::Ready(signer)) => signer,
+        let (signer, device) = match self.signer {
+            Some(SignerSource::Ready(signer)) => (signer, None),
             Some(SignerSource::File { keyid, path }) => {
                 let key = crate::load_signing_key(&path).map_err(|e| ClientError::Config(e.to_string()))?;
-                RequestSigner::new(keyid, key)
+                (RequestSigner::new(keyid, key), None)
+            }
+            Some(SignerSource::Device(key)) => (RequestSigner::bound(&key), Some(key)),
+            Some(SignerSource::DeviceFile(path)) => {
+                let key = DeviceKey::load_or_create(&path)?;
+                (RequestSigner::bound(&key), Some(key))
             }
             None => {
                 return Err(ClientError::Config(
-                    "no signing key: call ClientBuilder::signing_key or signing_key_file".into(),
+                    "no signing key: call ClientBuilder::signing_key, signing_key_file or device_key".into(),
                 ));
             }
         };
@@ -235,6 +269,10 @@ impl ClientBuilder {
             (Some(tokens), _) => tokens,
             (None, Some(idp_url)) => {
                 let idp = IdpClient::new(http.clone(), &idp_url);
+                let idp = match device {
+                    Some(key) => idp.with_device_key(key),
+                    None => idp,
+                };
                 Arc::new(TokenManager::new(idp, self.token_file.map(TokenFile::new))?)
             }
             (None, None) => {

@@ -2,11 +2,19 @@
 //!
 //! - [`RequestSigner`] adds `Content-Digest`, `Signature-Input` and
 //!   `Signature` exactly as the API verifies them, with a fresh CSPRNG nonce
-//!   and `created` from a [`Clock`](slipgate_proto::clock::Clock);
-//!   [`load_signing_key`] reads the key files `slipgate keys new` writes.
+//!   and `created` from a [`Clock`](slipgate_proto::clock::Clock): with a
+//!   registry key (`keyid`, `Bearer` token; [`load_signing_key`] reads the key
+//!   files `slipgate keys new` writes) or with a [`DeviceKey`] presenting a
+//!   token bound to it (`Authorization: HTTPSig`, SPEC §3.2.1).
+//! - [`DeviceKey`]: the client's own Ed25519 key (PKCS#8 PEM, 0600 in a 0700
+//!   directory). [`IdpClient::with_device_key`] signs the token requests with
+//!   it (SPEC §4), so the identity server binds the tokens to it: a stolen
+//!   token is useless without this key.
 //! - [`TokenManager`] logs in with the password grant, keeps tokens in a 0600
-//!   [`TokenFile`], refreshes on `token_invalid` and, when that fails, asks a
-//!   [`Prompt`] for credentials again.
+//!   [`TokenFile`], refreshes on `token_invalid` (signed by the same device
+//!   key) and, when that fails, asks a [`Prompt`] for credentials again;
+//!   [`TokenManager::logout`] revokes the session (RFC 7009) and deletes the
+//!   token file and the device key.
 //! - [`Client`] generates slips, typed errors ([`ClientError`]) mapped from the
 //!   API's problem codes. It repairs what it can on its own: an expired token
 //!   (refresh, re-prompt), a skewed local clock ([`OffsetClock`], from the
@@ -38,8 +46,10 @@
 
 mod api;
 pub mod builder;
+pub mod device;
 mod error;
 mod files;
+mod idp;
 pub mod pins;
 pub mod response;
 mod retry;
@@ -49,13 +59,18 @@ mod tokens;
 
 pub use api::{Client, Format, Generated, https_client, https_client_mtls};
 pub use builder::ClientBuilder;
+pub use device::DeviceKey;
 pub use error::ClientError;
+pub use idp::IdpClient;
 pub use pins::{PinStore, ServerKeys};
 pub use retry::RetryPolicy;
 /// Reads a [`Password`] (a [`secrecy::SecretString`]).
 pub use secrecy::ExposeSecret;
-pub use signer::{KeyFileError, RequestSigner, SignRequestError, load_signing_key};
+pub use signer::{
+    BOUND_COMPONENTS, COMPONENTS, KeyFileError, RequestSigner, SignRequestError, TOKEN_REQUEST_COMPONENTS,
+    load_signing_key, sign_token_request,
+};
 pub use skew::OffsetClock;
 pub use tokens::{
-    Credentials, IdpClient, PUBLIC_CLIENT_ID, Password, Prompt, TokenFile, TokenManager, TokenSet,
+    Credentials, Logout, PUBLIC_CLIENT_ID, Password, Prompt, Revocation, TokenFile, TokenManager, TokenSet,
 };

@@ -1,20 +1,21 @@
-//! OAuth 2.0 tokens for the CLI and SDK: the password and refresh grants
-//! against the identity server, a 0600 token file, and a manager that renews
-//! on `token_invalid` — by refresh, then by asking for credentials again when
-//! a prompt is available (SPEC §5: "prompts for credentials when a token
-//! expires").
+//! OAuth 2.0 tokens for the CLI and SDK: a 0600 token file, and a manager
+//! that logs in ([`IdpClient`]'s grants), renews on `token_invalid` — by
+//! refresh, then by asking for credentials again when a prompt is available
+//! (SPEC §5: "prompts for credentials when a token expires") — and logs out
+//! (revokes the session, deletes the token file and the device key).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
+use slipgate_proto::oauth::TokenType;
 use tokio::sync::Mutex;
 
-use crate::error::{ClientError, retry_after};
+use crate::error::ClientError;
+use crate::idp::IdpClient;
 
 /// The public client id the CLI and SDK present (no secret).
-pub const PUBLIC_CLIENT_ID: &str = "slipgate-cli";
+pub const PUBLIC_CLIENT_ID: &str = slipgate_proto::oauth::PUBLIC_CLI_CLIENT;
 
 /// A password: redacted in `Debug`, zeroized on drop.
 pub type Password = secrecy::SecretString;
@@ -42,6 +43,14 @@ pub struct TokenSet {
     /// The user they were issued to.
     #[serde(default)]
     pub username: String,
+    /// `Bearer`, or `httpsig` for a token bound to the profile's device key
+    /// (absent in files written before key binding: `Bearer`).
+    #[serde(default = "bearer")]
+    pub token_type: TokenType,
+}
+
+fn bearer() -> TokenType {
+    TokenType::Bearer
 }
 
 impl std::fmt::Debug for TokenSet {
@@ -49,94 +58,8 @@ impl std::fmt::Debug for TokenSet {
         f.debug_struct("TokenSet")
             .field("scope", &self.scope)
             .field("username", &self.username)
+            .field("token_type", &self.token_type)
             .finish_non_exhaustive()
-    }
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    #[serde(default)]
-    refresh_token: Option<String>,
-    #[serde(default)]
-    scope: String,
-}
-
-#[derive(Deserialize)]
-struct OAuthError {
-    error: String,
-    #[serde(default)]
-    error_description: Option<String>,
-}
-
-/// The identity server's token endpoint.
-#[derive(Debug, Clone)]
-pub struct IdpClient {
-    http: reqwest::Client,
-    token_url: String,
-}
-
-impl IdpClient {
-    /// A client for the identity server at `idp_url`.
-    pub fn new(http: reqwest::Client, idp_url: &str) -> Self {
-        Self { http, token_url: format!("{}/oauth/token", idp_url.trim_end_matches('/')) }
-    }
-
-    /// The password grant.
-    pub async fn password(&self, credentials: &Credentials) -> Result<TokenSet, ClientError> {
-        let form = [
-            ("grant_type", "password"),
-            ("username", credentials.username.as_str()),
-            ("password", credentials.password.expose_secret()),
-            ("client_id", PUBLIC_CLIENT_ID),
-        ];
-        let mut set = self.grant(&form).await?;
-        set.username.clone_from(&credentials.username);
-        Ok(set)
-    }
-
-    /// The refresh grant; the old refresh token is spent (rotation).
-    pub async fn refresh(&self, refresh_token: &str, username: &str) -> Result<TokenSet, ClientError> {
-        let form = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-            ("client_id", PUBLIC_CLIENT_ID),
-        ];
-        let mut set = self.grant(&form).await?;
-        set.username = username.to_owned();
-        Ok(set)
-    }
-
-    async fn grant(&self, form: &[(&str, &str)]) -> Result<TokenSet, ClientError> {
-        let response = self
-            .http
-            .post(&self.token_url)
-            .form(form)
-            .send()
-            .await
-            .map_err(|e| ClientError::transport(&e))?;
-        let status = response.status();
-        let retry = retry_after(response.headers());
-        let body = response.bytes().await.map_err(|e| ClientError::transport(&e))?;
-        if status.is_success() {
-            let t: TokenResponse = serde_json::from_slice(&body).map_err(|_| {
-                ClientError::InvalidResponse("token endpoint answer is not RFC 6749 JSON".into())
-            })?;
-            return Ok(TokenSet {
-                access_token: t.access_token,
-                refresh_token: t.refresh_token,
-                scope: t.scope,
-                username: String::new(),
-            });
-        }
-        match serde_json::from_slice::<OAuthError>(&body) {
-            Ok(e) => Err(ClientError::Grant {
-                error: e.error,
-                description: e.error_description,
-                retry_after: retry,
-            }),
-            Err(_) => Err(ClientError::InvalidResponse(format!("token endpoint answered {status}"))),
-        }
     }
 }
 
@@ -173,6 +96,40 @@ impl TokenFile {
         let bytes = serde_json::to_vec(tokens).map_err(|e| ClientError::Config(e.to_string()))?;
         crate::files::write_private(&self.path, &bytes)
     }
+
+    /// Deletes the file; `Ok(false)` when there was none.
+    pub fn remove(&self) -> Result<bool, ClientError> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(ClientError::Config(format!("cannot delete {}: {e}", self.path.display()))),
+        }
+    }
+}
+
+/// What [`TokenManager::logout`] did.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Logout {
+    /// Whether the session was revoked at the identity server.
+    pub revocation: Revocation,
+    /// Whether a token file was deleted.
+    pub removed_tokens: bool,
+    /// Whether a device key file was deleted.
+    pub removed_device_key: bool,
+}
+
+/// The server side of a logout.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Revocation {
+    /// The refresh token (and with it the session) was revoked.
+    Revoked,
+    /// There were no tokens to revoke.
+    NotLoggedIn,
+    /// The identity server could not be told; the session lives until it
+    /// expires (a bound one is useless without the deleted device key).
+    Failed(ClientError),
 }
 
 /// Asks the user for credentials (a terminal prompt); `None` when impossible.
@@ -211,6 +168,46 @@ impl TokenManager {
         self
     }
 
+    /// The kind of token this manager obtains and hands out: `httpsig` when
+    /// its [`IdpClient`] signs with a device key, else `Bearer`.
+    pub fn token_type(&self) -> TokenType {
+        self.idp.token_type()
+    }
+
+    /// The identity server client.
+    pub fn idp(&self) -> &IdpClient {
+        &self.idp
+    }
+
+    /// Logs out: revokes the session (RFC 7009, the refresh token, else the
+    /// access token), then deletes the token file and the device key file —
+    /// the local part even when the identity server cannot be reached.
+    pub async fn logout(&self) -> Result<Logout, ClientError> {
+        let current = self.tokens.lock().await.take();
+        let revocation = match &current {
+            None => Revocation::NotLoggedIn,
+            Some(set) => {
+                let revoked = match &set.refresh_token {
+                    Some(refresh) => self.idp.revoke(refresh, "refresh_token").await,
+                    None => self.idp.revoke(&set.access_token, "access_token").await,
+                };
+                match revoked {
+                    Ok(()) => Revocation::Revoked,
+                    Err(e) => Revocation::Failed(e),
+                }
+            }
+        };
+        let removed_tokens = match &self.file {
+            Some(file) => file.remove()?,
+            None => false,
+        };
+        let removed_device_key = match self.idp.device_key().and_then(|k| k.path()) {
+            Some(path) => crate::DeviceKey::remove(path)?,
+            None => false,
+        };
+        Ok(Logout { revocation, removed_tokens, removed_device_key })
+    }
+
     /// Logs in with the password grant and stores the tokens.
     pub async fn login(&self, credentials: &Credentials) -> Result<TokenSet, ClientError> {
         let set = self.idp.password(credentials).await?;
@@ -226,12 +223,16 @@ impl TokenManager {
         Ok(())
     }
 
-    /// The current access token; prompts (once) when there is none.
+    /// The current access token; prompts (once) when there is none, or when
+    /// the stored one is not of [`Self::token_type`] (a bearer token where the
+    /// profile now has a device key, or the reverse: the API would refuse it).
     pub async fn access_token(&self) -> Result<String, ClientError> {
-        if let Some(set) = self.tokens.lock().await.as_ref() {
-            return Ok(set.access_token.clone());
-        }
-        self.reprompt(None).await
+        let username = match self.tokens.lock().await.as_ref() {
+            Some(set) if set.token_type == self.token_type() => return Ok(set.access_token.clone()),
+            Some(set) => Some(set.username.clone()).filter(|u| !u.is_empty()),
+            None => None,
+        };
+        self.reprompt(username.as_deref()).await
     }
 
     /// The API refused `rejected` as `token_invalid`: refresh, else re-prompt.
@@ -260,9 +261,16 @@ impl TokenManager {
 
     async fn reprompt(&self, username: Option<&str>) -> Result<String, ClientError> {
         let Some(prompt) = &self.prompt else {
-            return Err(ClientError::LoginRequired(
-                "the session expired and cannot be refreshed; run `slipgate login`".into(),
-            ));
+            let why = match self.tokens.lock().await.as_ref() {
+                Some(set) if set.token_type != self.token_type() => format!(
+                    "the stored token is a {} token, but this profile signs as {}; run `slipgate login`",
+                    set.token_type,
+                    self.token_type().scheme()
+                ),
+                Some(_) => "the session expired and cannot be refreshed; run `slipgate login`".into(),
+                None => "no stored tokens; run `slipgate login`".into(),
+            };
+            return Err(ClientError::LoginRequired(why));
         };
         let prompt = prompt.clone();
         let username = username.map(str::to_owned);

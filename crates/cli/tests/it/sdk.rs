@@ -258,3 +258,77 @@ async fn clock_skew_beyond_the_bound_is_reported_not_corrected() {
     assert_eq!(client.clock_offset_millis(), 0, "no correction beyond the bound");
     api.stop().await;
 }
+
+/// The SDK with a device key: a signed login gives a bound token, requests go
+/// out as `HTTPSig`, a refused token is refreshed by the same key, and logout
+/// revokes the session and deletes both files.
+#[tokio::test]
+async fn device_key_client_logs_in_bound_generates_refreshes_and_logs_out() {
+    use slipgate_client::{Credentials, DeviceKey, IdpClient, Password, Revocation, TokenFile, TokenManager};
+    use slipgate_proto::oauth::TokenType;
+    let api = TestApi::spawn(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (key_file, token_file) = (dir.path().join("keys/device.pem"), dir.path().join("tokens.json"));
+    // The test identity server has a CA of its own; the builder's HTTP client trusts the API's.
+    let idp_http =
+        slipgate_client::https_client(Some(&api.idp.ca), std::time::Duration::from_secs(10)).unwrap();
+    let client_with = |device: DeviceKey| {
+        let idp = IdpClient::new(idp_http.clone(), &api.idp.url("")).with_device_key(device.clone());
+        let tokens = TokenManager::new(idp, Some(TokenFile::new(&token_file))).unwrap();
+        Client::builder()
+            .api_url(api.url(""))
+            .ca_file(&api.ca)
+            .device_key(device)
+            .tokens(Arc::new(tokens))
+            .build()
+            .unwrap()
+    };
+    let client = client_with(DeviceKey::load_or_create(&key_file).unwrap());
+    let credentials =
+        Credentials { username: "paula".into(), password: Password::from(api.idp.password_of("paula")) };
+    let set = client.tokens().login(&credentials).await.unwrap();
+    assert_eq!(set.token_type, TokenType::Httpsig);
+    let thumbprint = DeviceKey::load(&key_file).unwrap().thumbprint();
+    let introspected = api.idp.introspect(&set.access_token).await;
+    let cnf = serde_json::to_value(DeviceKey::load(&key_file).unwrap().public_key().confirmation()).unwrap();
+    assert_eq!((&introspected["token_type"], &introspected["cnf"]), (&serde_json::json!("httpsig"), &cnf));
+    let Generated::Json(slip, _) = client.generate(&seed(), Format::Json).await.unwrap() else { panic!() };
+    assert_eq!(slip.employee.emp_name, "John Doe");
+
+    // A refused access token: refreshed (signed by the same key), then served.
+    let mut stored: serde_json::Value = serde_json::from_slice(&std::fs::read(&token_file).unwrap()).unwrap();
+    stored["access_token"] = "spoiled".into();
+    std::fs::write(&token_file, serde_json::to_vec(&stored).unwrap()).unwrap();
+    let reloaded = client_with(DeviceKey::load(&key_file).unwrap());
+    assert!(reloaded.generate(&seed(), Format::Json).await.is_ok());
+    assert_eq!(DeviceKey::load(&key_file).unwrap().thumbprint(), thumbprint, "the same key after refresh");
+
+    let refreshed: serde_json::Value = serde_json::from_slice(&std::fs::read(&token_file).unwrap()).unwrap();
+    let access = refreshed["access_token"].as_str().unwrap().to_owned();
+    let done = reloaded.tokens().logout().await.unwrap();
+    assert!(matches!(done.revocation, Revocation::Revoked), "{:?}", done.revocation);
+    assert!(done.removed_tokens && done.removed_device_key);
+    assert!(!key_file.exists() && !token_file.exists());
+    assert_eq!(api.idp.introspect(&access).await, serde_json::json!({"active": false}));
+    api.stop().await;
+}
+
+/// A registry-key signer and a device-key token manager (or the reverse) would
+/// fail every request: the client refuses to be built so.
+#[tokio::test]
+async fn a_client_mixing_a_registry_key_and_bound_tokens_is_refused() {
+    use slipgate_client::{DeviceKey, IdpClient, TokenManager};
+    let api = TestApi::spawn(&[]).await;
+    let http = slipgate_client::https_client(Some(&api.ca), std::time::Duration::from_secs(5)).unwrap();
+    let bound =
+        IdpClient::new(http.clone(), &api.idp.url("")).with_device_key(DeviceKey::generate().unwrap());
+    let tokens = Arc::new(TokenManager::new(bound, None).unwrap());
+    let err = Client::new(http.clone(), &api.url(""), api.signer(), tokens).unwrap_err().to_string();
+    assert!(err.contains("with_device_key"), "{err}");
+    let device = DeviceKey::generate().unwrap();
+    let unbound = Arc::new(TokenManager::new(IdpClient::new(http.clone(), &api.idp.url("")), None).unwrap());
+    let err =
+        Client::new(http, &api.url(""), slipgate_client::RequestSigner::bound(&device), unbound).unwrap_err();
+    assert!(err.to_string().contains("httpsig"), "{err}");
+    api.stop().await;
+}

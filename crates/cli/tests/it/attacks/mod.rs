@@ -5,6 +5,7 @@
 
 // One file per area, each a test of its own that starts a `slipgate dev`,
 // plays its attacks and scans what the server wrote (`Dev::stop_and_scan`).
+mod binding;
 mod identity;
 mod login;
 mod sdk;
@@ -41,11 +42,23 @@ impl Drop for Dev {
 
 impl Dev {
     pub(crate) fn start(extra: &[&str]) -> Self {
+        Self::start_with_config(None, extra)
+    }
+
+    /// [`Dev::start`] with `slipgate dev --config FILE`, FILE holding `config` (TOML).
+    pub(crate) fn start_with_config(config: Option<&str>, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("server.log");
         let mut command = Command::new(env!("CARGO_BIN_EXE_slipgate"));
+        if let Some(config) = config {
+            let file = dir.path().join("dev.toml");
+            std::fs::write(&file, config).unwrap();
+            command.arg("dev").arg("--config").arg(file);
+        } else {
+            command.arg("dev");
+        }
         command
-            .args(["dev", "--data-dir"])
+            .arg("--data-dir")
             .arg(dir.path().join("data"))
             .env("XDG_CONFIG_HOME", dir.path().join("config"))
             .env("RUST_LOG", "debug")
