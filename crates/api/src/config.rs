@@ -237,6 +237,11 @@ pub struct AuthConfig {
     /// stops working (default `5m`, from `10s` to `24h`).
     #[serde(default = "default_jwks_refresh")]
     pub jwks_refresh: HumanDuration,
+    /// Refuse user tokens that are not bound to the client's key (SPEC §3.2.1): a user
+    /// token as `Bearer` is then 401 `token_invalid`, while service tokens (client
+    /// credentials) with registry keys keep working (default `false`).
+    #[serde(default)]
+    pub require_bound_tokens: bool,
 }
 
 impl Default for AuthConfig {
@@ -253,6 +258,7 @@ impl Default for AuthConfig {
             timeout: default_auth_timeout(),
             jwt_typ: default_jwt_typ(),
             jwks_refresh: default_jwks_refresh(),
+            require_bound_tokens: false,
         }
     }
 }

@@ -19,9 +19,9 @@
 //! TLS 1.2/1.3 only; strict parsing and validation of the body (unknown and
 //! duplicate members refused); body size, content type and header-read time
 //! bounded; every response carries `Cache-Control: no-store`, HSTS and
-//! `nosniff`; errors are RFC 9457 problems that never echo salary data. Not yet
-//! covered here: request signatures, tokens and rate limits (their layers come
-//! from `slipgate-guard`).
+//! `nosniff`; errors are RFC 9457 problems that never echo salary data. Request
+//! signatures (registry keys and key-bound `HTTPSig` tokens), tokens and rate
+//! limits are `slipgate-guard`'s layers, composed by [`router`].
 
 pub mod authority;
 pub mod config;
@@ -148,6 +148,7 @@ impl AppState {
             probes,
             keys: Arc::new(keys::load(&config.signature.keys)?),
             nonces: stores.nonces,
+            require_bound_tokens: config.auth.require_bound_tokens,
             rate_store: stores.rates,
             limits: RateLimits { ip: config.rate_limit.ip, user: config.rate_limit.user },
             trusted_proxies: TrustedProxies::parse(&config.rate_limit.trusted_proxies).map_err(|e| {
@@ -253,13 +254,15 @@ fn token_validator(
 /// Layers listed later wrap earlier ones, so the request meets them bottom-up:
 /// response signing, problem rendering and load shedding, the per-IP rate
 /// limit then the per-IP and global concurrency caps (step 1), the request shape (step 2), signature, digest and nonce
-/// (steps 3–6), the bearer token and its scope (steps 7, 9), the per-user rate
+/// (steps 3–6; for `Authorization: HTTPSig` the token is validated inside that layer between steps
+/// 3 and 4, SPEC §3.2.1), the bearer token and its scope (steps 7, 9), the per-user rate
 /// limit (step 8), then the handler's object-level rule, validation and
 /// generation (steps 9–11).
 pub fn router(state: AppState) -> Router {
     let signature = SignatureLayer::new(state.keys.clone(), state.nonces.clone(), state.clock.clone())
         .with_policy(state.policy.clone())
-        .with_body_limits(state.max_body, state.request_timeout);
+        .with_body_limits(state.max_body, state.request_timeout)
+        .with_bound_tokens(state.tokens.clone());
     let per_user = RateLimitLayer::per_user(state.rate_store.clone(), state.limits.user, state.clock.clone());
     let per_ip = RateLimitLayer::per_ip(
         state.rate_store.clone(),
@@ -273,7 +276,7 @@ pub fn router(state: AppState) -> Router {
     let guard = tower::ServiceBuilder::new()
         .layer(axum::middleware::from_fn_with_state(state.clone(), routes::slip::shape))
         .layer(signature)
-        .layer(TokenLayer::new(state.tokens.clone()))
+        .layer(TokenLayer::new(state.tokens.clone()).with_require_bound(state.require_bound_tokens))
         .layer(per_user);
     let slip = post(routes::slip::generate).route_layer(guard);
     Router::new()

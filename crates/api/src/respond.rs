@@ -120,6 +120,11 @@ fn audit(line: &AuditLine<'_>) {
 pub async fn sign_response(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let uri = request.uri().clone();
+    let key_bound = request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(slipgate_guard::signature::is_httpsig);
     let mut sent = http::HeaderMap::new();
     for name in [headers::SIGNATURE_INPUT, headers::SIGNATURE] {
         for value in request.headers().get_all(name) {
@@ -131,7 +136,7 @@ pub async fn sign_response(State(state): State<AppState>, request: Request, next
     let summary = match parts.extensions.get::<VerifiedKey>() {
         Some(verified) => RequestSummary::new(method, uri, Some(verified)),
         None if sent.is_empty() => RequestSummary::new(method, uri, None),
-        None => RequestSummary::unverified(method, uri, &sent),
+        None => RequestSummary::unverified(method, uri, &sent, key_bound),
     };
     let now = state.clock.unix_seconds();
     let bytes = match axum::body::to_bytes(body, MAX_SIGNED_BODY).await {

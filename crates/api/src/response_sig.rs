@@ -9,8 +9,9 @@ use std::path::Path;
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use slipgate_guard::signature::VerifiedKey;
+use slipgate_httpsig::binding::{BOUND_REQUEST_TAG, parse_tagged_signature};
 use slipgate_httpsig::jose::{Jwk, Jwks};
-use slipgate_httpsig::params::{Component, parse_signature_header_map};
+use slipgate_httpsig::params::{Component, joined_field, parse_signature_header_map};
 use slipgate_httpsig::{
     Algorithm, DigestAlgorithm, Message, SignParams, SigningKey, content_digest, sign_message, to_pem,
 };
@@ -49,9 +50,27 @@ impl RequestSummary {
 
     /// Method and path, and — when the `Signature-Input` and `Signature`
     /// fields in `headers` parse — the evaluated signature's label and bytes,
-    /// not verified (a refused request's answer is bound to what it sent).
-    pub fn unverified(method: http::Method, uri: http::Uri, headers: &http::HeaderMap) -> Self {
-        let bound = parse_signature_header_map(headers).ok().map(|p| (p.params.label, p.signature));
+    /// not verified (a refused request's answer is bound to what it sent). For
+    /// a request presenting a key-bound token (`key_bound`, `Authorization:
+    /// HTTPSig`) the evaluated signature is the one tagged `httpsig-oauth`
+    /// (SPEC §3.2.1), else the first member (§3.2).
+    pub fn unverified(
+        method: http::Method,
+        uri: http::Uri,
+        headers: &http::HeaderMap,
+        key_bound: bool,
+    ) -> Self {
+        let parsed = if key_bound {
+            let field = |name| joined_field(headers, name).ok().flatten();
+            parse_tagged_signature(
+                field("signature-input").as_deref(),
+                field("signature").as_deref(),
+                BOUND_REQUEST_TAG,
+            )
+        } else {
+            parse_signature_header_map(headers)
+        };
+        let bound = parsed.ok().map(|p| (p.params.label, p.signature));
         Self { method, uri, bound }
     }
 

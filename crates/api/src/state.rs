@@ -50,6 +50,8 @@ pub struct Shared {
     pub nonces: Arc<dyn NonceStore>,
     /// Validates bearer tokens (introspection or JWT).
     pub tokens: Arc<dyn TokenValidator>,
+    /// `auth.require_bound_tokens`: user tokens must be key-bound (SPEC §3.2.1).
+    pub require_bound_tokens: bool,
     /// Where GCRA state lives.
     pub rate_store: Arc<dyn RateLimitStore>,
     /// The `ip` and `user` policies.

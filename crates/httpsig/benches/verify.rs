@@ -104,15 +104,17 @@ fn bench_bound(c: &mut Criterion) {
                 BoundKey::from_confirmation(&cnf).expect("key")
             })
         });
-        let bound = BoundKey::from_confirmation(&serde_json::from_str::<Confirmation>(&cnf).expect("json")).expect("key");
+        let bound = BoundKey::from_confirmation(&serde_json::from_str::<Confirmation>(&cnf).expect("json"))
+            .expect("key");
         group.bench_function(format!("{}: thumbprint", alg.as_str()), |b| {
             b.iter(|| black_box(&bound).thumbprint())
         });
         group.bench_function(format!("{}: cnf import, parse, digest, base, verify", alg.as_str()), |b| {
             b.iter(|| {
-                let key =
-                    BoundKey::from_confirmation(&serde_json::from_str::<Confirmation>(black_box(&cnf)).expect("json"))
-                        .expect("key");
+                let key = BoundKey::from_confirmation(
+                    &serde_json::from_str::<Confirmation>(black_box(&cnf)).expect("json"),
+                )
+                .expect("key");
                 let parsed = parse_tagged_signature(
                     Some(&signed.signature_input),
                     Some(&signed.signature),

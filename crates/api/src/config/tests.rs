@@ -258,3 +258,18 @@ fn rejects_an_empty_or_unknown_jwt_typ() {
     let ok = with_tls(ConfigLoader::new()).set_override(r#"auth.jwt_typ=["at+jwt", "JWT"]"#).unwrap();
     assert_eq!(ok.load::<Config>().unwrap().auth.jwt_typ, ["at+jwt", "JWT"]);
 }
+
+#[test]
+fn require_bound_tokens_defaults_to_false_and_takes_a_boolean_from_env() {
+    let c = with_tls(ConfigLoader::new()).load::<Config>().unwrap();
+    assert!(!c.auth.require_bound_tokens);
+    let c = with_tls(ConfigLoader::new())
+        .env_from([("SLIPGATE_AUTH__REQUIRE_BOUND_TOKENS".to_owned(), "true".to_owned())])
+        .unwrap()
+        .load::<Config>()
+        .unwrap();
+    assert!(c.auth.require_bound_tokens);
+    assert!(c.validate().is_ok());
+    let f = write("[auth]\nrequire_bound_tokens = \"yes\"\n");
+    assert!(with_tls(ConfigLoader::new().file(f.path()).unwrap()).load::<Config>().is_err());
+}

@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod bound;
 mod dos;
 mod errors;
 mod jwt;

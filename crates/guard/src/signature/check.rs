@@ -9,6 +9,7 @@ use std::time::Duration;
 use http::request::Parts;
 use slipgate_httpsig::base::join_field_lines;
 use slipgate_httpsig::params::{ParseError, ParsedSignature, parse_signature_header_map};
+use slipgate_httpsig::received::ReceivedRequest;
 use slipgate_httpsig::{
     Algorithm, BaseError, DigestError, VerifyError, VerifyingKey, signature_base, verify_content_digest,
     verify_signature,
@@ -75,7 +76,7 @@ pub struct HeadChecked {
     created: i64,
 }
 
-fn reject(code: ProblemCode, detail: impl Into<std::borrow::Cow<'static, str>>) -> Rejection {
+pub(crate) fn reject(code: ProblemCode, detail: impl Into<std::borrow::Cow<'static, str>>) -> Rejection {
     Rejection::new(code, detail)
 }
 
@@ -158,6 +159,12 @@ impl SignaturePolicy {
         {
             return Err(reject(ProblemCode::AlgorithmMismatch, "the alg parameter does not match the key"));
         }
+        self.check_fresh(created, params.expires, now)?;
+        Ok(HeadChecked { parsed, key, keyid, nonce, created })
+    }
+
+    /// Freshness (SPEC §3.2): `|now − created| ≤ max_skew`, and `now ≤ expires` when present.
+    pub(crate) fn check_fresh(&self, created: i64, expires: Option<i64>, now: i64) -> Result<(), Rejection> {
         let skew = i64::try_from(self.max_skew.as_secs()).unwrap_or(i64::MAX);
         if created.abs_diff(now) > skew.unsigned_abs() {
             return Err(reject(
@@ -165,12 +172,12 @@ impl SignaturePolicy {
                 format!("created is more than {skew} s away from the server clock"),
             ));
         }
-        if let Some(expires) = params.expires
+        if let Some(expires) = expires
             && now > expires
         {
             return Err(reject(ProblemCode::RequestExpired, "the signature has expired"));
         }
-        Ok(HeadChecked { parsed, key, keyid, nonce, created })
+        Ok(())
     }
 
     /// Steps 4–5: the body matches `Content-Digest`, and the signature over
@@ -181,43 +188,8 @@ impl SignaturePolicy {
         parts: &Parts,
         body: &[u8],
     ) -> Result<VerifiedKey, Rejection> {
-        // The value the signature base covers for `"content-digest"`, built the
-        // same way (lines trimmed and joined; `check_head` allowed one line).
-        let lines: Vec<&[u8]> = parts
-            .headers
-            .get_all(slipgate_proto::headers::CONTENT_DIGEST)
-            .iter()
-            .map(http::HeaderValue::as_bytes)
-            .collect();
-        let mut covered = Vec::new();
-        join_field_lines(&lines, &mut covered);
-        let digest = match (lines.is_empty(), std::str::from_utf8(&covered)) {
-            (true, _) => None,
-            (false, Ok(v)) => Some(v),
-            (false, Err(_)) => {
-                return Err(reject(ProblemCode::DigestMismatch, "Content-Digest is not ASCII"));
-            }
-        };
-        verify_content_digest(digest, body).map_err(|e| match e {
-            DigestError::Missing => {
-                reject(ProblemCode::DigestMissing, "send Content-Digest with a sha-256 or sha-512 member")
-            }
-            _ => reject(ProblemCode::DigestMismatch, "Content-Digest does not match the body"),
-        })?;
+        verify_digest_and_signature(&head.parsed, parts, body, &head.key)?;
         let params = &head.parsed.params;
-        let base = signature_base(params, parts, None::<&Parts>).map_err(|e| match e {
-            BaseError::ComponentMissing(id) => reject(
-                ProblemCode::ComponentsMissing,
-                format!("covered component {id} is absent from the request"),
-            ),
-            other => reject(ProblemCode::SignatureMalformed, other.to_string()),
-        })?;
-        verify_signature(params, &head.parsed.signature, &base, &head.key).map_err(|e| match e {
-            VerifyError::AlgorithmMismatch(_) => {
-                reject(ProblemCode::AlgorithmMismatch, "the alg parameter does not match the key")
-            }
-            _ => reject(ProblemCode::SignatureInvalid, "the signature does not verify"),
-        })?;
         Ok(VerifiedKey {
             keyid: head.keyid,
             alg: head.key.algorithm(),
@@ -225,6 +197,57 @@ impl SignaturePolicy {
             signature: head.parsed.signature,
             nonce: head.nonce,
             created: head.created,
+            thumbprint: None,
         })
     }
+}
+
+/// Steps 4–5 for either kind of key: the body matches the very `Content-Digest`
+/// field the signature covers, and the signature over the base rebuilt from the
+/// request as received on the TLS listener (`@target-uri` is
+/// `https://<authority><path>`) verifies with `key`.
+pub(crate) fn verify_digest_and_signature(
+    parsed: &ParsedSignature,
+    parts: &Parts,
+    body: &[u8],
+    key: &VerifyingKey,
+) -> Result<(), Rejection> {
+    // The value the signature base covers for `"content-digest"`, built the
+    // same way (lines trimmed and joined; the head check allowed one line).
+    let lines: Vec<&[u8]> = parts
+        .headers
+        .get_all(slipgate_proto::headers::CONTENT_DIGEST)
+        .iter()
+        .map(http::HeaderValue::as_bytes)
+        .collect();
+    let mut covered = Vec::new();
+    join_field_lines(&lines, &mut covered);
+    let digest = match (lines.is_empty(), std::str::from_utf8(&covered)) {
+        (true, _) => None,
+        (false, Ok(v)) => Some(v),
+        (false, Err(_)) => {
+            return Err(reject(ProblemCode::DigestMismatch, "Content-Digest is not ASCII"));
+        }
+    };
+    verify_content_digest(digest, body).map_err(|e| match e {
+        DigestError::Missing => {
+            reject(ProblemCode::DigestMissing, "send Content-Digest with a sha-256 or sha-512 member")
+        }
+        _ => reject(ProblemCode::DigestMismatch, "Content-Digest does not match the body"),
+    })?;
+    let params = &parsed.params;
+    let base =
+        signature_base(params, &ReceivedRequest::https(parts), None::<&Parts>).map_err(|e| match e {
+            BaseError::ComponentMissing(id) => reject(
+                ProblemCode::ComponentsMissing,
+                format!("covered component {id} is absent from the request"),
+            ),
+            other => reject(ProblemCode::SignatureMalformed, other.to_string()),
+        })?;
+    verify_signature(params, &parsed.signature, &base, key).map_err(|e| match e {
+        VerifyError::AlgorithmMismatch(_) => {
+            reject(ProblemCode::AlgorithmMismatch, "the alg parameter does not match the key")
+        }
+        _ => reject(ProblemCode::SignatureInvalid, "the signature does not verify"),
+    })
 }

@@ -70,7 +70,8 @@ impl KeyResolver for KeyRing {
 /// as a request extension.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedKey {
-    /// The key id that signed the request.
+    /// The registry key id that signed the request; for a key-bound token
+    /// (SPEC §3.2.1), `htsk:` and the RFC 7638 thumbprint of the token's key.
     pub keyid: String,
     /// Its algorithm.
     pub alg: Algorithm,
@@ -82,4 +83,8 @@ pub struct VerifiedKey {
     pub nonce: String,
     /// `created`, unix seconds.
     pub created: i64,
+    /// For a request presenting a key-bound token: the RFC 7638 thumbprint of
+    /// the key its `cnf` names (the signature verified with it). `None` for a
+    /// registry key.
+    pub thumbprint: Option<String>,
 }

@@ -7,16 +7,22 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
+use http::header::AUTHORIZATION;
+use http::request::Parts;
 use http::{Request, Response};
 use http_body_util::BodyExt as _;
 use slipgate_proto::ProblemCode;
 use slipgate_proto::clock::Clock;
 use tower::{Layer, Service};
 
+use super::bound::{CHALLENGE_HTTPSIG, bound_replay_key, httpsig_challenge, is_httpsig};
 use super::check::SignaturePolicy;
-use super::keys::KeyResolver;
+use super::keys::{KeyResolver, VerifiedKey};
 use super::store::{BoxFuture, NonceStore, NonceVerdict, StoreError};
 use crate::Rejection;
+use crate::token::{
+    BoundClaims, CHALLENGE_HTTPSIG_INVALID, TokenClaims, TokenValidator, httpsig, validate_bound,
+};
 
 #[derive(Debug)]
 struct Shared {
@@ -26,6 +32,7 @@ struct Shared {
     clock: Arc<dyn Clock>,
     max_body: usize,
     body_timeout: Duration,
+    tokens: Option<Arc<dyn TokenValidator>>,
 }
 
 /// Verifies RFC 9421 request signatures and refuses replays (SPEC §3.2–§3.3).
@@ -45,6 +52,7 @@ impl SignatureLayer {
                 clock,
                 max_body: 16 * 1024,
                 body_timeout: Duration::from_secs(30),
+                tokens: None,
             }),
         }
     }
@@ -62,6 +70,7 @@ impl SignatureLayer {
                 clock: s.clock.clone(),
                 max_body: s.max_body,
                 body_timeout: s.body_timeout,
+                tokens: s.tokens.clone(),
             };
             f(&mut shared);
             Self { shared: Arc::new(shared) }
@@ -71,6 +80,12 @@ impl SignatureLayer {
     /// Replaces the policy (required components, freshness window).
     pub fn with_policy(self, policy: SignaturePolicy) -> Self {
         self.edit(|s| s.policy = policy)
+    }
+
+    /// Accepts key-bound tokens (`Authorization: HTTPSig`, SPEC §3.2.1), validated by
+    /// `tokens` before the body is read. Without it such a request is `token_invalid`.
+    pub fn with_bound_tokens(self, tokens: Arc<dyn TokenValidator>) -> Self {
+        self.edit(|s| s.tokens = Some(tokens))
     }
 
     /// Bounds the body read for digest and verification.
@@ -125,56 +140,99 @@ where
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
+        // A key-bound request (`Authorization: HTTPSig`) takes SPEC §3.2.1's order.
         // The clone is the one that was not polled ready; keep the ready one.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
         Box::pin(async move {
             let now = shared.clock.unix_seconds();
-            let (mut parts, body) = request.into_parts();
-            let head = match shared.policy.check_head(&parts, shared.keys.as_ref(), now) {
-                Ok(head) => head,
-                Err(rejection) => return Ok(rejection.into_response()),
+            let (parts, body) = request.into_parts();
+            let bound =
+                parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).is_some_and(is_httpsig);
+            let admitted = if bound {
+                admit_bound(&shared, parts, body, now).await.map_err(httpsig_challenge)
+            } else {
+                admit_registered(&shared, parts, body, now).await
             };
-            let bytes = match read_body(body, shared.max_body, shared.body_timeout).await {
-                Ok(bytes) => bytes,
-                Err(rejection) => return Ok(rejection.into_response()),
-            };
-            let verified = match shared.policy.check_body(head, &parts, &bytes) {
-                Ok(verified) => verified,
+            let Admitted { mut parts, bytes, verified, replay_key, claims } = match admitted {
+                Ok(admitted) => admitted,
                 Err(rejection) => return Ok(rejection.into_response()),
             };
             // Only now, so forged requests cannot fill the store (SPEC §3.3 step 6).
             let ttl = shared.policy.nonce_ttl(verified.created, now);
-            match shared.nonces.check_and_record(&verified.keyid, &verified.nonce, now, ttl).await {
-                Ok(NonceVerdict::Fresh) => {}
+            let refused = match shared.nonces.check_and_record(&replay_key, &verified.nonce, now, ttl).await {
+                Ok(NonceVerdict::Fresh) => None,
                 Ok(NonceVerdict::Replayed) => {
-                    return Ok(
-                        Rejection::new(ProblemCode::Replayed, "this nonce was already used").into_response()
-                    );
+                    Some(Rejection::new(ProblemCode::Replayed, "this nonce was already used"))
                 }
                 Err(StoreError::Full(_)) => {
                     tracing::warn!("nonce store full; refusing new requests until entries expire");
-                    return Ok(Rejection::new(
-                        ProblemCode::Overloaded,
-                        "too many requests in flight; retry later",
-                    )
-                    .into_response());
+                    Some(Rejection::new(ProblemCode::Overloaded, "too many requests in flight; retry later"))
                 }
                 Err(error) => {
                     tracing::error!(%error, "nonce store unavailable");
-                    return Ok(Rejection::new(
-                        ProblemCode::StoreUnavailable,
-                        "the replay store is unavailable",
-                    )
-                    .into_response());
+                    Some(Rejection::new(ProblemCode::StoreUnavailable, "the replay store is unavailable"))
                 }
+            };
+            if let Some(rejection) = refused {
+                let rejection = if bound { httpsig_challenge(rejection) } else { rejection };
+                return Ok(rejection.into_response());
             }
             parts.extensions.insert(verified.clone());
+            if let Some(claims) = claims {
+                parts.extensions.insert(BoundClaims(claims));
+            }
             let mut response = inner.call(Request::from_parts(parts, Body::from(bytes))).await?;
             // For the audit line: which key this request was verified with.
             response.extensions_mut().insert(verified);
             Ok(response)
         })
     }
+}
+
+/// A request whose signature verified, before its nonce is spent.
+struct Admitted {
+    parts: Parts,
+    bytes: Bytes,
+    verified: VerifiedKey,
+    /// The first half of the replay pair: the registry keyid, or [`bound_replay_key`].
+    replay_key: String,
+    /// The validated token of a bound request, for the token layer.
+    claims: Option<TokenClaims>,
+}
+
+/// Steps 3–5 with a registry key (SPEC §3.3).
+async fn admit_registered(
+    shared: &Shared,
+    parts: Parts,
+    body: Body,
+    now: i64,
+) -> Result<Admitted, Rejection> {
+    let head = shared.policy.check_head(&parts, shared.keys.as_ref(), now)?;
+    let bytes = read_body(body, shared.max_body, shared.body_timeout).await?;
+    let verified = shared.policy.check_body(head, &parts, &bytes)?;
+    Ok(Admitted { replay_key: verified.keyid.clone(), parts, bytes, verified, claims: None })
+}
+
+/// Steps 3, 7, 4, 5 of a request presenting a key-bound token (SPEC §3.2.1): no key
+/// lookup, then the token (which names the key), then the body and the signature.
+async fn admit_bound(shared: &Shared, parts: Parts, body: Body, now: i64) -> Result<Admitted, Rejection> {
+    let head = shared.policy.check_bound_head(&parts, now)?;
+    let token = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(httpsig);
+    let Some(token) = token else {
+        return Err(Rejection::new(ProblemCode::TokenMissing, "send Authorization: HTTPSig <access token>")
+            .with_challenge(CHALLENGE_HTTPSIG));
+    };
+    let Some(tokens) = &shared.tokens else {
+        return Err(Rejection::new(
+            ProblemCode::TokenInvalid,
+            "this server does not accept key-bound tokens",
+        )
+        .with_challenge(CHALLENGE_HTTPSIG_INVALID));
+    };
+    let (claims, key) = validate_bound(tokens.validate(token).await)?;
+    let bytes = read_body(body, shared.max_body, shared.body_timeout).await?;
+    let verified = shared.policy.check_bound_body(head, &key, &parts, &bytes)?;
+    Ok(Admitted { replay_key: bound_replay_key(&key), parts, bytes, verified, claims: Some(claims) })
 }

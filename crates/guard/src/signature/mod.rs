@@ -8,6 +8,16 @@
 //! the nonce is recorded last, so only correctly signed requests reach the
 //! store. What passed reaches the handler as a [`VerifiedKey`] extension.
 //!
+//! A request presenting a key-bound token (`Authorization: HTTPSig`, SPEC
+//! §3.2.1) takes another order, given the token validator
+//! ([`SignatureLayer::with_bound_tokens`]): the one signature tagged
+//! `httpsig-oauth` is checked without a key lookup (no `keyid`, `alg` or `pub`;
+//! [`BOUND_REQUIRED`] covered; fresh), then the token must be valid and carry
+//! `cnf.htsk`, then the digest and the signature are checked with that key,
+//! and the nonce is spent under [`bound_replay_key`] (the key's RFC 7638
+//! thumbprint). The validated claims go on to the token layer, which applies
+//! the scope rule; every refusal challenges `WWW-Authenticate: HTTPSig`.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use slipgate_guard::signature::{KeyRing, MemoryNonceStore, SignatureLayer, SignaturePolicy};
@@ -27,9 +37,12 @@
 //! ECDSA r‖s, Ed25519), algorithm confusion (the algorithm comes from the key
 //! registry; a differing `alg` is refused), stale and future-dated requests
 //! (two-sided window), and replays (single-use nonces kept until `created + max_skew`).
+//! A stolen key-bound token is worth nothing without its device's private key,
+//! and forged or unbound tokens never reach the nonce store.
 //! Not covered: a stolen signing key (rotate it: several keys may be live), and
 //! replays across instances with the memory store (use the Redis store).
 
+mod bound;
 mod check;
 mod keys;
 mod layer;
@@ -37,8 +50,14 @@ mod redis;
 mod store;
 
 #[cfg(test)]
+mod bound_tests;
+#[cfg(test)]
 mod tests;
 
+pub use bound::{
+    BOUND_REPLAY_PREFIX, BOUND_REQUIRED, BoundHead, CHALLENGE_HTTPSIG, bound_replay_key, httpsig_challenge,
+    is_httpsig,
+};
 pub use check::{DEFAULT_REQUIRED, HeadChecked, SINGLETON_FIELDS, SignaturePolicy, check_single_lines};
 pub use keys::{DuplicateKeyId, KeyResolver, KeyRing, VerifiedKey};
 pub use layer::{SignatureLayer, SignatureService};

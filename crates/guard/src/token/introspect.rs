@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use slipgate_proto::clock::Clock;
+use slipgate_proto::oauth::{Confirmation, INTROSPECT_PATH, Introspection};
 use tokio::sync::OnceCell;
 
 use super::cache::TokenCache;
@@ -60,7 +61,7 @@ impl Introspector {
     ) -> Result<Self, TokenError> {
         Ok(Self {
             http,
-            url: format!("{}/oauth/introspect", idp_url.trim_end_matches('/')),
+            url: format!("{}{INTROSPECT_PATH}", idp_url.trim_end_matches('/')),
             client_id,
             secret,
             cache: TokenCache::new(100_000)?,
@@ -91,14 +92,30 @@ impl Introspector {
         if body.len() > 16 * 1024 {
             return Err(TokenError::Unavailable("introspection answer too large".into()));
         }
-        let parsed: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|_| TokenError::Unavailable("introspection answer is not JSON".into()))?;
-        if parsed.get("active") != Some(&serde_json::Value::Bool(true)) {
-            return Err(TokenError::Invalid("inactive"));
+        parse_answer(&body)
+    }
+}
+
+/// The RFC 7662 answer as the shared typed contract ([`Introspection`]), then its claims.
+/// Unparsable JSON is an outage (fail closed, 503); an active answer whose `cnf` is not an
+/// `htsk` confirmation names a key this API cannot check, so the token is refused (401).
+fn parse_answer(body: &[u8]) -> Result<TokenClaims, TokenError> {
+    match serde_json::from_slice::<Introspection>(body) {
+        Ok(answer) => TokenClaims::from_introspection(answer),
+        Err(_) => {
+            let value: serde_json::Value = serde_json::from_slice(body)
+                .map_err(|_| TokenError::Unavailable("introspection answer is not JSON".into()))?;
+            if value.get("active") != Some(&serde_json::Value::Bool(true)) {
+                return Err(TokenError::Invalid("inactive"));
+            }
+            if value
+                .get("cnf")
+                .is_some_and(|cnf| serde_json::from_value::<Confirmation>(cnf.clone()).is_err())
+            {
+                return Err(TokenError::Invalid("bound by a confirmation method other than htsk"));
+            }
+            Err(TokenError::Unavailable("the RFC 7662 answer does not parse".into()))
         }
-        serde_json::from_value(parsed).map_err(|_| {
-            TokenError::Unavailable("active token without sub and exp in the RFC 7662 answer".into())
-        })
     }
 }
 
@@ -203,5 +220,44 @@ mod tests {
             introspector.in_flight.lock().map(|m| m.is_empty()).unwrap_or(false),
             "nothing left in flight"
         );
+    }
+}
+
+#[cfg(test)]
+mod answer_tests {
+    use super::*;
+    use slipgate_proto::oauth::TokenType;
+
+    const CNF: &str = r#"{"htsk":{"alg":"ed25519","pub":"JrQLj5P_89iXES9-vFgrIy29clF9CC_oPPsw3c5D0bs"}}"#;
+
+    #[test]
+    fn a_bound_answer_keeps_its_cnf_and_token_type() {
+        let body = format!(
+            r#"{{"active":true,"sub":"alice","username":"alice","scope":"salaryslip:self","exp":99,"iat":1,
+               "client_id":"slipgate-cli","token_type":"httpsig","emp_id":"01234","name":"Alice Example","cnf":{CNF}}}"#
+        );
+        let claims = parse_answer(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(claims.cnf, serde_json::from_str(CNF).ok());
+        assert_eq!(claims.token_type, Some(TokenType::Httpsig));
+        assert_eq!(
+            (claims.username.as_deref(), claims.emp_name.as_deref()),
+            (Some("alice"), Some("Alice Example"))
+        );
+        assert!(claims.is_bound() && !claims.is_service_token());
+    }
+
+    #[test]
+    fn another_confirmation_method_or_an_inactive_token_is_invalid_not_an_outage() {
+        let jkt = br#"{"active":true,"sub":"alice","exp":99,"cnf":{"jkt":"abc"}}"#;
+        assert_eq!(
+            parse_answer(jkt),
+            Err(TokenError::Invalid("bound by a confirmation method other than htsk"))
+        );
+        assert_eq!(parse_answer(br#"{"active":false}"#), Err(TokenError::Invalid("inactive")));
+        assert!(matches!(parse_answer(br#"{"active":true,"sub":"a"}"#), Err(TokenError::Unavailable(_))));
+        assert!(matches!(parse_answer(b"<html>"), Err(TokenError::Unavailable(_))));
+        // An active answer with a token_type this API does not know is an outage (fail closed).
+        let dpop = br#"{"active":true,"sub":"a","exp":99,"token_type":"DPoP"}"#;
+        assert!(matches!(parse_answer(dpop), Err(TokenError::Unavailable(_))));
     }
 }

@@ -34,6 +34,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use slipgate_httpsig::jose::{self, Jwks, JwtError};
 use slipgate_proto::clock::Clock;
+use slipgate_proto::oauth::JWKS_PATH;
 
 use super::claims::{TokenClaims, TokenError, TokenValidator};
 use crate::signature::BoxFuture;
@@ -150,7 +151,7 @@ impl JwtValidator {
     ) -> Self {
         Self {
             http,
-            jwks_url: format!("{}/.well-known/jwks.json", idp_url.trim_end_matches('/')),
+            jwks_url: format!("{}{JWKS_PATH}", idp_url.trim_end_matches('/')),
             issuer,
             audience,
             typ: DEFAULT_JWT_TYP.iter().map(|t| (*t).to_owned()).collect(),
@@ -315,6 +316,19 @@ mod tests {
         assert!(typ_accepted(&accepted, "Application/AT+JWT"));
         assert!(!typ_accepted(&accepted, "JWT"));
         assert!(!typ_accepted(&accepted, "jwt"));
+    }
+
+    #[test]
+    fn the_cnf_claim_is_read_and_other_confirmations_refused() {
+        let bound =
+            r#"{"iss":"i","aud":"a","sub":"s","exp":1,"iat":0,"cnf":{"htsk":{"alg":"ed25519","pub":"x"}}}"#;
+        let claims: JwtClaims = serde_json::from_str(bound).unwrap();
+        assert_eq!(claims.claims.cnf.map(|c| c.htsk.alg), Some("ed25519".to_owned()));
+        let jkt = r#"{"iss":"i","aud":"a","sub":"s","exp":1,"iat":0,"cnf":{"jkt":"x"}}"#;
+        assert!(serde_json::from_str::<JwtClaims>(jkt).is_err());
+        let plain: JwtClaims =
+            serde_json::from_str(r#"{"iss":"i","aud":"a","sub":"s","exp":1,"iat":0}"#).unwrap();
+        assert!(!plain.claims.is_bound());
     }
 
     #[test]

@@ -29,7 +29,9 @@
 //! Fails closed: an unreachable or slow identity server (timeout) is 503
 //! `auth_unavailable`, never a pass, and outages are not cached. The cache key
 //! is a keyed hash, so tokens are never stored and lookups leak nothing. Not
-//! covered: a stolen token used with a stolen signing key; revocation in `jwt`
+//! covered: a stolen token used with a stolen signing key (for a key-bound
+//! token, the device's private key; a bound token sent as `Bearer`, and with
+//! `auth.require_bound_tokens` an unbound user token, is refused); revocation in `jwt`
 //! mode before `exp` (a withdrawn signing key, though, stops working within
 //! `auth.jwks_refresh`).
 
@@ -50,7 +52,9 @@ pub use introspect::{ClientSecret, Introspector};
 pub use jwt::{
     DEFAULT_JWKS_REFRESH, DEFAULT_JWT_TYP, JwtTimes, JwtValidator, LEEWAY, REFETCH_EVERY, RETRY_FAILED_FETCH,
 };
+pub(crate) use layer::BoundClaims;
 pub use layer::{
-    AuditSubject, CHALLENGE_INVALID, CHALLENGE_MISSING, CHALLENGE_SCOPE, TokenLayer, TokenService,
-    authorize_employee, bearer, decide,
+    AuditSubject, CHALLENGE_HTTPSIG_INVALID, CHALLENGE_HTTPSIG_SCOPE, CHALLENGE_INVALID, CHALLENGE_MISSING,
+    CHALLENGE_SCOPE, Presentation, TokenLayer, TokenService, authorize_employee, bearer, decide, decide_as,
+    httpsig, validate_bound,
 };
