@@ -22,6 +22,7 @@ need_pkg() { # need_pkg <command> <debian package>
 need_pkg pdftotext poppler-utils
 need_pkg cc gcc
 need_pkg script bsdutils   # a pseudo-terminal for the credential-prompt test
+need_pkg systemd-analyze systemd   # verifies the units in deploy/systemd/
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

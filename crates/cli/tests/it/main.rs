@@ -6,4 +6,5 @@ mod batch;
 mod bench;
 mod client;
 mod dev;
+mod packaging;
 mod scaleout;
