@@ -1,6 +1,7 @@
 //! End-to-end tests of the `slipgate` binary as a user runs it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin;
 mod attacks;
 mod batch;
 mod bench;
