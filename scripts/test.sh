@@ -12,6 +12,11 @@ as_root() {
 }
 
 apt_updated=""
+need_pkg_force() { # need_pkg_force <debian package>
+  step "installing $1"
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+}
 need_pkg() { # need_pkg <command> <debian package>
   command -v "$1" >/dev/null 2>&1 && return 0
   step "installing $2 (for $1)"
@@ -23,6 +28,15 @@ need_pkg pdftotext poppler-utils
 need_pkg cc gcc
 need_pkg script bsdutils   # a pseudo-terminal for the credential-prompt test
 need_pkg systemd-analyze systemd   # verifies the units in deploy/systemd/
+
+need_pkg_always() { # need_pkg_always <debian package>: for what has no command of its own
+  step "installing $1"
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+}
+
+need_pkg python3 python3
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_pkg_always python3-venv   # the SDK's venv
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -78,6 +92,9 @@ trap 'pg_private_stop; redis_private_stop' EXIT
 ensure_postgres
 ensure_redis
 need_pkg haproxy haproxy   # the scale-out test runs the documented balancer config
+need_pkg chromium chromium # the web console's browser tests (console/tests)
+need_pkg python3 python3
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_pkg_force python3-venv
 
 # The OpenAPI 3.1 validator the API's document test runs (pinned; from PyPI, at install time only).
 openapi_venv="${CARGO_TARGET_DIR:-target}/openapi-venv"
@@ -110,6 +127,33 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (unit, integration and doc tests)"
 cargo test --workspace --locked
+
+# The Python SDK (clients/python) against the slipgate binary the tests above built (the dev
+# profile; no second build). The venv is reused when present; versions come from constraints.txt.
+step "python SDK: ruff, mypy --strict, pytest against real slipgate dev processes"
+cargo build -p slipgate-cli --locked
+PY_VENV=target/py-venv
+SLIPGATE_BIN="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/slipgate"
+if [ ! -x "$PY_VENV/bin/python" ]; then python3 -m venv "$PY_VENV"; fi
+"$PY_VENV/bin/pip" install -q --disable-pip-version-check \
+  -c clients/python/constraints.txt './clients/python[test]'
+(
+  cd clients/python
+  ../../$PY_VENV/bin/ruff check .
+  ../../$PY_VENV/bin/ruff format --check .
+  ../../$PY_VENV/bin/mypy --strict
+  SLIPGATE_BIN="$SLIPGATE_BIN" ../../$PY_VENV/bin/python -m pytest -q -p no:cacheprovider
+)
+
+step "web console in headless chromium (console/tests; screenshots in target/console-artifacts)"
+console_venv="$(realpath -m "${CARGO_TARGET_DIR:-target}")/console-venv"
+if [ ! -x "$console_venv/bin/pytest" ] || ! cmp -s console/tests/requirements.txt "$console_venv/requirements.txt"; then
+  python3 -m venv "$console_venv"
+  # Playwright's own browser download is skipped: it drives Debian's chromium.
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 "$console_venv/bin/pip" install -q -r console/tests/requirements.txt
+  cp console/tests/requirements.txt "$console_venv/requirements.txt"
+fi
+(cd console/tests && "$console_venv/bin/python" -m pytest -q -p no:cacheprovider)
 
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked

@@ -12,6 +12,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     KeyUsagePurpose,
 };
+use slipgate_proto::clock::{Clock, SystemClock};
 
 /// Where the development PKI lives.
 #[derive(Debug, Clone)]
@@ -55,18 +56,24 @@ impl DevPki {
         }
     }
 
-    /// Reuses the PKI in `dir` when all four files exist, else creates a new one.
+    /// Reuses the PKI in `dir` when all four files exist, else creates a new
+    /// one valid from the system clock's yesterday.
     pub fn ensure(dir: &Path) -> Result<Self, PkiError> {
+        Self::ensure_at(dir, &SystemClock)
+    }
+
+    /// [`Self::ensure`], dating new certificates by `clock`.
+    pub fn ensure_at(dir: &Path, clock: &dyn Clock) -> Result<Self, PkiError> {
         let pki = Self::paths(dir);
         if [&pki.ca_cert, &pki.ca_key, &pki.server_cert, &pki.server_key].iter().all(|p| p.exists()) {
             return Ok(pki);
         }
-        pki.generate()?;
+        pki.generate(clock)?;
         Ok(pki)
     }
 
-    fn generate(&self) -> Result<(), PkiError> {
-        let now = time::OffsetDateTime::now_utc();
+    fn generate(&self, clock: &dyn Clock) -> Result<(), PkiError> {
+        let now = time::OffsetDateTime::from(clock.now());
         let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
         let mut ca = CertificateParams::new(Vec::<String>::new())?;
         ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
@@ -97,7 +104,16 @@ impl DevPki {
 /// A client certificate for mutual TLS, signed by a fresh CA of its own in
 /// `dir`: returns `(ca.pem, client.pem, client-key.pem)`.
 pub fn client_pki(dir: &Path, common_name: &str) -> Result<(PathBuf, PathBuf, PathBuf), PkiError> {
-    let now = time::OffsetDateTime::now_utc();
+    client_pki_at(dir, common_name, &SystemClock)
+}
+
+/// [`client_pki`], dating the certificates by `clock`.
+pub fn client_pki_at(
+    dir: &Path,
+    common_name: &str,
+    clock: &dyn Clock,
+) -> Result<(PathBuf, PathBuf, PathBuf), PkiError> {
+    let now = time::OffsetDateTime::from(clock.now());
     let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let mut ca = CertificateParams::new(Vec::<String>::new())?;
     ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));

@@ -2,8 +2,8 @@
 //! (SPEC §3.6: RFC 9457 problem details).
 //!
 //! Handlers and layers return an [`ApiError`]; its response carries the typed
-//! problem in the response extensions and no body yet. The outermost layer
-//! (`respond`) renders every problem with the request id, the
+//! problem in the response extensions and no body yet. The `respond` layer
+//! (outermost but for response signing) renders every problem with the request id, the
 //! security headers and the metrics, so no response can skip them.
 
 use axum::response::{IntoResponse, Response};

@@ -16,12 +16,17 @@
 //! ```
 //!
 //! # Security
-//! TLS 1.2/1.3 only; strict parsing and validation of the body (unknown and
-//! duplicate members refused); body size, content type and header-read time
-//! bounded; every response carries `Cache-Control: no-store`, HSTS and
-//! `nosniff`; errors are RFC 9457 problems that never echo salary data. Request
-//! signatures (registry keys and key-bound `HTTPSig` tokens), tokens and rate
-//! limits are `slipgate-guard`'s layers, composed by [`router`].
+//! Every check of SPEC §3.3, in one stack built by [`router`]: the per-IP rate
+//! limit and load shedding, the request shape and `Host`, the RFC 9421
+//! signature with its `Content-Digest` and nonce (registry keys, or key-bound
+//! `HTTPSig` tokens, SPEC §3.2.1), the bearer token and its
+//! scope, the per-user rate limit (the layers come from `slipgate-guard`),
+//! then the strict parse, the object-level rule of §3.4 and field validation
+//! in the handler. TLS 1.2/1.3 only, connection caps and timeouts come from
+//! `slipgate-transport`. Every response carries `Cache-Control: no-store`,
+//! HSTS, `nosniff` and an Ed25519 response signature (§3.8); errors are RFC
+//! 9457 problems that never echo tokens or salary data. Not covered here: the
+//! identity server's own defences (`slipgate-idp`).
 
 pub mod authority;
 pub mod config;
@@ -45,11 +50,10 @@ use axum::routing::{get, post};
 use slipgate_guard::ratelimit::{
     MemoryRateLimitStore, RateLimitLayer, RateLimitStore, RateLimits, RedisRateLimitStore, TrustedProxies,
 };
-use slipgate_guard::signature::{
-    self, MemoryNonceStore, NonceStore, RedisConnection, RedisNonceStore, SignatureLayer, SignaturePolicy,
-};
+use slipgate_guard::replay::{MemoryNonceStore, NonceStore, RedisNonceStore};
+use slipgate_guard::signature::{SignatureLayer, SignaturePolicy};
 use slipgate_guard::token::{self, TokenLayer, TokenValidator};
-use slipgate_guard::{Clock, SystemClock};
+use slipgate_guard::{Clock, DEFAULT_REDIS_CONNECT_TIMEOUT, RedisConnection, SystemClock};
 use slipgate_payroll::{PayScale, PdfRenderer};
 use slipgate_transport::{self as transport, ConnLimits, tls};
 use tokio::net::TcpListener;
@@ -144,6 +148,9 @@ impl AppState {
             probes.push(Arc::new(readiness::RedisProbe(redis.clone())));
         }
         Ok(Self::new(state::Shared {
+            console: Arc::new(routes::console::Console::new(
+                config.auth.issuer.as_deref().or(config.auth.idp_url.as_deref()),
+            )),
             tokens: token_validator(&config.auth, idp_http, clock.clone())?,
             probes,
             keys: Arc::new(keys::load(&config.signature.keys)?),
@@ -192,7 +199,7 @@ impl Stores {
                 if config.replay.store == StoreKind::Redis || config.rate_limit.store == StoreKind::Redis =>
             {
                 // Lazy: the API starts (and reports not ready) while Redis is down.
-                let conn = RedisConnection::lazy(url, signature::DEFAULT_REDIS_CONNECT_TIMEOUT)
+                let conn = RedisConnection::lazy(url, DEFAULT_REDIS_CONNECT_TIMEOUT)
                     .map_err(|e| ConfigError::Value { key: "redis.url", message: e.to_string() })?
                     .with_timeout(config.redis.timeout.0);
                 Some(conn)
@@ -235,7 +242,7 @@ fn token_validator(
                 key: "auth.client_secret_file",
                 message: format!("cannot read {}: {e}", file.display()),
             })?;
-            let secret = token::ClientSecret::new(secret.trim().to_owned());
+            let secret = token::ClientSecret::from(secret.trim());
             Arc::new(token::Introspector::new(http, &url, id.clone(), secret, auth.cache_ttl.0, clock)?)
         }
         config::AuthMode::Jwt => {
@@ -252,12 +259,15 @@ fn token_validator(
 /// The API's routes with every layer in SPEC §3.3 order.
 ///
 /// Layers listed later wrap earlier ones, so the request meets them bottom-up:
-/// response signing, problem rendering and load shedding, the per-IP rate
-/// limit then the per-IP and global concurrency caps (step 1), the request shape (step 2), signature, digest and nonce
-/// (steps 3–6; for `Authorization: HTTPSig` the token is validated inside that layer between steps
-/// 3 and 4, SPEC §3.2.1), the bearer token and its scope (steps 7, 9), the per-user rate
-/// limit (step 8), then the handler's object-level rule, validation and
-/// generation (steps 9–11).
+/// response signing (outermost, §3.8), problem rendering and security headers
+/// (`respond`), the per-IP rate limit then the per-IP and global concurrency
+/// caps (step 1), the `Host` check and routing (step 2), then on the slip
+/// route the request shape (step 2), signature, digest and nonce (steps 3–6;
+/// for `Authorization: HTTPSig` the token is validated inside that layer between steps 3 and 4,
+/// SPEC §3.2.1),
+/// the bearer token and its scope (steps 7 and 9, one layer), the per-user
+/// rate limit (step 8), and the handler's JSON parse, object-level rule,
+/// validation and generation (steps 10–13).
 pub fn router(state: AppState) -> Router {
     let signature = SignatureLayer::new(state.keys.clone(), state.nonces.clone(), state.clock.clone())
         .with_policy(state.policy.clone())
@@ -279,7 +289,7 @@ pub fn router(state: AppState) -> Router {
         .layer(TokenLayer::new(state.tokens.clone()).with_require_bound(state.require_bound_tokens))
         .layer(per_user);
     let slip = post(routes::slip::generate).route_layer(guard);
-    Router::new()
+    let api = Router::new()
         .route(slipgate_proto::SLIP_PATH, slip)
         .route("/openapi.json", get(routes::openapi::openapi))
         .route("/.well-known/slipgate-keys", get(routes::openapi::response_keys))
@@ -291,7 +301,9 @@ pub fn router(state: AppState) -> Router {
         .layer(per_ip)
         .layer(axum::middleware::from_fn_with_state(state.clone(), respond::respond))
         .layer(axum::middleware::from_fn_with_state(state.clone(), respond::sign_response))
-        .with_state(state)
+        .with_state(state.clone());
+    // The console's static files: outside the guard stack, with their own headers (SPEC §8).
+    Router::new().merge(routes::console::router(state.console.clone())).merge(api)
 }
 
 /// The admin listener's routes.

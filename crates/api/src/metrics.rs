@@ -112,7 +112,7 @@ impl Metrics {
 /// whose memory Redis reports): `slipgate_nonce_store_bytes` (bytes its tables
 /// reserve, by capacity), `slipgate_nonce_store_capacity_bytes`
 /// (`replay.max_memory`) and `slipgate_nonce_store_entries` (nonces held).
-pub fn render_nonce_store(usage: Option<slipgate_guard::signature::NonceStoreUsage>) -> String {
+pub fn render_nonce_store(usage: Option<slipgate_guard::replay::NonceStoreUsage>) -> String {
     let Some(usage) = usage else { return String::new() };
     let mut out = String::new();
     for (name, help, value) in [

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use slipgate_guard::signature::BoxFuture;
+use futures_util::future::BoxFuture;
 
 /// One dependency check.
 pub trait Probe: Send + Sync + std::fmt::Debug + 'static {
@@ -49,7 +49,7 @@ impl Probe for IdpProbe {
 
 /// Redis answers `PING` within the configured timeout.
 #[derive(Debug)]
-pub struct RedisProbe(pub slipgate_guard::signature::RedisConnection);
+pub struct RedisProbe(pub slipgate_guard::RedisConnection);
 
 impl Probe for RedisProbe {
     fn name(&self) -> &'static str {

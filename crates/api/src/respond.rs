@@ -1,5 +1,6 @@
-//! The outermost layer: request ids, problem rendering, security headers,
-//! metrics and the audit trail for every response (SPEC §3.5, §3.6).
+//! The layer just inside response signing (`sign_response`, the outermost):
+//! request ids, problem rendering, security headers, metrics and the audit
+//! trail for every response (SPEC §3.5, §3.6).
 //!
 //! The audit trail is one structured line per security decision on the target
 //! `slipgate::audit`: `decision` (`allowed` or `refused`), the problem `code`,

@@ -15,9 +15,10 @@ use slipgate_httpsig::params::{Component, joined_field, parse_signature_header_m
 use slipgate_httpsig::{
     Algorithm, DigestAlgorithm, Message, SignParams, SigningKey, content_digest, sign_message, to_pem,
 };
+use slipgate_proto::headers;
 
-/// The label of response signatures.
-pub const LABEL: &str = "res";
+/// The label of response signatures (defined in [`slipgate_proto::signature`]).
+pub use slipgate_proto::signature::RESPONSE_LABEL as LABEL;
 
 /// Why the response key could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -220,9 +221,9 @@ impl ResponseSigner {
             http::HeaderValue::from_str(&format!("{LABEL}=:{}:", STANDARD.encode(signature))),
         );
         if let (Ok(digest), Ok(input), Ok(signature)) = fields {
-            parts.headers.insert("content-digest", digest);
-            parts.headers.insert("signature-input", input);
-            parts.headers.insert("signature", signature);
+            parts.headers.insert(headers::CONTENT_DIGEST, digest);
+            parts.headers.insert(headers::SIGNATURE_INPUT, input);
+            parts.headers.insert(headers::SIGNATURE, signature);
         }
         Ok(())
     }
@@ -238,7 +239,7 @@ impl ResponseSigner {
     ) -> Result<(), slipgate_httpsig::SignError> {
         let digest = content_digest(DigestAlgorithm::Sha256, body);
         if let Ok(v) = http::HeaderValue::from_str(&digest) {
-            parts.headers.insert("content-digest", v);
+            parts.headers.insert(headers::CONTENT_DIGEST, v);
         }
         let target = format!("https://localhost{}", request.uri.path());
         let mut message = Message::request(request.method.as_str(), &target)?;
@@ -246,12 +247,13 @@ impl ResponseSigner {
         if parts.headers.contains_key(http::header::CONTENT_TYPE) {
             components.push(Component::field_or_derived("content-type"));
         }
-        components.push(Component::field_or_derived("content-digest"));
+        components.push(Component::field_or_derived(headers::CONTENT_DIGEST));
         if let Some((label, signature)) = &request.bound {
-            message = message.with_header("signature", &format!("{label}=:{}:", STANDARD.encode(signature)));
+            message =
+                message.with_header(headers::SIGNATURE, &format!("{label}=:{}:", STANDARD.encode(signature)));
             components.push(Component::field_or_derived("@method").req());
             components.push(Component::field_or_derived("@path").req());
-            components.push(Component::field_or_derived("signature").req().key(label));
+            components.push(Component::field_or_derived(headers::SIGNATURE).req().key(label));
         }
         let params = SignParams::new(LABEL).created(now).keyid(&self.keyid).with_alg();
         let signed = sign_message(&*parts, Some(&message), &components, &params, &self.key)?;
@@ -259,8 +261,8 @@ impl ResponseSigner {
             http::HeaderValue::from_str(&signed.signature_input),
             http::HeaderValue::from_str(&signed.signature),
         ) {
-            parts.headers.insert("signature-input", input);
-            parts.headers.insert("signature", signature);
+            parts.headers.insert(headers::SIGNATURE_INPUT, input);
+            parts.headers.insert(headers::SIGNATURE, signature);
         }
         Ok(())
     }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use slipgate_guard::Clock;
 use slipgate_guard::ratelimit::{RateLimitStore, RateLimits, TrustedProxies};
-use slipgate_guard::signature::{KeyRing, NonceStore, SignaturePolicy};
+use slipgate_guard::replay::NonceStore;
+use slipgate_guard::signature::{KeyRing, SignaturePolicy};
 use slipgate_guard::token::TokenValidator;
 use slipgate_payroll::{PayScale, PdfRenderer};
 
@@ -40,6 +41,8 @@ impl std::ops::Deref for AppState {
 /// What [`AppState`] points to.
 #[derive(Debug, Clone)]
 pub struct Shared {
+    /// The web console's static files (SPEC §8).
+    pub console: Arc<crate::routes::console::Console>,
     /// The pay scale slips are computed with.
     pub scale: Arc<PayScale>,
     /// The PDF renderer, fonts parsed once.

@@ -94,6 +94,9 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
             emp_grade: Some("7.1".into()),
             exp: i64::MAX,
             client_id: None,
+            username: None,
+            cnf: None,
+            token_type: None,
         };
         let app = Router::new()
             .route(slipgate_proto::SLIP_PATH, post(routes::slip::generate).layer(axum::Extension(claims)))
@@ -136,6 +139,10 @@ impl Drop for Proc {
             if matches!(self.0.try_wait(), Ok(Some(_))) {
                 return;
             }
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "polls a real child process or socket: there is no event to await"
+            )]
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = self.0.kill();
@@ -226,6 +233,10 @@ impl Harness {
             if Instant::now() > deadline {
                 bail!("slipgate dev did not write dev.json within 60 s");
             }
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "polls a real child process or socket: there is no event to await"
+            )]
             std::thread::sleep(Duration::from_millis(50));
         }
         let dev: serde_json::Value = serde_json::from_slice(&std::fs::read(&dev_json)?)?;
@@ -289,6 +300,7 @@ max_concurrency = 100000
                 client_secret = toml_str(&data.join("introspection.secret")),
             ),
         )?;
+        #[allow(clippy::disallowed_methods, reason = "benchmark configuration from the environment")]
         let warmup = std::env::var("SLIPGATE_E2E_WARMUP").unwrap_or_else(|_| "2s".into());
         Ok(Self { quick, warmup, pinned, dir, config_home, _dev: dev_process, config, api_port, admin_port })
     }
@@ -314,6 +326,10 @@ max_concurrency = 100000
             if Instant::now() > deadline {
                 bail!("the server did not listen within 30 s (see {})", self.dir.path().display());
             }
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "polls a real child process or socket: there is no event to await"
+            )]
             std::thread::sleep(Duration::from_millis(20));
         }
         Ok(child)
@@ -408,6 +424,7 @@ max_concurrency = 100000
             }
         }
         let (full, base) = (median(full), median(base));
+        #[allow(clippy::disallowed_methods, reason = "benchmark configuration from the environment")]
         let half = match std::env::var("SLIPGATE_E2E_RATE").ok().and_then(|r| r.parse::<f64>().ok()) {
             Some(rate) => rate,
             None => (full.rps / 2.0).round(),
@@ -475,6 +492,10 @@ max_concurrency = 100000
             let rss = status_kib(pid, "VmRSS:")?;
             println!("| {:>4} s | {:.1} MiB |", started.elapsed().as_secs(), rss as f64 / 1024.0);
             samples.push(rss);
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "polls a real child process or socket: there is no event to await"
+            )]
             std::thread::sleep(Duration::from_secs(if self.quick { 1 } else { 10 }));
         }
         let out = bench.wait_with_output()?;

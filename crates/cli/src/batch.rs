@@ -491,7 +491,8 @@ impl Progress {
 
 /// The current month, UTC, as `YYYY-MM` (the API's default period).
 fn current_month() -> String {
-    let now = time::OffsetDateTime::now_utc();
+    let now =
+        time::OffsetDateTime::from(slipgate_proto::clock::Clock::now(&slipgate_proto::clock::SystemClock));
     format!("{:04}-{:02}", now.year(), u8::from(now.month()))
 }
 

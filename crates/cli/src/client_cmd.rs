@@ -191,7 +191,8 @@ fn write(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 fn current_month() -> String {
-    let now = time::OffsetDateTime::now_utc();
+    let now =
+        time::OffsetDateTime::from(slipgate_proto::clock::Clock::now(&slipgate_proto::clock::SystemClock));
     format!("{:04}-{:02}", now.year(), u8::from(now.month()))
 }
 

@@ -15,6 +15,8 @@ use serde::Serialize;
 use slipgate_api::devpki::{self, DevPki};
 use slipgate_api::{ConfigLoader, Listeners};
 use slipgate_idp::IdpConfig;
+use slipgate_idp::config::DatabaseUrl;
+use slipgate_proto::config::LogFormat;
 
 use crate::keys::NewKey;
 use crate::profile::{Profile, profile_path};
@@ -57,20 +59,6 @@ fn demo_keys(dir: &Path) -> anyhow::Result<Vec<NewKey>> {
     .collect()
 }
 
-fn keys_override(keys: &[NewKey]) -> String {
-    let entries: Vec<String> = keys
-        .iter()
-        .map(|k| {
-            let file = match &k.public_file {
-                Some(public) => format!("public_key_file={}", toml_string(public)),
-                None => format!("secret_file={}", toml_string(&k.private_file)),
-            };
-            format!("{{id={}, alg=\"{}\", {file}}}", toml_quote(&k.id), k.alg.as_str())
-        })
-        .collect();
-    format!("signature.keys=[{}]", entries.join(", "))
-}
-
 fn dev_keys(keys: &[NewKey]) -> anyhow::Result<Vec<DevKey>> {
     keys.iter()
         .map(|k| {
@@ -84,7 +72,8 @@ fn dev_keys(keys: &[NewKey]) -> anyhow::Result<Vec<DevKey>> {
         .collect()
 }
 
-/// Layers defaults, the file, the environment and the flags, then splits the
+/// Layers dev's own settings (a typed [`slipgate_api::Config`] beneath
+/// everything else), the file, the environment and the flags, then splits the
 /// `[idp]` section off for the identity server.
 fn layered(
     args: &DevArgs,
@@ -93,13 +82,14 @@ fn layered(
     keys: &[NewKey],
 ) -> anyhow::Result<(ConfigLoader, ConfigLoader)> {
     let response_key = crate::keys::ensure(slipgate_httpsig::Algorithm::Ed25519, "response-key", dir)?;
-    let mut loader = ConfigLoader::new()
-        .set_override(&keys_override(keys))?
-        // A response key that survives restarts, so the profile's server_keys stay right.
-        .set_override(&format!("signature.response_key_file={}", toml_string(&response_key.private_file)))?
-        .set_override(&format!("tls.cert={}", toml_string(&pki.server_cert)))?
-        .set_override(&format!("tls.key={}", toml_string(&pki.server_key)))?
-        .set_override("log.format=pretty")?;
+    let mut defaults = slipgate_api::Config::default();
+    defaults.signature.keys = keys.iter().map(NewKey::key_config).collect();
+    // A response key that survives restarts, so the profile's server_keys stay right.
+    defaults.signature.response_key_file = Some(response_key.private_file);
+    defaults.tls.cert = Some(pki.server_cert.clone());
+    defaults.tls.key = Some(pki.server_key.clone());
+    defaults.log.format = LogFormat::Pretty;
+    let mut loader = ConfigLoader::new().layer(&defaults)?;
     if let Some(file) = &args.config {
         loader = loader.file(file)?;
     }
@@ -124,11 +114,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
 
     // The identity server first: the API's configuration needs its address.
     let database = format!("sqlite://{}", dir.join("idp.db").display());
-    let mut idp_config: IdpConfig = idp_loader
-        .set_override(&format!("idp.database={}", toml_quote(&database)))?
-        .set_override(&format!("tls.cert={}", toml_string(&pki.server_cert)))?
-        .set_override(&format!("tls.key={}", toml_string(&pki.server_key)))?
-        .load()?;
+    // Dev's own last layer: its database and certificate, over the user's.
+    let mut idp_config: IdpConfig = idp_loader.load_with(|c: &mut IdpConfig| {
+        c.idp.database = DatabaseUrl(database.clone());
+        c.tls.cert = Some(pki.server_cert.clone());
+        c.tls.key = Some(pki.server_key.clone());
+    })?;
     let idp_listener = slipgate_idp::bind(&idp_config).await?;
     let idp_url = format!("https://{}", idp_listener.local_addr()?);
     idp_config.idp.issuer.clone_from(&idp_url);
@@ -137,17 +128,24 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let secret_file = dir.join("introspection.secret");
     devpki::write_file(&secret_file, seed.introspection_client.1.expose().as_bytes(), true)?;
 
-    let config: slipgate_api::Config = api_loader
-        .set_override(&format!("auth.idp_url={}", toml_quote(&idp_url)))?
-        .set_override(&format!("auth.issuer={}", toml_quote(&idp_url)))?
-        .set_override(&format!("auth.ca={}", toml_string(&pki.ca_cert)))?
-        .set_override(&format!("auth.client_id={}", toml_quote(&seed.introspection_client.0)))?
-        .set_override(&format!("auth.client_secret_file={}", toml_string(&secret_file)))?
-        .load()?;
+    // The identity server just bound: its address, CA and client, over the user's.
+    let config: slipgate_api::Config = api_loader.load_with(|c: &mut slipgate_api::Config| {
+        c.auth.idp_url = Some(idp_url.clone());
+        c.auth.issuer = Some(idp_url.clone());
+        c.auth.ca = Some(pki.ca_cert.clone());
+        c.auth.client_id = Some(seed.introspection_client.0.clone());
+        c.auth.client_secret_file = Some(secret_file.clone());
+    })?;
     crate::logging::init(config.log.format);
     let listeners = Listeners::bind(&config).await?;
     let api_url = format!("https://{}", listeners.api.local_addr()?);
     let admin_url = format!("http://{}", listeners.admin.local_addr()?);
+    // The web console (SPEC §8): its public client, whose one redirect URI is
+    // on the API's origin, and CORS for that origin at the identity server.
+    register_console(store.as_ref(), &api_url).await?;
+    if !idp_config.idp.allowed_origins.contains(&api_url) {
+        idp_config.idp.allowed_origins.push(api_url.clone());
+    }
 
     let mut dev = serde_json::json!({
         "api_url": api_url,
@@ -193,6 +191,19 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Registers (or re-points) the public client `slipgate-console` with the one
+/// redirect URI `<api_url>/console/callback`.
+async fn register_console(store: &dyn slipgate_idp::Store, api_url: &str) -> anyhow::Result<()> {
+    let id = slipgate_proto::oauth::CONSOLE_CLIENT;
+    let redirect = vec![format!("{api_url}/console/callback")];
+    if store.client(id).await?.is_some() {
+        slipgate_idp::client_set_redirect_uris(store, id, &redirect).await?;
+    } else {
+        slipgate_idp::client_add_public(store, id, "Slipgate web console", &redirect).await?;
+    }
+    Ok(())
+}
+
 /// Writes the API's response keys as a JWKS, `DIR/server-keys.json`, for the
 /// profile's `server_keys`: dev clients then trust exactly them (no first-use pin).
 fn write_server_keys(dir: &Path, config: &slipgate_api::Config) -> anyhow::Result<PathBuf> {
@@ -218,24 +229,6 @@ fn write_profile(profile: &Profile) -> anyhow::Result<PathBuf> {
     }
     profile.save(&path)?;
     Ok(path)
-}
-
-/// A path as a TOML string literal, so overrides survive any characters.
-fn toml_string(path: &Path) -> String {
-    toml_quote(&path.to_string_lossy())
-}
-
-fn toml_quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 fn print_summary(api: &str, idp: &str, admin: &str, ca: &Path, dev_json: &Path, profile: &Path) {

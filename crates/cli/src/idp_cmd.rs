@@ -185,9 +185,12 @@ pub enum UserCommand {
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a confidential client (e.g. the API, for introspection); its
-    /// secret is shown once, or written to --secret-file (mode 0600).
+    /// secret is shown once, or written to --secret-file (mode 0600). With
+    /// --public, a browser client without a secret for the authorization-code
+    /// flow, with the redirect URIs it may use (matched exactly).
     ///
     /// Example: slipgate idp client add --client-id slipgate-api --secret-file api.secret
+    /// Example: slipgate idp client add --public --client-id my-console --redirect-uri https://api.example/console/callback
     Add {
         #[command(flatten)]
         db: Database,
@@ -198,8 +201,14 @@ pub enum ClientCommand {
         name: String,
         /// Write the secret here (created 0600; an existing file is refused
         /// before anything is registered) instead of printing it.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", conflicts_with = "public")]
         secret_file: Option<PathBuf>,
+        /// A public client (no secret), for the authorization-code flow; needs --redirect-uri.
+        #[arg(long, requires = "redirect_uri")]
+        public: bool,
+        /// A redirect URI of the public client (repeatable), https:// or http://localhost.
+        #[arg(long = "redirect-uri", value_name = "URI", requires = "public")]
+        redirect_uri: Vec<String>,
     },
     /// Remove a client: its secret stops working, its client-credentials
     /// tokens introspect as inactive, and its sessions end.
@@ -420,7 +429,13 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
 
 async fn client(command: ClientCommand) -> anyhow::Result<()> {
     match command {
-        ClientCommand::Add { db, client_id, name, secret_file } => {
+        ClientCommand::Add { db, client_id, name, public: true, redirect_uri, .. } => {
+            let name = if name.is_empty() { client_id.clone() } else { name };
+            slipgate_idp::client_add_public(open(&db).await?.as_ref(), &client_id, &name, &redirect_uri)
+                .await?;
+            eprintln!("registered public client {client_id} with {} redirect URI(s)", redirect_uri.len());
+        }
+        ClientCommand::Add { db, client_id, name, secret_file, .. } => {
             let name = if name.is_empty() { client_id.clone() } else { name };
             let store = open(&db).await?;
             // The file is claimed before the client exists, so an existing file

@@ -26,13 +26,32 @@ pub struct NewKey {
 }
 
 impl NewKey {
-    /// The `[[signature.keys]]` entry for the API's configuration.
-    pub fn config_entry(&self) -> String {
-        let file = match &self.public_file {
-            Some(public) => format!("public_key_file = \"{}\"", public.display()),
-            None => format!("secret_file = \"{}\"", self.private_file.display()),
+    /// This key as an entry of the API's `signature.keys`.
+    pub fn key_config(&self) -> slipgate_api::config::KeyConfig {
+        let (secret_file, public_key_file) = match &self.public_file {
+            Some(public) => (None, Some(public.clone())),
+            None => (Some(self.private_file.clone()), None),
         };
-        format!("[[signature.keys]]\nid = \"{}\"\nalg = \"{}\"\n{file}\n", self.id, self.alg.as_str())
+        slipgate_api::config::KeyConfig {
+            id: self.id.clone(),
+            alg: self.alg.as_str().to_owned(),
+            secret_file,
+            public_key_file,
+        }
+    }
+
+    /// The `[[signature.keys]]` entry for the API's configuration, as TOML
+    /// (serialised, so any path is quoted correctly).
+    pub fn config_entry(&self) -> anyhow::Result<String> {
+        #[derive(serde::Serialize)]
+        struct Entry {
+            signature: Keys,
+        }
+        #[derive(serde::Serialize)]
+        struct Keys {
+            keys: Vec<slipgate_api::config::KeyConfig>,
+        }
+        Ok(toml::to_string(&Entry { signature: Keys { keys: vec![self.key_config()] } })?)
     }
 
     /// The base64 HMAC secret, read back from its file.

@@ -239,7 +239,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 eprintln!("wrote {}", public.display());
             }
             eprintln!("add this to the API's configuration:\n");
-            print!("{}", key.config_entry());
+            print!("{}", key.config_entry()?);
             Ok(())
         }
     }

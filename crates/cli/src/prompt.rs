@@ -4,7 +4,7 @@
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use anyhow::{Context as _, bail};
-use slipgate_client::{Credentials, Password};
+use slipgate_client::{Credentials, ExposeSecret as _, Password};
 
 /// Whether stdin and stderr are a terminal a person can answer on.
 pub fn interactive() -> bool {
@@ -28,7 +28,7 @@ pub fn credentials(username: Option<&str>) -> anyhow::Result<Credentials> {
     }
     let password = rpassword::prompt_password(format!("Password for {username}: "))
         .context("cannot read the password")?;
-    Ok(Credentials { username, password: Password::new(password) })
+    Ok(Credentials { username, password: Password::from(password) })
 }
 
 /// The first line of stdin, for `--password-stdin`.
@@ -39,7 +39,7 @@ pub fn password_from_stdin() -> anyhow::Result<Password> {
     if password.is_empty() {
         bail!("--password-stdin: stdin held no password");
     }
-    Ok(Password::new(password))
+    Ok(Password::from(password))
 }
 
 /// A new password: from stdin, or typed twice on the terminal; either way
@@ -63,5 +63,5 @@ pub fn new_password(from_stdin: bool) -> anyhow::Result<slipgate_idp::Secret> {
 }
 
 fn expose(password: Password) -> String {
-    password.expose().to_owned()
+    password.expose_secret().to_owned()
 }

@@ -28,6 +28,7 @@ use slipgate_proto::SlipRequest;
 
 type Error = Box<dyn std::error::Error>;
 
+#[allow(clippy::disallowed_methods, reason = "the example is configured by its environment")]
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }

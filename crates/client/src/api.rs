@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use slipgate_proto::{Problem, ProblemCode, Slip, SlipRequest};
 
 use crate::RequestSigner;
@@ -21,14 +19,9 @@ use crate::skew::{DEFAULT_MAX_CORRECTION, Observed, OffsetClock, observe, server
 use crate::tokens::TokenManager;
 use slipgate_proto::clock::Clock as _;
 
-/// What to ask the API for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// The JSON slip.
-    Json,
-    /// The A4 PDF slip.
-    Pdf,
-}
+/// What to ask the API for: the JSON slip or the A4 PDF (the one type the API
+/// negotiates too, [`slipgate_proto::Format`]).
+pub use slipgate_proto::Format;
 
 /// A generated slip.
 #[derive(Debug, Clone)]
@@ -53,19 +46,6 @@ pub fn https_client_mtls(
     timeout: Duration,
 ) -> Result<reqwest::Client, ClientError> {
     https_client_with(ca, Some(identity), timeout, false)
-}
-
-fn read_identity(
-    cert: &Path,
-    key: &Path,
-) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), ClientError> {
-    let chain =
-        CertificateDer::pem_file_iter(cert).and_then(|it| it.collect::<Result<Vec<_>, _>>()).map_err(
-            |e| ClientError::Config(format!("cannot read client certificate {}: {e}", cert.display())),
-        )?;
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| ClientError::Config(format!("cannot read client key {}: {e}", key.display())))?;
-    Ok((chain, key))
 }
 
 /// [`https_client`], speaking only HTTP/1.1 when `http1_only` (one request per
@@ -94,30 +74,8 @@ pub(crate) fn https_client_with(
             }
         },
         Some(ca) => {
-            let mut roots = rustls::RootCertStore::empty();
-            let certs = CertificateDer::pem_file_iter(ca)
-                .map_err(|e| ClientError::Config(format!("cannot read CA file {}: {e}", ca.display())))?;
-            for cert in certs {
-                let cert = cert
-                    .map_err(|e| ClientError::Config(format!("bad certificate in {}: {e}", ca.display())))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| ClientError::Config(format!("bad certificate in {}: {e}", ca.display())))?;
-            }
-            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-                .map_err(|e| ClientError::Config(e.to_string()))?
-                .with_root_certificates(roots);
-            let mut config = match identity {
-                None => config.with_no_client_auth(),
-                Some((cert, key)) => {
-                    let (chain, key) = read_identity(cert, key)?;
-                    config.with_client_auth_cert(chain, key).map_err(|e| {
-                        ClientError::Config(format!("unusable client certificate or key: {e}"))
-                    })?
-                }
-            };
+            let mut config = slipgate_proto::tls::client_config(ca, identity)
+                .map_err(|e| ClientError::Config(e.to_string()))?;
             config.alpn_protocols = if http1_only {
                 vec![b"http/1.1".to_vec()]
             } else {
@@ -340,11 +298,7 @@ impl Client {
     ) -> Result<(reqwest::Response, SentRequest), ClientError> {
         let mut headers = HeaderMap::new();
         headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(slipgate_proto::headers::JSON));
-        let accept = match format {
-            Format::Json => slipgate_proto::headers::JSON,
-            Format::Pdf => slipgate_proto::headers::PDF,
-        };
-        headers.insert(http::header::ACCEPT, HeaderValue::from_static(accept));
+        headers.insert(http::header::ACCEPT, HeaderValue::from_static(format.media_type()));
         let mut auth = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
             ClientError::InvalidResponse("the access token is not a valid header value".into())
         })?;
@@ -354,7 +308,11 @@ impl Client {
         let sent = SentRequest {
             method: Method::POST.to_string(),
             url: self.slip_url.clone(),
-            signature: headers.get("signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
+            signature: headers
+                .get(slipgate_proto::headers::SIGNATURE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
             label: crate::signer::LABEL.to_owned(),
         };
         let response = self

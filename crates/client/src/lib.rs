@@ -52,6 +52,8 @@ pub use builder::ClientBuilder;
 pub use error::ClientError;
 pub use pins::{PinStore, ServerKeys};
 pub use retry::RetryPolicy;
+/// Reads a [`Password`] (a [`secrecy::SecretString`]).
+pub use secrecy::ExposeSecret;
 pub use signer::{KeyFileError, RequestSigner, SignRequestError, load_signing_key};
 pub use skew::OffsetClock;
 pub use tokens::{

@@ -22,6 +22,7 @@ use slipgate_httpsig::params::parse_signature_header_map;
 use slipgate_httpsig::{
     Algorithm, Message, VerifyingKey, signature_base, verify_content_digest, verify_signature,
 };
+use slipgate_proto::headers as proto_headers;
 
 /// The request an answer must be bound to.
 #[derive(Debug, Clone)]
@@ -96,7 +97,7 @@ impl ResponseVerifier {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<VerifiedAnswer, ClientError> {
-        let digest = headers.get("content-digest").and_then(|v| v.to_str().ok());
+        let digest = headers.get(proto_headers::CONTENT_DIGEST).and_then(|v| v.to_str().ok());
         verify_content_digest(digest, body).map_err(|e| refused(format!("the body does not match: {e}")))?;
         let parsed =
             parse_signature_header_map(headers).map_err(|e| refused(format!("unsigned answer: {e}")))?;
@@ -115,7 +116,7 @@ impl ResponseVerifier {
             VerifyingKey::from_public_key(Algorithm::Ed25519, &raw).map_err(|e| refused(e.to_string()))?;
         let sent = Message::request(&request.method, request.url.as_str())
             .map_err(|e| refused(e.to_string()))?
-            .with_header("signature", &request.signature);
+            .with_header(proto_headers::SIGNATURE, &request.signature);
         let mut parts = http::Response::new(()).into_parts().0;
         parts.status = http::StatusCode::from_u16(status).map_err(|e| refused(e.to_string()))?;
         parts.headers = headers.clone();

@@ -9,13 +9,14 @@ use http::{HeaderMap, HeaderValue, Method};
 use slipgate_httpsig::params::Component;
 use slipgate_httpsig::{Algorithm, DigestAlgorithm, SignParams, SigningKey, content_digest, sign_message};
 use slipgate_proto::clock::{Clock, SystemClock};
+use slipgate_proto::headers as proto_headers;
 
-/// The label of request signatures.
-pub const LABEL: &str = "sig1";
+/// The label of request signatures (defined in [`slipgate_proto::signature`]).
+pub use slipgate_proto::signature::REQUEST_LABEL as LABEL;
 
-/// The components the API requires (SPEC §3.2), in the order signed.
-pub const COMPONENTS: [&str; 6] =
-    ["@method", "@path", "@authority", "content-type", "content-digest", "authorization"];
+/// The components the API requires of a registry key (SPEC §3.2), in the
+/// order signed (defined in [`slipgate_proto::signature`]).
+pub use slipgate_proto::signature::REGISTRY_COMPONENTS as COMPONENTS;
 
 /// Why a request could not be signed.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +97,7 @@ impl RequestSigner {
             None => url.path().to_owned(),
         };
         let digest = content_digest(DigestAlgorithm::Sha256, body);
-        headers.insert("content-digest", header(&digest)?);
+        headers.insert(proto_headers::CONTENT_DIGEST, header(&digest)?);
         let mut parts = http::Request::builder()
             .method(method.clone())
             .uri(format!("{}://{authority}{path_and_query}", url.scheme()))
@@ -112,8 +113,8 @@ impl RequestSigner {
             .with_alg();
         let signed =
             sign_message(&parts, None::<&http::request::Parts>, &self.components, &params, &self.key)?;
-        headers.insert("signature-input", header(&signed.signature_input)?);
-        headers.insert("signature", header(&signed.signature)?);
+        headers.insert(proto_headers::SIGNATURE_INPUT, header(&signed.signature_input)?);
+        headers.insert(proto_headers::SIGNATURE, header(&signed.signature)?);
         Ok(())
     }
 }

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
@@ -15,27 +16,8 @@ use crate::error::{ClientError, retry_after};
 /// The public client id the CLI and SDK present (no secret).
 pub const PUBLIC_CLIENT_ID: &str = "slipgate-cli";
 
-/// A password kept out of `Debug` output.
-#[derive(Clone)]
-pub struct Password(String);
-
-impl Password {
-    /// Wraps a password.
-    pub fn new(password: String) -> Self {
-        Self(password)
-    }
-
-    /// The password itself; handle with care.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
+/// A password: redacted in `Debug`, zeroized on drop.
+pub type Password = secrecy::SecretString;
 
 /// A username and password.
 #[derive(Debug, Clone)]
@@ -105,7 +87,7 @@ impl IdpClient {
         let form = [
             ("grant_type", "password"),
             ("username", credentials.username.as_str()),
-            ("password", credentials.password.0.as_str()),
+            ("password", credentials.password.expose_secret()),
             ("client_id", PUBLIC_CLIENT_ID),
         ];
         let mut set = self.grant(&form).await?;

@@ -10,7 +10,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group};
-use slipgate_guard::signature::{DEFAULT_NONCE_MEMORY, MemoryNonceStore, NonceVerdict, SignaturePolicy};
+use slipgate_guard::replay::{DEFAULT_NONCE_MEMORY, MemoryNonceStore, NonceVerdict};
+use slipgate_guard::signature::SignaturePolicy;
 
 const NOW: i64 = 1_767_225_600;
 

@@ -7,7 +7,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use slipgate_guard::ratelimit::{MemoryRateLimitStore, RateLimitStore, RedisConnection, RedisRateLimitStore};
+use slipgate_guard::RedisConnection;
+use slipgate_guard::ratelimit::{MemoryRateLimitStore, RateLimitStore, RedisRateLimitStore};
 use slipgate_proto::units::Rate;
 
 const NOW_MS: u64 = 1_767_225_600_000;
@@ -45,6 +46,7 @@ fn memory(c: &mut Criterion) {
 
 fn redis(c: &mut Criterion) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+    #[allow(clippy::disallowed_methods, reason = "benchmark configuration from the environment")]
     let url =
         std::env::var("SLIPGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
     let connection = match rt.block_on(RedisConnection::connect(&url, Duration::from_secs(1))) {

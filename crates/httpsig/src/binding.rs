@@ -54,10 +54,8 @@ use crate::params::{
     signature_member,
 };
 
-/// The `tag` of a signed token request (draft-richer-oauth-httpsig-03 §2.3, SPEC §4).
-pub const TOKEN_REQUEST_TAG: &str = "httpsig-oauth-token-request";
-/// The `tag` of a request presenting a bound token (draft §7, SPEC §3.2.1).
-pub const BOUND_REQUEST_TAG: &str = "httpsig-oauth";
+/// The two `tag` values (defined in `slipgate_proto::signature`, SPEC §3.2.1 and §4).
+pub use slipgate_proto::signature::{BOUND_REQUEST_TAG, TOKEN_REQUEST_TAG};
 /// Length of a raw Ed25519 public key.
 pub const ED25519_RAW_LEN: usize = 32;
 /// Length of a raw P-256 public key: the uncompressed point `0x04‖X‖Y`.

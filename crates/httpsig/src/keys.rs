@@ -22,6 +22,7 @@
 //! for (no algorithm confusion); a wrong-length signature is rejected, in particular a
 //! DER-encoded ECDSA signature. `Debug` never prints key material.
 
+use secrecy::{ExposeSecret as _, SecretSlice};
 use std::fmt;
 use std::str::FromStr;
 
@@ -134,14 +135,14 @@ pub enum VerifyError {
     AlgorithmMismatch(Algorithm),
 }
 
-/// Secret bytes (an HMAC secret or a PKCS#8 document) whose `Debug` prints `[redacted]`; the
-/// buffer is overwritten on drop. Equality is constant-time.
+/// Secret bytes (an HMAC secret or a PKCS#8 document) whose `Debug` prints `[redacted]`; kept
+/// in a [`secrecy::SecretSlice`], so the buffer is zeroized on drop. Equality is constant-time.
 #[derive(Clone)]
-pub struct SecretBytes(Vec<u8>);
+pub struct SecretBytes(SecretSlice<u8>);
 
 impl PartialEq for SecretBytes {
     fn eq(&self, other: &Self) -> bool {
-        aws_lc_rs::constant_time::verify_slices_are_equal(&self.0, &other.0).is_ok()
+        aws_lc_rs::constant_time::verify_slices_are_equal(self.expose(), other.expose()).is_ok()
     }
 }
 
@@ -151,26 +152,19 @@ impl SecretBytes {
     /// Wraps bytes.
     #[must_use]
     pub fn new(bytes: Vec<u8>) -> Self {
-        Self(bytes)
+        Self(SecretSlice::from(bytes))
     }
 
     /// The secret bytes; handle with care.
     #[must_use]
     pub fn expose(&self) -> &[u8] {
-        &self.0
+        self.0.expose_secret()
     }
 }
 
 impl fmt::Debug for SecretBytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
-    }
-}
-
-impl Drop for SecretBytes {
-    fn drop(&mut self) {
-        self.0.iter_mut().for_each(|b| *b = 0);
-        std::hint::black_box(&self.0);
     }
 }
 

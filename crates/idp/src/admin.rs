@@ -435,6 +435,95 @@ pub async fn client_rotate_secret(store: &dyn Store, client_id: &str) -> Result<
     Ok(secret)
 }
 
+/// Registers a public client (no secret) for the authorization-code flow, with the redirect
+/// URIs its authorization requests may name (matched exactly; SPEC §4). Each must be an
+/// absolute `https://` URI (`http://` only for localhost or 127.0.0.1) without a fragment.
+pub async fn client_add_public(
+    store: &dyn Store,
+    client_id: &str,
+    name: &str,
+    redirect_uris: &[String],
+) -> Result<(), AdminError> {
+    check_name("client_id", client_id, 64)?;
+    if client_id == crate::routes::DEFAULT_PUBLIC_CLIENT {
+        return Err(AdminError::Invalid {
+            field: "client_id",
+            message: format!("`{client_id}` is the built-in public client; choose another id"),
+        });
+    }
+    if name.len() > 200 || name.chars().any(char::is_control) {
+        return Err(AdminError::Invalid {
+            field: "name",
+            message: "use up to 200 printable characters".into(),
+        });
+    }
+    check_redirect_uris(redirect_uris)?;
+    store
+        .insert_client(&ClientRecord {
+            client_id: client_id.to_owned(),
+            secret_hash: String::new(),
+            name: name.to_owned(),
+            scopes: Vec::new(),
+            created_at: now(),
+        })
+        .await?;
+    store.set_redirect_uris(client_id, redirect_uris).await?;
+    Ok(())
+}
+
+/// Replaces the redirect URIs of public client `client_id`.
+pub async fn client_set_redirect_uris(
+    store: &dyn Store,
+    client_id: &str,
+    redirect_uris: &[String],
+) -> Result<(), AdminError> {
+    match store.client(client_id).await? {
+        Some(c) if !c.is_confidential() => {}
+        Some(_) => {
+            return Err(AdminError::Invalid {
+                field: "client_id",
+                message: "a confidential client has no redirect URIs".into(),
+            });
+        }
+        None => return Err(AdminError::NotFound(format!("client `{client_id}`"))),
+    }
+    check_redirect_uris(redirect_uris)?;
+    Ok(store.set_redirect_uris(client_id, redirect_uris).await?)
+}
+
+/// The redirect URIs registered for `client_id`.
+pub async fn client_redirect_uris(store: &dyn Store, client_id: &str) -> Result<Vec<String>, AdminError> {
+    Ok(store.redirect_uris(client_id).await?)
+}
+
+fn check_redirect_uris(uris: &[String]) -> Result<(), AdminError> {
+    let invalid = |message: String| AdminError::Invalid { field: "redirect_uri", message };
+    if uris.is_empty() || uris.len() > 10 {
+        return Err(invalid("give 1 to 10 redirect URIs".into()));
+    }
+    for uri in uris {
+        let parsed: Option<http::Uri> =
+            (uri.len() <= 512 && uri.bytes().all(|b| b.is_ascii_graphic()) && !uri.contains('#'))
+                .then(|| uri.parse().ok())
+                .flatten();
+        let ok = parsed.as_ref().is_some_and(|u| {
+            let host = u.host().unwrap_or("");
+            match u.scheme_str() {
+                Some("https") => !host.is_empty(),
+                Some("http") => matches!(host, "localhost" | "127.0.0.1" | "[::1]"),
+                _ => false,
+            }
+        });
+        if !ok {
+            return Err(invalid(format!(
+                "`{}` is not an absolute https:// URI without a fragment (http:// only for localhost)",
+                uri.chars().take(80).collect::<String>()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Every client, by id.
 pub async fn client_list(store: &dyn Store) -> Result<Vec<ClientSummary>, AdminError> {
     Ok(store

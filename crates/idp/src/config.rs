@@ -73,6 +73,10 @@ pub struct IdpSection {
     /// Proxies whose `X-Forwarded-For` names the client (addresses or CIDRs; default none).
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// Browser origins (`https://host[:port]`, exact, no `*`, at most 32) answered with CORS
+    /// headers on the token and revocation endpoints: the web console's (SPEC §8). Default none.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for IdpSection {
@@ -90,6 +94,7 @@ impl Default for IdpSection {
             login_max_failures_global: default_login_max_failures_global(),
             max_pending_logins: default_max_pending_logins(),
             trusted_proxies: Vec::new(),
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -236,6 +241,27 @@ fn sqlite_file(url: &str) -> Option<PathBuf> {
     Some(options.get_filename().to_owned())
 }
 
+/// An exact, serialised origin as a browser sends it in `Origin` (RFC 6454):
+/// `https://host[:port]`, or `http://` for localhost/127.0.0.1; lower case, no
+/// path, query, user info or wildcard.
+#[must_use]
+pub fn is_origin(origin: &str) -> bool {
+    let Some((scheme, rest)) = origin.split_once("://") else { return false };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => (h, Some(p)),
+        _ => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.[]:".contains(&b));
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
+    });
+    let scheme_ok =
+        scheme == "https" || (scheme == "http" && matches!(host, "localhost" | "127.0.0.1" | "[::1]"));
+    scheme_ok && host_ok && port_ok
+}
+
 /// `key` must lie within `min..=max`; the error names the key and the range.
 fn in_range<T: PartialOrd + fmt::Display>(
     key: &'static str,
@@ -321,6 +347,19 @@ impl Validate for IdpConfig {
         in_range("idp.max_pending_logins", self.idp.max_pending_logins, 1, 10_000)?;
         if let Err(e) = self.trusted_proxies() {
             return Err(ConfigError::Value { key: "idp.trusted_proxies", message: e.to_string() });
+        }
+        if self.idp.allowed_origins.len() > 32 {
+            return err("idp.allowed_origins", "list at most 32 origins");
+        }
+        if let Some(bad) = self.idp.allowed_origins.iter().find(|o| !is_origin(o)) {
+            return Err(ConfigError::Value {
+                key: "idp.allowed_origins",
+                message: format!(
+                    "`{}` is not an exact origin: write scheme://host[:port] (https, or http for \
+                     localhost), lower case, no path, no `*`",
+                    bad.chars().take(80).collect::<String>()
+                ),
+            });
         }
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! The Slipgate identity server (SPEC §4; user guide in
 //! `docs/identity-server.md`): users and registered clients in SQLite or
-//! PostgreSQL, and the OAuth 2.0 endpoints over TLS — token (password,
-//! refresh-token and client-credentials grants, signed or not), introspection (RFC 7662),
+//! PostgreSQL, and the OAuth 2.0 endpoints over TLS — authorization (a login
+//! form, code with PKCE, for the web console), token (password, refresh-token,
+//! authorization-code and client-credentials grants, signed or not), introspection (RFC 7662),
 //! revocation (RFC 7009), JWKS and RFC 8414 metadata.
 //!
 //! A binary loads an [`IdpConfig`], binds with [`bind`] and calls [`run`] with a
@@ -74,8 +75,9 @@ use tokio::net::TcpListener;
 
 pub use admin::{
     AdminError, ClientSummary, DevSeed, DevUser, EmployeeRecord, Role, UserSummary, check_password,
-    client_add, client_add_with_scopes, client_list, client_remove, client_rotate_secret, seed_dev,
-    seed_dev_with, user_add, user_disable, user_enable, user_list, user_passwd, user_update,
+    client_add, client_add_public, client_add_with_scopes, client_list, client_redirect_uris, client_remove,
+    client_rotate_secret, client_set_redirect_uris, seed_dev, seed_dev_with, user_add, user_disable,
+    user_enable, user_list, user_passwd, user_update,
 };
 pub use config::{ConfigError, ConfigLoader, IdpConfig, Validate};
 pub use error::OAuthError;
@@ -123,6 +125,10 @@ pub enum RunError {
 /// The identity server's routes.
 pub fn router(state: IdpState) -> Router {
     Router::new()
+        .route(
+            oauth::AUTHORIZE_PATH,
+            get(routes::authorize::authorize_form).post(routes::authorize::authorize_submit),
+        )
         .route(oauth::TOKEN_PATH, post(routes::token::token))
         .route(oauth::INTROSPECT_PATH, post(routes::introspect::introspect))
         .route(oauth::REVOKE_PATH, post(routes::revoke::revoke))
@@ -130,13 +136,17 @@ pub fn router(state: IdpState) -> Router {
         .route(oauth::METADATA_PATH, get(routes::wellknown::metadata))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), routes::authorize::cors))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
 
 async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
     let headers = response.headers_mut();
-    headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    headers.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static(slipgate_proto::headers::HSTS_VALUE),
+    );
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     response

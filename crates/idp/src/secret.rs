@@ -4,33 +4,46 @@
 
 use std::fmt;
 
-/// A secret string; `Debug` and `Display` print `[redacted]`.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct Secret(String);
+use secrecy::{ExposeSecret as _, SecretString};
+
+/// A secret string; `Debug` and `Display` print `[redacted]`. Kept in a
+/// [`secrecy::SecretString`], so it is zeroized on drop.
+#[derive(Clone, Default)]
+pub struct Secret(SecretString);
 
 impl Secret {
     /// Wraps `value`.
     #[must_use]
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(SecretString::from(value.into()))
     }
 
     /// The secret itself; call sites are easy to audit by this name.
     #[must_use]
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 }
 
+/// Constant-time on the bytes (the lengths may differ in time).
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        aws_lc_rs::constant_time::verify_slices_are_equal(self.expose().as_bytes(), other.expose().as_bytes())
+            .is_ok()
+    }
+}
+
+impl Eq for Secret {}
+
 impl From<String> for Secret {
     fn from(value: String) -> Self {
-        Self(value)
+        Self::new(value)
     }
 }
 
 impl From<&str> for Secret {
     fn from(value: &str) -> Self {
-        Self(value.to_owned())
+        Self::new(value)
     }
 }
 

@@ -49,6 +49,11 @@ pub struct Inner {
     pub access_ttl: i64,
     /// Refresh-token lifetime, seconds.
     pub refresh_ttl: i64,
+    /// `idp.allowed_origins`: browser origins answered with CORS headers.
+    pub allowed_origins: Vec<String>,
+    /// The key of the login form's anti-forgery tokens (random per process;
+    /// [`crate::routes::authorize`]).
+    pub(crate) form_key: aws_lc_rs::hmac::Key,
 }
 
 impl Deref for IdpState {
@@ -97,6 +102,11 @@ impl IdpState {
             audience: config.idp.audience.clone(),
             access_ttl,
             refresh_ttl: secs(config.idp.refresh_token_ttl.0),
+            allowed_origins: config.idp.allowed_origins.clone(),
+            form_key: aws_lc_rs::hmac::Key::new(
+                aws_lc_rs::hmac::HMAC_SHA256,
+                &crypto::random_bytes::<32>().map_err(|()| RunError::Random)?,
+            ),
         })))
     }
 

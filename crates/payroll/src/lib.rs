@@ -51,7 +51,7 @@ pub mod slip;
 pub mod words;
 
 pub use compute::{Breakdown, ComputeError, SlipInput};
-pub use money::{Money, Rate};
+pub use money::{Money, Percentage};
 pub use pdf::{PdfError, PdfRenderer};
 pub use scale::{Basis, PayScale, PayScaleError};
 pub use slip::{Grouping, Labels, Logo, Margins, SlipLayout};

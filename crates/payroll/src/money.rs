@@ -12,7 +12,8 @@
 //! assert_eq!(m.to_string(), "45678.50");
 //! ```
 //!
-//! Percentages ([`Rate`]) are stored exactly as hundredths of a percent
+//! Percentages ([`Percentage`]; not to be confused with the request rates of
+//! `slipgate_proto::units::Rate`) are stored exactly as hundredths of a percent
 //! (basis points): `"12"` is 1200, `"12.5"` is 1250.
 //!
 //! # Security
@@ -108,15 +109,15 @@ impl FromStr for Money {
 
 /// A percentage stored exactly, in hundredths of a percent (basis points).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Rate(u32);
+pub struct Percentage(u32);
 
-impl Rate {
+impl Percentage {
     /// 100 %.
-    pub const FULL: Rate = Rate(10_000);
+    pub const FULL: Percentage = Percentage(10_000);
 
     /// From basis points (hundredths of a percent); `None` above 100 %.
-    pub const fn from_basis_points(bp: u32) -> Option<Rate> {
-        if bp <= 10_000 { Some(Rate(bp)) } else { None }
+    pub const fn from_basis_points(bp: u32) -> Option<Percentage> {
+        if bp <= 10_000 { Some(Percentage(bp)) } else { None }
     }
 
     /// Hundredths of a percent: `12.5 %` is `1250`.
@@ -130,7 +131,7 @@ impl Rate {
     }
 }
 
-impl fmt::Display for Rate {
+impl fmt::Display for Percentage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (whole, frac) = (self.0 / 100, self.0 % 100);
         if frac == 0 {
@@ -143,13 +144,13 @@ impl fmt::Display for Rate {
     }
 }
 
-impl FromStr for Rate {
+impl FromStr for Percentage {
     type Err = DecimalError;
 
     /// Parses a percentage from `"0"` to `"100"` with at most two fraction digits.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bp = parse_hundredths(s, 10_000)?;
-        u32::try_from(bp).map(Rate).map_err(|_| DecimalError::TooLarge)
+        u32::try_from(bp).map(Percentage).map_err(|_| DecimalError::TooLarge)
     }
 }
 
@@ -193,7 +194,7 @@ impl<'de> serde::Deserialize<'de> for Money {
     }
 }
 
-impl<'de> serde::Deserialize<'de> for Rate {
+impl<'de> serde::Deserialize<'de> for Percentage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(DecimalVisitor(std::marker::PhantomData, "rate (percent)"))
     }
@@ -283,23 +284,23 @@ mod tests {
 
     #[test]
     fn rates_are_exact_basis_points() {
-        assert_eq!("12".parse::<Rate>().unwrap().basis_points(), 1200);
-        assert_eq!("12.5".parse::<Rate>().unwrap().basis_points(), 1250);
-        assert_eq!("0.75".parse::<Rate>().unwrap().basis_points(), 75);
-        assert_eq!("100".parse::<Rate>().unwrap(), Rate::FULL);
-        assert_eq!("100.01".parse::<Rate>(), Err(DecimalError::TooLarge));
-        assert_eq!("12.5".parse::<Rate>().unwrap().to_string(), "12.5");
-        assert_eq!("7.25".parse::<Rate>().unwrap().to_string(), "7.25");
+        assert_eq!("12".parse::<Percentage>().unwrap().basis_points(), 1200);
+        assert_eq!("12.5".parse::<Percentage>().unwrap().basis_points(), 1250);
+        assert_eq!("0.75".parse::<Percentage>().unwrap().basis_points(), 75);
+        assert_eq!("100".parse::<Percentage>().unwrap(), Percentage::FULL);
+        assert_eq!("100.01".parse::<Percentage>(), Err(DecimalError::TooLarge));
+        assert_eq!("12.5".parse::<Percentage>().unwrap().to_string(), "12.5");
+        assert_eq!("7.25".parse::<Percentage>().unwrap().to_string(), "7.25");
     }
 
     #[test]
     fn rate_application_rounds_half_up() {
-        let twelve: Rate = "12".parse().unwrap();
+        let twelve: Percentage = "12".parse().unwrap();
         // 12 % of 0.04 = 0.0048 → 0.00; of 0.05 = 0.006 → 0.01 (half-up at 0.005).
         assert_eq!(twelve.apply(Money::from_minor_units(4)).minor_units(), 0);
         assert_eq!(twelve.apply(Money::from_minor_units(5)).minor_units(), 1);
         // 50 % of 0.01 = 0.005 → 0.01.
-        assert_eq!("50".parse::<Rate>().unwrap().apply(Money::from_minor_units(1)).minor_units(), 1);
+        assert_eq!("50".parse::<Percentage>().unwrap().apply(Money::from_minor_units(1)).minor_units(), 1);
         assert_eq!(div_round_half_up(-1, 2), -1);
         assert_eq!(div_round_half_up(7, 3), 2);
     }

@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::money::{Money, Rate};
+use crate::money::{Money, Percentage};
 use crate::slip::{RawSlip, SlipLayout};
 use crate::words::{Numbering, WordsStyle};
 
@@ -92,7 +92,7 @@ pub(crate) enum Base {
 #[derive(Debug, Clone)]
 pub(crate) enum Rule {
     /// `round_half_up(base × rate)`; grades may override the rate.
-    Percent { base: Base, rate: Rate },
+    Percent { base: Base, rate: Percentage },
     /// The amount of the last slab whose `from` ≤ base; slabs ascend from 0.
     Slab { base: Base, slabs: Vec<(Money, Money)> },
 }
@@ -108,7 +108,7 @@ pub(crate) struct Grade {
     /// Monthly amounts, index-aligned with `PayScale::earnings`.
     pub(crate) monthly: Vec<Money>,
     /// Rate overrides, index-aligned with `PayScale::deductions`.
-    pub(crate) rates: Vec<Option<Rate>>,
+    pub(crate) rates: Vec<Option<Percentage>>,
 }
 
 /// A validated pay scale: grades, components, deductions, currency and basis.
@@ -203,7 +203,7 @@ struct RawDeduction {
     label: String,
     kind: RawKind,
     base: String,
-    rate: Option<Rate>,
+    rate: Option<Percentage>,
     slabs: Option<Vec<RawSlab>>,
 }
 
@@ -221,7 +221,7 @@ struct RawGrade {
     description: Option<String>,
     earnings: BTreeMap<String, Money>,
     #[serde(default)]
-    rates: BTreeMap<String, Rate>,
+    rates: BTreeMap<String, Percentage>,
 }
 
 // ----- loading and validation -------------------------------------------------

@@ -158,6 +158,25 @@ impl ConfigLoader {
         Ok(())
     }
 
+    /// Layers a typed configuration value over what is there: every key it
+    /// serialises replaces the one below. A program that sets keys itself
+    /// (`slipgate dev`, the test fixtures) builds the config struct and layers
+    /// it here instead of formatting TOML text, so no value needs escaping.
+    pub fn layer<T: Serialize>(mut self, value: &T) -> Result<Self, ConfigError> {
+        let toml::Value::Table(table) = toml::Value::try_from(value).map_err(|e| ConfigError::Invalid {
+            origin: " in a built-in layer".to_owned(),
+            message: e.to_string(),
+        })?
+        else {
+            return Err(ConfigError::Invalid {
+                origin: " in a built-in layer".to_owned(),
+                message: "a layer must be a table of sections".to_owned(),
+            });
+        };
+        merge(&mut self.table, table);
+        Ok(self)
+    }
+
     /// Removes section `name` from the layers and returns it as a loader of
     /// its own (`slipgate dev` splits its `[idp]` section off this way).
     pub fn take_section(&mut self, name: &str) -> ConfigLoader {
@@ -170,10 +189,22 @@ impl ConfigLoader {
 
     /// Deserializes and validates the layered table.
     pub fn load<T: DeserializeOwned + Validate>(self) -> Result<T, ConfigError> {
-        let config: T = self.table.try_into().map_err(|e: toml::de::Error| ConfigError::Invalid {
+        self.load_with(|_: &mut T| {})
+    }
+
+    /// [`ConfigLoader::load`] with a last, typed layer: `last` sets fields on
+    /// the deserialized value (winning over every layer below), then the whole
+    /// result is validated. For values known only at run time, such as the
+    /// address of a listener `slipgate dev` has just bound.
+    pub fn load_with<T: DeserializeOwned + Validate>(
+        self,
+        last: impl FnOnce(&mut T),
+    ) -> Result<T, ConfigError> {
+        let mut config: T = self.table.try_into().map_err(|e: toml::de::Error| ConfigError::Invalid {
             origin: String::new(),
             message: e.message().to_owned(),
         })?;
+        last(&mut config);
         config.validate()?;
         Ok(config)
     }
@@ -187,5 +218,94 @@ fn merge(into: &mut toml::Table, from: toml::Table) {
                 into.insert(k, v);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Demo {
+        #[serde(default)]
+        server: Server,
+    }
+
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Server {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        path: Option<PathBuf>,
+    }
+
+    impl Validate for Demo {
+        fn validate(&self) -> Result<(), ConfigError> {
+            if self.server.name.is_empty() {
+                return Err(ConfigError::Value { key: "server.name", message: "must be set".into() });
+            }
+            Ok(())
+        }
+    }
+
+    fn demo(name: &str, path: &str) -> Demo {
+        Demo { server: Server { name: name.to_owned(), path: Some(PathBuf::from(path)) } }
+    }
+
+    #[test]
+    fn typed_layer_keeps_quotes_and_backslashes_verbatim() {
+        let tricky = r#"C:\dir "quoted" \u0041 ' = ]"#;
+        let config: Demo = ConfigLoader::new().layer(&demo("n", tricky)).unwrap().load().unwrap();
+        assert_eq!(config.server.path.unwrap(), PathBuf::from(tricky));
+    }
+
+    #[test]
+    fn later_layers_win_over_a_typed_layer() {
+        let config: Demo = ConfigLoader::new()
+            .layer(&demo("typed", "/typed"))
+            .unwrap()
+            .set_override("server.name=flag")
+            .unwrap()
+            .load()
+            .unwrap();
+        assert_eq!(config.server.name, "flag");
+        assert_eq!(config.server.path.unwrap(), PathBuf::from("/typed"), "untouched keys stay");
+    }
+
+    #[test]
+    fn typed_layer_replaces_only_the_keys_it_sets() {
+        let config: Demo = ConfigLoader::new()
+            .set_override("server.path=\"/below\"")
+            .unwrap()
+            .layer(&Demo { server: Server { name: "typed".into(), path: None } })
+            .unwrap()
+            .load()
+            .unwrap();
+        assert_eq!(config.server.name, "typed");
+        assert_eq!(config.server.path.unwrap(), PathBuf::from("/below"), "None serialises to no key");
+    }
+
+    #[test]
+    fn last_layer_wins_and_is_validated() {
+        let config: Demo = ConfigLoader::new()
+            .set_override("server.name=flag")
+            .unwrap()
+            .load_with(|c: &mut Demo| c.server.name = "last".into())
+            .unwrap();
+        assert_eq!(config.server.name, "last");
+        let refused = ConfigLoader::new()
+            .set_override("server.name=flag")
+            .unwrap()
+            .load_with(|c: &mut Demo| c.server.name.clear());
+        assert!(matches!(refused, Err(ConfigError::Value { key: "server.name", .. })), "{refused:?}");
+    }
+
+    #[test]
+    fn typed_layer_that_is_not_a_table_is_refused() {
+        let refused = ConfigLoader::new().layer(&"just a string");
+        assert!(matches!(refused, Err(ConfigError::Invalid { .. })), "{refused:?}");
     }
 }

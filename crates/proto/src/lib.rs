@@ -4,8 +4,16 @@
 //! neither side can drift: the salary-slip request and its strict parser
 //! ([`SlipRequest::parse_strict`]), the slip document ([`Slip`]), the problem
 //! codes of SPEC §3.6 ([`ProblemCode`]) and the problem-details body
-//! ([`Problem`]), and the header names the signature scheme relies on
-//! ([`headers`]).
+//! ([`Problem`]), the header names the signature scheme relies on
+//! ([`headers`]), the slip's two representations ([`Format`]), and the
+//! labels, covered components and tags of the signatures ([`signature`]).
+//! Beside the wire types, what every crate shares without depending on
+//! another: the OAuth contract between the identity server, the guard and the
+//! SDK ([`oauth`]), time as a trait ([`clock`]), the layered configuration
+//! loader ([`config`]), units such as `30s` and `16KiB` ([`units`]), address
+//! ranges and trusted proxies ([`net`], [`forwarded`]), private files
+//! ([`files`]) and, with the `tls` feature, the one rustls client
+//! configuration (`tls`).
 //!
 //! ```
 //! use slipgate_proto::{ProblemCode, SlipRequest};
@@ -26,6 +34,7 @@
 //! JSON types and malformed text, and it never echoes field *values* back in
 //! its messages, only field names.
 
+mod format;
 mod problem;
 mod request;
 mod slip;
@@ -37,8 +46,12 @@ pub mod forwarded;
 pub mod headers;
 pub mod net;
 pub mod oauth;
+pub mod signature;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod units;
 
+pub use format::Format;
 pub use problem::{FieldError, Problem, ProblemCode, UnknownProblemCode};
 pub use request::{RequestError, SlipBody, SlipRequest, check_member, parse_period};
 pub use slip::{Employee, LineItem, Period, Slip};

@@ -2,7 +2,7 @@
 //! the dev users seeded, for the identity server's and the API's tests.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use reqwest::StatusCode;
@@ -67,40 +67,16 @@ impl TestIdp {
     pub async fn spawn_with(
         store: Arc<dyn Store>,
         dir: tempfile::TempDir,
-        key_file: &std::path::Path,
+        key_file: &Path,
         overrides: &[&str],
     ) -> Self {
         let pki = DevPki::ensure(dir.path()).unwrap();
-        let mut loader = ConfigLoader::new()
-            .set_override("idp.listen=\"127.0.0.1:0\"")
-            .unwrap()
-            .set_override(&format!("idp.signing_key_file={:?}", key_file.display().to_string()))
-            .unwrap();
-        for o in overrides {
-            loader = loader.set_override(o).unwrap();
-        }
-        let config: IdpConfig = loader
-            .set_override(&format!("tls.cert=\"{}\"", pki.server_cert.display()))
-            .unwrap()
-            .set_override(&format!("tls.key=\"{}\"", pki.server_key.display()))
-            .unwrap()
-            .load()
-            .unwrap();
+        let config = config(SocketAddr::from(([127, 0, 0, 1], 0)), key_file, &pki, overrides);
         let clock = Arc::new(ManualClock::at_unix(u64::try_from(SystemClock.unix_seconds()).unwrap()));
         let issuer = config.idp.issuer.clone();
         let seed = slipgate_idp::seed_dev_with(store.as_ref(), alice_record(), paula_record()).await.unwrap();
         let state = IdpState::new(&config, store.clone(), clock.clone()).await.unwrap();
-        let listener = slipgate_idp::bind(&config).await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
-        let running = state.clone();
-        let task = tokio::spawn(async move {
-            slipgate_idp::run_with_state(config, running, listener, async move {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
+        let (addr, shutdown, task) = serve(config, state.clone()).await;
         let http =
             crate::https_client(&pki.ca_cert, &[&rustls::version::TLS13, &rustls::version::TLS12], &[]);
         Self {
@@ -114,7 +90,7 @@ impl TestIdp {
             ca: pki.ca_cert.clone(),
             issuer,
             _dir: dir,
-            shutdown: Some(tx),
+            shutdown: Some(shutdown),
             task: Some(task),
         }
     }
@@ -208,31 +184,15 @@ impl TestIdp {
         let url = format!("sqlite://{}", db_dir.join("idp.db").display());
         let store = slipgate_idp::open_store(&url).await.unwrap();
         self.key_file = db_dir.join("signing-key.pem");
-        let config: IdpConfig = ConfigLoader::new()
-            .set_override(&format!("idp.listen=\"{}\"", self.addr))
-            .unwrap()
-            .set_override(&format!("idp.signing_key_file={:?}", self.key_file.display().to_string()))
-            .unwrap()
-            .set_override(&format!("tls.cert=\"{}\"", pki.server_cert.display()))
-            .unwrap()
-            .set_override(&format!("tls.key=\"{}\"", pki.server_key.display()))
-            .unwrap()
-            .load()
-            .unwrap();
+        let config = config(self.addr, &self.key_file, &pki, &[]);
         self.seed =
             slipgate_idp::seed_dev_with(store.as_ref(), alice_record(), paula_record()).await.unwrap();
         let state = IdpState::new(&config, store.clone(), self.clock.clone()).await.unwrap();
         self.store = store;
-        let listener = slipgate_idp::bind(&config).await.unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
-        self.task = Some(tokio::spawn(async move {
-            slipgate_idp::run_with_state(config, state, listener, async move {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        }));
-        self.shutdown = Some(tx);
+        let (addr, shutdown, task) = serve(config, state).await;
+        assert_eq!(addr, self.addr, "restarted on another address");
+        self.shutdown = Some(shutdown);
+        self.task = Some(task);
     }
 
     /// Stops the server, keeping the value (to test an unreachable server).
@@ -244,6 +204,49 @@ impl TestIdp {
             task.await.unwrap();
         }
     }
+}
+
+/// A test that fails before [`TestIdp::stop`] still stops its server.
+impl Drop for TestIdp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// The one test configuration of the identity server: listening on `listen`
+/// with the PKI's server certificate, signing with the key in `key_file`,
+/// `overrides` (`section.key=value`) last.
+fn config(listen: SocketAddr, key_file: &Path, pki: &DevPki, overrides: &[&str]) -> IdpConfig {
+    let mut base = IdpConfig::default();
+    base.idp.listen = listen;
+    base.idp.signing_key_file = Some(key_file.to_owned());
+    base.tls.cert = Some(pki.server_cert.clone());
+    base.tls.key = Some(pki.server_key.clone());
+    let mut loader = ConfigLoader::new().layer(&base).unwrap();
+    for o in overrides {
+        loader = loader.set_override(o).unwrap();
+    }
+    loader.load().unwrap()
+}
+
+/// Binds `config`'s listener and serves `state` on it until the sender fires.
+async fn serve(config: IdpConfig, state: IdpState) -> (SocketAddr, oneshot::Sender<()>, JoinHandle<()>) {
+    let listener = slipgate_idp::bind(&config).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        slipgate_idp::run_with_state(config, state, listener, async move {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    (addr, tx, task)
 }
 
 pub async fn split(response: reqwest::Response) -> (StatusCode, reqwest::header::HeaderMap, Value) {

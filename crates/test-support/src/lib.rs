@@ -1,309 +1,35 @@
-//! Fixtures and spawn helpers for Slipgate's tests: a real API on
-//! `127.0.0.1:0` with a freshly generated PKI, and TLS clients that trust it.
+//! Test support for Slipgate, in two halves:
+//!
+//! - [`fixtures`] (always there, no dependency on the servers): the seed
+//!   request, the test keys' material, JSON and PDF readers;
+//! - the spawn helpers (feature `spawn`, on by default): a real API
+//!   ([`TestApi`]) and identity server ([`idp::TestIdp`]) on `127.0.0.1:0`
+//!   with a freshly generated PKI, the API's router in process
+//!   ([`TestRouter`], `router(state).oneshot`), TLS clients that trust the
+//!   test CA, and a man in the middle ([`mitm`]). A spawned server stops when
+//!   its value is dropped, so a failed test leaves nothing running.
 //!
 //! Test code: panicking on a broken fixture is the desired failure mode.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+pub mod fixtures;
+
+#[cfg(feature = "spawn")]
+mod api;
+#[cfg(feature = "spawn")]
 pub mod idp;
+#[cfg(feature = "spawn")]
 pub mod mitm;
+#[cfg(feature = "spawn")]
+pub mod router;
+#[cfg(feature = "spawn")]
+mod tls;
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+pub use fixtures::{SEED_BODY, TEST_ED25519_ID, TEST_HMAC_ID, TEST_HMAC_SECRET, json, pdftotext};
 
-use slipgate_api::devpki::DevPki;
-use slipgate_api::{ConfigLoader, Listeners};
-use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-
-/// The seed request of SPEC §3.1.
-pub const SEED_BODY: &str =
-    r#"{"emp_id":"01234","emp_code":"ENG","emp_name":"John Doe","emp_grade":"7.1","working_days":24}"#;
-
-/// The HMAC key every [`TestApi`] trusts, as `test-hmac`.
-pub const TEST_HMAC_SECRET: [u8; 32] = *b"slipgate-test-hmac-secret-32byte";
-/// The key id of [`TEST_HMAC_SECRET`].
-pub const TEST_HMAC_ID: &str = "test-hmac";
-/// The key id of the Ed25519 key every [`TestApi`] trusts.
-pub const TEST_ED25519_ID: &str = "test-ed25519";
-
-/// A running API with its own PKI and signing keys in a temporary directory.
-#[derive(Debug)]
-pub struct TestApi {
-    /// The TLS listener.
-    pub addr: SocketAddr,
-    /// The admin listener.
-    pub admin: SocketAddr,
-    /// The CA that signed the server certificate.
-    pub ca: PathBuf,
-    /// The Ed25519 private key (PKCS#8 PEM) registered as `test-ed25519`.
-    pub ed25519_pem: String,
-    /// The identity server the API validates tokens with.
-    pub idp: idp::TestIdp,
-    paula: String,
-    dir: tempfile::TempDir,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl TestApi {
-    /// Starts the API in this process with `overrides` (`section.key=value`).
-    pub async fn spawn(overrides: &[&str]) -> Self {
-        Self::start(overrides, None).await
-    }
-
-    /// [`TestApi::spawn`] with the server reading time from `clock`.
-    pub async fn spawn_with_clock(overrides: &[&str], clock: Arc<slipgate_guard::ManualClock>) -> Self {
-        Self::start(overrides, Some(clock)).await
-    }
-
-    async fn start(overrides: &[&str], clock: Option<Arc<slipgate_guard::ManualClock>>) -> Self {
-        let TestConfig { dir, config, idp, ca, ed25519_pem, paula } = TestConfig::new(overrides).await;
-        let listeners = Listeners::bind(&config).await.unwrap();
-        let addr = listeners.api.local_addr().unwrap();
-        let admin = listeners.admin.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
-        let clock: Arc<dyn slipgate_guard::Clock> = match clock {
-            Some(clock) => clock,
-            None => Arc::new(slipgate_guard::SystemClock),
-        };
-        let state = slipgate_api::AppState::with_clock(&config, clock).unwrap();
-        let task = tokio::spawn(async move {
-            slipgate_api::run_with_state(config, state, listeners, async move {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        Self { addr, admin, ca, ed25519_pem, idp, paula, dir, shutdown: Some(tx), task: Some(task) }
-    }
-
-    /// A signer with the `test-hmac` key.
-    pub fn signer(&self) -> slipgate_client::RequestSigner {
-        let key = slipgate_httpsig::SigningKey::hmac_sha256(&TEST_HMAC_SECRET).unwrap();
-        slipgate_client::RequestSigner::new(TEST_HMAC_ID, key)
-    }
-
-    /// `Bearer <token>` of paula (scope `salaryslip:any`).
-    pub fn bearer(&self) -> String {
-        format!("Bearer {}", self.paula)
-    }
-
-    /// A fresh access token of the seeded user `username` (alice or paula).
-    pub async fn token_of(&self, username: &str) -> String {
-        self.idp.login_ok(username).await["access_token"].as_str().unwrap().to_owned()
-    }
-
-    /// A signed `POST /generate/salaryslip` of `body` as paula, `extra`
-    /// headers added before signing (they may replace the defaults).
-    pub async fn post_signed(&self, body: &str, extra: &[(&str, &str)]) -> reqwest::Response {
-        self.send_signed(&self.signer(), "/generate/salaryslip", body, extra).await
-    }
-
-    /// A `POST` to `path` signed by `signer`.
-    pub async fn send_signed(
-        &self,
-        signer: &slipgate_client::RequestSigner,
-        path: &str,
-        body: &str,
-        extra: &[(&str, &str)],
-    ) -> reqwest::Response {
-        let url = reqwest::Url::parse(&self.url(path)).unwrap();
-        let mut headers = http::HeaderMap::new();
-        headers.insert("content-type", "application/json".parse().unwrap());
-        headers.insert("authorization", self.bearer().parse().unwrap());
-        for (name, value) in extra {
-            headers.insert(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
-        }
-        signer.sign(&http::Method::POST, &url, &mut headers, body.as_bytes()).unwrap();
-        self.client().post(url).headers(headers).body(body.to_owned()).send().await.unwrap()
-    }
-
-    /// `https://127.0.0.1:<port><path>`.
-    pub fn url(&self, path: &str) -> String {
-        format!("https://{}{path}", self.addr)
-    }
-
-    /// `http://127.0.0.1:<admin port><path>`.
-    pub fn admin_url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.admin)
-    }
-
-    /// An HTTP client trusting this API's CA.
-    pub fn client(&self) -> reqwest::Client {
-        https_client(&self.ca, &[&rustls::version::TLS13, &rustls::version::TLS12], &[])
-    }
-
-    /// The temporary directory holding the PKI.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Stops the server and waits for it to drain.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap();
-        }
-        self.idp.stop().await;
-    }
-}
-
-/// A complete API configuration for tests, with a running identity server,
-/// the test keys and a PKI in a temporary directory; for in-process use
-/// (`router(state).oneshot`, benchmarks) or [`TestApi`].
-#[derive(Debug)]
-pub struct TestConfig {
-    /// Holds every file the configuration names.
-    pub dir: tempfile::TempDir,
-    /// The configuration (listeners on port 0).
-    pub config: slipgate_api::Config,
-    /// The identity server it validates tokens with.
-    pub idp: idp::TestIdp,
-    /// The CA of the API's certificate.
-    pub ca: PathBuf,
-    /// The `test-ed25519` private key.
-    pub ed25519_pem: String,
-    /// A token of paula (`salaryslip:any`).
-    pub paula: String,
-}
-
-impl TestConfig {
-    /// Builds it, applying `overrides` last.
-    pub async fn new(overrides: &[&str]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let pki = DevPki::ensure(dir.path()).unwrap();
-        let (keys, ed25519_pem) = write_test_keys(dir.path());
-        let idp = idp::TestIdp::spawn().await;
-        let (client_id, secret) = idp.introspection_client();
-        let secret_file = dir.path().join("introspection.secret");
-        std::fs::write(&secret_file, secret).unwrap();
-        let paula = idp.login_ok("paula").await["access_token"].as_str().unwrap().to_owned();
-        let mut loader = ConfigLoader::new();
-        for o in [
-            format!("signature.keys={keys}"),
-            format!("auth.idp_url=\"{}\"", idp.url("")),
-            format!("auth.ca=\"{}\"", idp.ca.display()),
-            format!("auth.client_id=\"{client_id}\""),
-            format!("auth.client_secret_file=\"{}\"", secret_file.display()),
-            format!("auth.issuer=\"{}\"", idp.issuer),
-            "server.listen=127.0.0.1:0".to_owned(),
-            "server.admin_listen=127.0.0.1:0".to_owned(),
-            format!("tls.cert=\"{}\"", pki.server_cert.display()),
-            format!("tls.key=\"{}\"", pki.server_key.display()),
-        ] {
-            loader = loader.set_override(&o).unwrap();
-        }
-        for o in overrides {
-            loader = loader.set_override(o).unwrap();
-        }
-        let config: slipgate_api::Config = loader.load().unwrap();
-        Self { dir, config, idp, ca: pki.ca_cert, ed25519_pem, paula }
-    }
-}
-
-/// Writes the test keys into `dir`; returns the `signature.keys` TOML value
-/// and the Ed25519 private key PEM.
-fn write_test_keys(dir: &Path) -> (String, String) {
-    use base64::Engine as _;
-    let secret = dir.join("test-hmac.secret");
-    std::fs::write(&secret, base64::engine::general_purpose::STANDARD.encode(TEST_HMAC_SECRET)).unwrap();
-    let (key, pkcs8) = slipgate_httpsig::SigningKey::generate(slipgate_httpsig::Algorithm::Ed25519).unwrap();
-    let private_pem = slipgate_httpsig::to_pem("PRIVATE KEY", pkcs8.expose());
-    let public = dir.join("test-ed25519.pub.pem");
-    std::fs::write(&public, slipgate_httpsig::to_pem("PUBLIC KEY", &key.public_key_spki_der().unwrap()))
-        .unwrap();
-    let toml = format!(
-        r#"[{{id="{TEST_HMAC_ID}", alg="hmac-sha256", secret_file="{}"}}, {{id="{TEST_ED25519_ID}", alg="ed25519", public_key_file="{}"}}]"#,
-        secret.display(),
-        public.display()
-    );
-    (toml, private_pem)
-}
-
-/// A rustls client configuration trusting `ca`, limited to `versions`, offering `alpn`.
-pub fn client_tls(
-    ca: &Path,
-    versions: &[&'static rustls::SupportedProtocolVersion],
-    alpn: &[&[u8]],
-) -> rustls::ClientConfig {
-    use rustls_pki_types::CertificateDer;
-    use rustls_pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).unwrap() {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(versions)
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    config
-}
-
-/// [`client_tls`] presenting the client certificate `cert` with `key` (mutual TLS).
-pub fn client_tls_with_identity(ca: &Path, cert: &Path, key: &Path) -> rustls::ClientConfig {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(ca).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let chain: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(cert).unwrap().map(|c| c.unwrap()).collect();
-    let key = PrivateKeyDer::from_pem_file(key).unwrap();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)
-        .unwrap()
-}
-
-/// A reqwest client over [`client_tls`].
-pub fn https_client(
-    ca: &Path,
-    versions: &[&'static rustls::SupportedProtocolVersion],
-    alpn: &[&[u8]],
-) -> reqwest::Client {
-    let builder = reqwest::Client::builder().tls_backend_preconfigured(client_tls(ca, versions, alpn));
-    let builder = if alpn == [b"h2".as_slice()] { builder.http2_prior_knowledge() } else { builder };
-    builder.build().unwrap()
-}
-
-/// A raw TLS stream to `addr`, for tests that speak bytes.
-pub async fn tls_connect(addr: SocketAddr, ca: &Path) -> tokio_rustls::client::TlsStream<TcpStream> {
-    let config = client_tls(ca, &[&rustls::version::TLS13], &[b"http/1.1"]);
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let name = rustls_pki_types::ServerName::IpAddress(addr.ip().into());
-    connector.connect(name, tcp).await.unwrap()
-}
-
-/// A pdftotext run over `pdf`, panicking with install instructions when the
-/// tool is missing (the README's test command installs poppler-utils).
-pub fn pdftotext(pdf: &[u8]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("slip.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    let out = std::process::Command::new("pdftotext")
-        .arg("-layout")
-        .arg(&path)
-        .arg("-")
-        .output()
-        .expect("pdftotext not found: install poppler-utils (scripts/test.sh does it for you)");
-    assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Parses a JSON body, panicking with the text when it is not JSON.
-pub fn json(bytes: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(bytes)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
-}
+#[cfg(feature = "spawn")]
+pub use api::{TestApi, TestConfig};
+#[cfg(feature = "spawn")]
+pub use router::{Answer, IntoAnswer, TestRouter};
+#[cfg(feature = "spawn")]
+pub use tls::{client_tls, client_tls_with_identity, https_client, tls_connect};

@@ -212,9 +212,11 @@ fn attack(mode: Mode, request: &Head, response: Vec<u8>, attacker: &Attacker) ->
         }
         Mode::ShiftDate(seconds) => {
             let shifted = if seconds >= 0 {
-                SystemTime::now() + Duration::from_secs(seconds.unsigned_abs())
+                slipgate_proto::clock::Clock::now(&slipgate_proto::clock::SystemClock)
+                    + Duration::from_secs(seconds.unsigned_abs())
             } else {
-                SystemTime::now() - Duration::from_secs(seconds.unsigned_abs())
+                slipgate_proto::clock::Clock::now(&slipgate_proto::clock::SystemClock)
+                    - Duration::from_secs(seconds.unsigned_abs())
             };
             head.set("date", httpdate::fmt_http_date(shifted));
         }
@@ -258,8 +260,13 @@ fn resign(head: &mut Head, body: &[u8], request: &Head, attacker: &Attacker) {
         components.push(Component::field_or_derived("@path").req());
         components.push(Component::field_or_derived("signature").req().key(&label));
     }
-    let now =
-        i64::try_from(SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs()).unwrap();
+    let now = i64::try_from(
+        slipgate_proto::clock::Clock::now(&slipgate_proto::clock::SystemClock)
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
     let params = SignParams::new("res").created(now).keyid(&attacker.kid).with_alg();
     let signed = sign_message(&parts, Some(&message), &components, &params, &attacker.key).unwrap();
     head.set("signature-input", signed.signature_input);

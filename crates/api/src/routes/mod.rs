@@ -1,6 +1,7 @@
 //! One module per resource.
 
 pub mod admin;
+pub mod console;
 pub mod openapi;
 pub mod slip;
 

@@ -10,7 +10,7 @@ pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");
 
 /// The handler.
 pub async fn openapi() -> impl IntoResponse {
-    ([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI_JSON)
+    ([(CONTENT_TYPE, HeaderValue::from_static(slipgate_proto::headers::JSON))], OPENAPI_JSON)
 }
 
 /// The JWKS of the keys that sign responses.

@@ -16,14 +16,8 @@ use time::OffsetDateTime;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The representation the client asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// `application/json` (the default).
-    Json,
-    /// `application/pdf`.
-    Pdf,
-}
+/// The representation the client asked for (one type with the SDK's).
+pub use slipgate_proto::Format;
 
 /// The handler.
 pub async fn generate(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
@@ -77,7 +71,7 @@ pub async fn generate(State(state): State<AppState>, request: Request) -> Result
     match format {
         Format::Json => {
             let body = serde_json::to_vec(&slip).map_err(|e| ApiError::internal(&e))?;
-            Ok(([(CONTENT_TYPE, HeaderValue::from_static(headers::JSON))], body).into_response())
+            Ok(([(CONTENT_TYPE, HeaderValue::from_static(Format::Json.media_type()))], body).into_response())
         }
         Format::Pdf => {
             let pdf = state.pdf.clone();
@@ -85,7 +79,7 @@ pub async fn generate(State(state): State<AppState>, request: Request) -> Result
                 .await
                 .map_err(|e| ApiError::internal(&e))?
                 .map_err(|e| ApiError::internal(&e))?;
-            Ok(([(CONTENT_TYPE, HeaderValue::from_static(headers::PDF))], bytes).into_response())
+            Ok(([(CONTENT_TYPE, HeaderValue::from_static(Format::Pdf.media_type()))], bytes).into_response())
         }
     }
 }
@@ -176,8 +170,8 @@ pub fn negotiate(accept: Option<&HeaderValue>) -> Result<Format, ApiError> {
             .unwrap_or(0);
         // Specificity: an exact type beats `application/*`, which beats `*/*`.
         let (json_spec, pdf_spec) = match media.as_str() {
-            "application/json" => (Some(3), None),
-            "application/pdf" => (None, Some(3)),
+            headers::JSON => (Some(3), None),
+            headers::PDF => (None, Some(3)),
             "application/*" => (Some(2), Some(2)),
             "*/*" => (Some(1), Some(1)),
             _ => (None, None),

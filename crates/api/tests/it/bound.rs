@@ -304,7 +304,7 @@ impl TokenValidator for ExampleToken {
     fn validate<'a>(
         &'a self,
         token: &'a str,
-    ) -> slipgate_guard::signature::BoxFuture<'a, Result<TokenClaims, TokenError>> {
+    ) -> futures_util::future::BoxFuture<'a, Result<TokenClaims, TokenError>> {
         let verdict =
             if token == "example-token" { Ok(self.0.clone()) } else { Err(TokenError::Invalid("unknown")) };
         Box::pin(std::future::ready(verdict))
@@ -346,4 +346,13 @@ async fn the_documented_bound_request_gets_a_slip() {
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     assert_eq!(slipgate_test_support::json(&body)["employee"]["emp_name"], "John Doe");
     test.idp.stop().await;
+}
+
+#[test]
+fn the_openapi_document_declares_the_httpsig_scheme_on_the_slip_endpoint() {
+    let doc: Value = serde_json::from_str(slipgate_api::routes::openapi::OPENAPI_JSON).unwrap();
+    assert_eq!(doc["components"]["securitySchemes"]["httpSigAuth"]["scheme"], "HTTPSig");
+    let security = doc["paths"]["/generate/salaryslip"]["post"]["security"].as_array().unwrap();
+    assert!(security.iter().any(|s| s.get("httpSigAuth").is_some()), "{security:?}");
+    assert!(security.iter().any(|s| s.get("bearerAuth").is_some()), "Bearer stays declared");
 }

@@ -1,9 +1,15 @@
-//! Integration tests of the API over a real TLS socket on 127.0.0.1.
+//! Integration tests of the API. What the service decides (the signature,
+//! validation and error matrices) runs in process through
+//! `router(state).oneshot` ([`TestRouter`](slipgate_test_support::TestRouter));
+//! what needs a connection (TLS, HTTP/2, timeouts, connection caps, chunked
+//! framing, the peer address) runs over a real TLS socket on 127.0.0.1.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
 mod auth;
 mod bound;
+mod config_layers;
+mod console;
 mod dos;
 mod errors;
 mod jwt;
@@ -16,7 +22,7 @@ mod slips;
 mod tls;
 mod validation;
 
-use slipgate_test_support::TestApi;
+use slipgate_test_support::{IntoAnswer, TestApi};
 
 /// POSTs `body` as JSON to the slip endpoint, signed, with extra `headers`.
 pub async fn post_slip(api: &TestApi, body: &str, headers: &[(&str, &str)]) -> reqwest::Response {
@@ -24,12 +30,13 @@ pub async fn post_slip(api: &TestApi, body: &str, headers: &[(&str, &str)]) -> r
 }
 
 /// Asserts `response` is a problem+json with `status` and `code`; returns the body.
-pub async fn expect_problem(response: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
-    assert_eq!(response.status().as_u16(), status, "status");
-    let content_type = response.headers().get("content-type").unwrap().to_str().unwrap().to_owned();
+pub async fn expect_problem(response: impl IntoAnswer, status: u16, code: &str) -> serde_json::Value {
+    let response = response.into_answer().await;
+    assert_eq!(response.status.as_u16(), status, "status");
+    let content_type = response.headers.get("content-type").unwrap().to_str().unwrap().to_owned();
     assert_eq!(content_type, "application/problem+json");
-    let request_id = response.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
-    let body = slipgate_test_support::json(&response.bytes().await.unwrap());
+    let request_id = response.headers.get("x-request-id").unwrap().to_str().unwrap().to_owned();
+    let body = slipgate_test_support::json(&response.body);
     assert_eq!(body["code"], code, "{body}");
     assert_eq!(body["status"], status);
     let typed: slipgate_proto::ProblemCode = code.parse().unwrap();

@@ -56,7 +56,7 @@ async fn served_document_passes_an_openapi_3_1_validator() {
 
     // The validator is real: a broken document fails it.
     let mut broken = doc.clone();
-    broken["components"]["securitySchemes"]["HTTPSig"]["type"] = "signature".into();
+    broken["components"]["securitySchemes"]["httpSigAuth"]["type"] = "signature".into();
     let (ok, output) = validate(&broken);
     assert!(!ok, "an unknown security scheme type passed:\n{output}");
     let mut broken = doc;
@@ -83,7 +83,7 @@ async fn security_schemes_name_the_components_the_guard_requires() {
     assert_eq!(strings(&x["algorithms"]), ["hmac-sha256", "ecdsa-p256-sha256", "ed25519"]);
     assert_eq!(x["max-skew-seconds"], 300);
 
-    let bound = &schemes["HTTPSig"];
+    let bound = &schemes["httpSigAuth"];
     assert_eq!(bound["type"], "http");
     assert_eq!(bound["scheme"], "HTTPSig");
     let x = &bound["x-slipgate-httpsig"];
@@ -104,7 +104,7 @@ async fn security_schemes_name_the_components_the_guard_requires() {
         })
         .collect();
     alternatives.dedup();
-    assert_eq!(alternatives, [vec!["bearerAuth", "httpSignature"], vec!["HTTPSig"]]);
+    assert_eq!(alternatives, [vec!["bearerAuth", "httpSignature"], vec!["httpSigAuth"]]);
     for req in security {
         for scopes in req.as_object().unwrap().values().filter(|s| !s.as_array().unwrap().is_empty()) {
             let scope = strings(scopes);

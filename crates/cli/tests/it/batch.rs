@@ -123,6 +123,10 @@ fn batch_resumes_after_being_killed_without_redoing_finished_rows() {
     while pdfs(&out_dir).len() < ROWS / 3 {
         assert!(Instant::now() < deadline, "no progress");
         assert!(child.try_wait().unwrap().is_none(), "the batch finished before it could be interrupted");
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "polls a real child process or socket: there is no event to await"
+        )]
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap();
@@ -182,6 +186,10 @@ fn batch_waits_out_rate_limits_instead_of_failing() {
             child.kill().unwrap();
             panic!("batch did not finish within 120 s");
         }
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "polls a real child process or socket: there is no event to await"
+        )]
         std::thread::sleep(Duration::from_millis(100));
     }
     let out = child.wait_with_output().unwrap();

@@ -104,6 +104,10 @@ fn wait_until_echo_is_off(script_pid: u32, deadline: Instant) {
                 return;
             }
         }
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "polls a real child process or socket: there is no event to await"
+        )]
         std::thread::sleep(Duration::from_millis(20));
     }
 }

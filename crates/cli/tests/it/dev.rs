@@ -23,11 +23,17 @@ impl DevProcess {
 
     /// [`DevProcess::start`] with extra `slipgate dev` arguments (e.g. `--set k=v`).
     pub fn start_with(extra: &[&str]) -> Self {
+        Self::start_in("data", extra)
+    }
+
+    /// [`DevProcess::start_with`] with the data directory named `data` (in a
+    /// fresh temporary directory).
+    pub fn start_in(data: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config_home = dir.path().join("config");
         let mut child = Command::new(env!("CARGO_BIN_EXE_slipgate"))
             .args(["dev", "--data-dir"])
-            .arg(dir.path().join("data"))
+            .arg(dir.path().join(data))
             .env("XDG_CONFIG_HOME", &config_home)
             .args(["--set", "server.listen=127.0.0.1:0", "--set", "server.admin_listen=127.0.0.1:0"])
             .args(["--set", "idp.listen=127.0.0.1:0"])
@@ -36,13 +42,17 @@ impl DevProcess {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let path = dir.path().join("data").join("dev.json");
+        let path = dir.path().join(data).join("dev.json");
         let deadline = Instant::now() + Duration::from_secs(60);
         while !path.exists() {
             assert!(Instant::now() < deadline, "dev.json not written within 60 s");
             if let Some(status) = child.try_wait().unwrap() {
                 panic!("slipgate dev {extra:?} exited with {status} before writing dev.json");
             }
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "polls a real child process or socket: there is no event to await"
+            )]
             std::thread::sleep(Duration::from_millis(50));
         }
         let dev_json = json(&std::fs::read(&path).unwrap());
@@ -91,6 +101,10 @@ impl DevProcess {
                 return status;
             }
             assert!(Instant::now() < deadline, "slipgate dev did not stop on SIGTERM");
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "polls a real child process or socket: there is no event to await"
+            )]
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -175,6 +189,28 @@ async fn dev_serves_json_and_pdf_slips_with_its_own_ca() {
     assert!(dev.terminate().success(), "slipgate dev should exit 0 on SIGTERM");
 }
 
+/// Every path dev puts in its configuration (keys, certificates, database,
+/// secrets) lies in the data directory; a name TOML would need escaped —
+/// quotes, backslashes, `=`, brackets — must reach the servers unchanged.
+#[tokio::test]
+async fn dev_runs_in_a_data_directory_whose_name_needs_toml_escaping() {
+    let dev = DevProcess::start_in(r#"da"ta \ ' = [x] \u0041"#, &[]);
+    let ca = PathBuf::from(dev.str("ca_file"));
+    assert!(ca.to_string_lossy().contains(r#"da"ta \ ' = [x] \u0041"#), "{}", ca.display());
+    let client = https_client(&ca, &[&rustls::version::TLS13], &[]);
+    let url = reqwest::Url::parse(&format!("{}/generate/salaryslip", dev.str("api_url"))).unwrap();
+    let token = paula_token(&dev).await;
+    for signer in &signers(&dev) {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("content-type", "application/json".parse().unwrap());
+        headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        signer.sign(&http::Method::POST, &url, &mut headers, SEED_BODY.as_bytes()).unwrap();
+        let response = client.post(url.clone()).headers(headers).body(SEED_BODY).send().await.unwrap();
+        assert_eq!(response.status(), 200, "signed with {}", signer.keyid());
+    }
+    assert!(dev.terminate().success(), "slipgate dev should exit 0 on SIGTERM");
+}
+
 #[test]
 fn dev_writes_private_files_with_mode_0600() {
     let dev = DevProcess::start();
@@ -240,6 +276,33 @@ fn keys_new_writes_private_files_0600_and_prints_the_config_entry() {
     assert!(!again.status.success(), "must refuse to overwrite an existing key");
     let bad = run("rsa", "x");
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown --alg"));
+}
+
+/// The printed entry is TOML a user can paste as it is, whatever the
+/// directory is called (it was formatted without escaping before).
+#[test]
+fn keys_new_prints_an_entry_that_parses_back_to_the_written_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join(r#"my "keys" \ dir"#);
+    std::fs::create_dir(&keys).unwrap();
+    for (alg, id, field, file) in [
+        ("ed25519", "client-9", "public_key_file", "client-9.pub.pem"),
+        ("hmac-sha256", "client-10", "secret_file", "client-10.secret"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_slipgate"))
+            .args(["keys", "new", "--alg", alg, "--id", id, "--dir"])
+            .arg(&keys)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let entry: toml::Table = toml::from_str(&String::from_utf8(out.stdout).unwrap()).unwrap();
+        let key = &entry["signature"]["keys"][0];
+        assert_eq!(key["id"].as_str(), Some(id));
+        assert_eq!(key["alg"].as_str(), Some(alg));
+        let path = PathBuf::from(key[field].as_str().unwrap());
+        assert!(path.exists(), "{} does not exist", path.display());
+        assert_eq!(path.file_name().unwrap(), file);
+    }
 }
 
 fn base64_len(s: &str) -> usize {

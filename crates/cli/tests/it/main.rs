@@ -1,4 +1,5 @@
-//! End-to-end tests of the `slipgate` binary as a user runs it.
+//! End-to-end tests of the `slipgate` binary as a user runs it, and of the SDK
+//! against real servers (`sdk`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
@@ -9,3 +10,4 @@ mod client;
 mod dev;
 mod packaging;
 mod scaleout;
+mod sdk;

@@ -33,6 +33,10 @@ fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port))).is_err() {
         assert!(Instant::now() < deadline, "{what} did not listen on {port} within 60 s");
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "polls a real child process or socket: there is no event to await"
+        )]
         std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -14,6 +14,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use futures_util::future::BoxFuture;
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 use slipgate_proto::ProblemCode;
@@ -23,8 +24,9 @@ use tower::{Layer, Service};
 
 use super::client_ip::{TrustedProxies, client_ip};
 use super::gcra::Decision;
-use super::store::{BoxFuture, RateLimitStore, StoreError};
+use super::store::RateLimitStore;
 use crate::Rejection;
+use crate::store::StoreError;
 use crate::token::TokenClaims;
 
 /// The per-IP policy's name.
@@ -32,9 +34,9 @@ pub const POLICY_IP: &str = "ip";
 /// The per-user policy's name.
 pub const POLICY_USER: &str = "user";
 /// `RateLimit-Policy` (draft-ietf-httpapi-ratelimit-headers).
-pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static(slipgate_proto::headers::RATELIMIT_POLICY);
 /// `RateLimit` (draft-ietf-httpapi-ratelimit-headers).
-pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+pub const RATELIMIT: HeaderName = HeaderName::from_static(slipgate_proto::headers::RATELIMIT);
 
 /// The two configured policies (`rate_limit.ip`, `rate_limit.user`), all of
 /// which `RateLimit-Policy` advertises on every response.

@@ -43,7 +43,6 @@ mod store;
 #[cfg(test)]
 mod tests;
 
-pub use crate::signature::{BoxFuture, RedisConnection, StoreError};
 pub use client_ip::{InvalidProxy, IpRange, MAX_FORWARDED_ENTRIES, TrustedProxies, client_ip};
 pub use gcra::{Decision, decide, interval_and_limit};
 pub use layer::{

@@ -9,11 +9,13 @@
 
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use slipgate_proto::units::Rate;
 
 use super::gcra::{Decision, interval_and_limit, next_after};
-use super::store::{BoxFuture, RateLimitStore, StoreError};
-use crate::signature::RedisConnection;
+use super::store::RateLimitStore;
+use crate::redis::RedisConnection;
+use crate::store::StoreError;
 
 /// The default key prefix: keys are `slipgate:rl:<policy>:<key>`.
 pub const RATE_LIMIT_PREFIX: &str = "slipgate:rl:";

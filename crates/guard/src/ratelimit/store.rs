@@ -14,14 +14,13 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
-
-use crate::signature::PassThrough;
 use std::sync::Mutex;
 
+use futures_util::future::BoxFuture;
 use slipgate_proto::units::Rate;
 
 use super::gcra::{self, Decision};
-pub use crate::signature::{BoxFuture, StoreError};
+use crate::store::{PassThrough, StoreError};
 
 /// Keeps GCRA state per `(policy, key)` and decides atomically.
 pub trait RateLimitStore: Send + Sync + std::fmt::Debug + 'static {

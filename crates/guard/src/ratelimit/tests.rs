@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use futures_util::future::BoxFuture;
 use http::{Request, Response, StatusCode, header::RETRY_AFTER};
 use slipgate_proto::ProblemCode;
 use slipgate_proto::clock::ManualClock;
@@ -17,6 +18,7 @@ use tower::{Layer as _, ServiceExt as _};
 
 use super::*;
 use crate::Rejection;
+use crate::store::StoreError;
 use crate::token::TokenClaims;
 
 mod redis_tests;

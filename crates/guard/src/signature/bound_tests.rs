@@ -21,9 +21,11 @@ use tower::{ServiceBuilder, ServiceExt as _};
 
 use super::*;
 use crate::Rejection;
+use crate::replay::{MemoryNonceStore, NonceStore as _, NonceVerdict};
 use crate::token::{
     CHALLENGE_HTTPSIG_INVALID, CHALLENGE_INVALID, TokenClaims, TokenError, TokenLayer, TokenValidator,
 };
+use futures_util::future::BoxFuture;
 
 const NOW: i64 = 1_767_225_600;
 const HOST: &str = "api.example:8443";

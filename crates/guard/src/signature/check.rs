@@ -15,20 +15,21 @@ use slipgate_httpsig::{
     verify_signature,
 };
 use slipgate_proto::ProblemCode;
+use slipgate_proto::headers::{CONTENT_DIGEST, SIGNATURE, SIGNATURE_INPUT};
 
 use super::keys::{KeyResolver, VerifiedKey};
 use crate::Rejection;
 
-/// The components every request must cover by default (SPEC §3.2).
-pub const DEFAULT_REQUIRED: [&str; 6] =
-    ["@method", "@path", "@authority", "content-type", "content-digest", "authorization"];
+/// The components every request must cover by default (SPEC §3.2): the
+/// registry-key list of [`slipgate_proto::signature`], which the SDK signs.
+pub use slipgate_proto::signature::REGISTRY_COMPONENTS as DEFAULT_REQUIRED;
 
 /// The fields a request may carry at most once (SPEC §3.2 "one field, one
 /// line"). Two `Content-Digest` lines would let the digest check read one and
 /// the signature base join both; two `Host` lines would let the authority check
 /// and `@authority` disagree. A repeat is refused before anything reads them.
 pub const SINGLETON_FIELDS: [&str; 6] =
-    ["host", "content-type", "content-digest", "authorization", "signature", "signature-input"];
+    ["host", "content-type", CONTENT_DIGEST, "authorization", SIGNATURE, SIGNATURE_INPUT];
 
 /// Refuses a request that repeats one of [`SINGLETON_FIELDS`] (400 `bad_request`).
 /// HTTP/1.1 and HTTP/2 field lines both land in the one [`http::HeaderMap`], so

@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
+use futures_util::future::BoxFuture;
 use http::header::AUTHORIZATION;
 use http::request::Parts;
 use http::{Request, Response};
@@ -18,8 +19,9 @@ use tower::{Layer, Service};
 use super::bound::{CHALLENGE_HTTPSIG, bound_replay_key, httpsig_challenge, is_httpsig};
 use super::check::SignaturePolicy;
 use super::keys::{KeyResolver, VerifiedKey};
-use super::store::{BoxFuture, NonceStore, NonceVerdict, StoreError};
 use crate::Rejection;
+use crate::replay::{NonceStore, NonceVerdict};
+use crate::store::StoreError;
 use crate::token::{
     BoundClaims, CHALLENGE_HTTPSIG_INVALID, TokenClaims, TokenValidator, httpsig, validate_bound,
 };

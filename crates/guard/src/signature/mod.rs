@@ -20,7 +20,8 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use slipgate_guard::signature::{KeyRing, MemoryNonceStore, SignatureLayer, SignaturePolicy};
+//! use slipgate_guard::replay::MemoryNonceStore;
+//! use slipgate_guard::signature::{KeyRing, SignatureLayer, SignaturePolicy};
 //! use slipgate_guard::SystemClock;
 //! use slipgate_httpsig::VerifyingKey;
 //!
@@ -46,8 +47,6 @@ mod bound;
 mod check;
 mod keys;
 mod layer;
-mod redis;
-mod store;
 
 #[cfg(test)]
 mod bound_tests;
@@ -61,11 +60,3 @@ pub use bound::{
 pub use check::{DEFAULT_REQUIRED, HeadChecked, SINGLETON_FIELDS, SignaturePolicy, check_single_lines};
 pub use keys::{DuplicateKeyId, KeyResolver, KeyRing, VerifiedKey};
 pub use layer::{SignatureLayer, SignatureService};
-pub use redis::{
-    DEFAULT_REDIS_CONNECT_TIMEOUT, DEFAULT_REDIS_TIMEOUT, NONCE_PREFIX, RedisConnection, RedisNonceStore,
-};
-pub(crate) use store::PassThrough;
-pub use store::{
-    BoxFuture, DEFAULT_BUCKET_SECONDS, DEFAULT_NONCE_MEMORY, MemoryNonceStore, NonceStore, NonceStoreUsage,
-    NonceVerdict, StoreError,
-};

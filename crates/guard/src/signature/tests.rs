@@ -10,6 +10,8 @@ use slipgate_httpsig::{
 use slipgate_proto::ProblemCode;
 
 use super::*;
+use crate::replay::{DEFAULT_BUCKET_SECONDS, MemoryNonceStore, NonceStore as _, NonceVerdict};
+use crate::store::StoreError;
 
 const NOW: i64 = 1_767_225_600;
 const BODY: &[u8] =

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use slipgate_proto::oauth::{Confirmation, Introspection, TokenType};
 pub use slipgate_proto::oauth::{SCOPE_ANY, SCOPE_SELF};
 
-use crate::signature::BoxFuture;
+use futures_util::future::BoxFuture;
 
 /// The claims of a valid access token, handed to the handler as an extension.
 /// JWT mode deserialises the token's claims into it (SPEC §4); introspection

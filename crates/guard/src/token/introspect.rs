@@ -4,30 +4,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use secrecy::ExposeSecret as _;
 use slipgate_proto::clock::Clock;
 use slipgate_proto::oauth::{Confirmation, INTROSPECT_PATH, Introspection};
 use tokio::sync::OnceCell;
 
 use super::cache::TokenCache;
 use super::claims::{TokenClaims, TokenError, TokenValidator};
-use crate::signature::BoxFuture;
+use futures_util::future::BoxFuture;
 
-/// A client secret whose `Debug` is redacted.
-#[derive(Clone)]
-pub struct ClientSecret(String);
-
-impl ClientSecret {
-    /// Wraps a secret.
-    pub fn new(secret: String) -> Self {
-        Self(secret)
-    }
-}
-
-impl std::fmt::Debug for ClientSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
+/// The introspection client's secret: redacted in `Debug`, zeroized on drop.
+pub type ClientSecret = secrecy::SecretString;
 
 /// Validates tokens by asking the identity server (RFC 7662), authenticated
 /// as a registered client with HTTP Basic.
@@ -75,7 +62,7 @@ impl Introspector {
         let response = self
             .http
             .post(&self.url)
-            .basic_auth(&self.client_id, Some(&self.secret.0))
+            .basic_auth(&self.client_id, Some(self.secret.expose_secret()))
             .form(&[("token", token), ("token_type_hint", "access_token")])
             .send()
             .await
@@ -199,7 +186,7 @@ mod tests {
                 reqwest::Client::new(),
                 &url,
                 "api".into(),
-                ClientSecret::new("s".into()),
+                ClientSecret::from("s"),
                 Duration::from_secs(30),
                 Arc::new(slipgate_proto::clock::SystemClock),
             )

@@ -37,7 +37,7 @@ use slipgate_proto::clock::Clock;
 use slipgate_proto::oauth::JWKS_PATH;
 
 use super::claims::{TokenClaims, TokenError, TokenValidator};
-use crate::signature::BoxFuture;
+use futures_util::future::BoxFuture;
 
 /// Least time between two JWKS fetches triggered by unknown keys.
 pub const REFETCH_EVERY: Duration = Duration::from_secs(30);

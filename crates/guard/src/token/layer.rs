@@ -15,7 +15,8 @@ use slipgate_httpsig::binding::BoundKey;
 
 use super::claims::{SCOPE_ANY, SCOPE_SELF, TokenClaims, TokenError, TokenValidator};
 use crate::Rejection;
-use crate::signature::{BoxFuture, is_httpsig};
+use crate::signature::is_httpsig;
+use futures_util::future::BoxFuture;
 
 /// `WWW-Authenticate` for a request without a bearer token (RFC 6750 §3).
 pub const CHALLENGE_MISSING: &str = "Bearer";

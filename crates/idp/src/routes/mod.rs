@@ -1,6 +1,7 @@
 //! The HTTP endpoints (SPEC §4) and what they share: strict form parsing and
 //! client authentication (HTTP Basic, RFC 6749 §2.3.1).
 
+pub mod authorize;
 pub mod introspect;
 pub mod revoke;
 pub(crate) mod signed;

@@ -1,5 +1,6 @@
 //! `POST /oauth/token` (RFC 6749 §4.3, §6, §4.4): the password, refresh-token
-//! and client-credentials grants.
+//! and client-credentials grants; the authorization-code grant (§4.1) is in
+//! [`super::authorize`].
 //!
 //! A password or refresh request may be signed with the client's own key
 //! (`routes::signed`, SPEC §4): the checks run as `created`, the signature,
@@ -70,8 +71,9 @@ async fn grant(state: &IdpState, request: Request<Body>) -> Result<Response, OAu
             "a client_credentials token is never bound to a key: send the request unsigned",
         )),
         "client_credentials" => client_credentials_grant(state, &form, caller).await,
+        "authorization_code" => super::authorize::code_grant(state, &form, &caller, signed.as_ref()).await,
         _ => Err(OAuthError::unsupported_grant_type(
-            "supported grant types: password, refresh_token, client_credentials",
+            "supported grant types: password, refresh_token, client_credentials, authorization_code",
         )),
     }
 }
@@ -146,7 +148,11 @@ async fn password_grant(
 /// Reserves a password check for `username` from `ip` (SPEC §4, [`crate::throttle`]):
 /// 429 when a limit is reached, asking the store about known IPs only when the
 /// username is past its global limit.
-async fn admit<'a>(state: &'a IdpState, username: &str, ip: &str) -> Result<Reservation<'a>, OAuthError> {
+pub(crate) async fn admit<'a>(
+    state: &'a IdpState,
+    username: &str,
+    ip: &str,
+) -> Result<Reservation<'a>, OAuthError> {
     let now = state.now();
     let mut known = None;
     // Twice at most: the second call has the store's answer.
@@ -328,7 +334,7 @@ pub(crate) fn grant_scopes(allowed: &[String], requested: Option<&str>) -> Resul
 
 /// Issues an access token and the next refresh token of `session`; neither
 /// outlives the session.
-async fn issue_user_tokens(
+pub(crate) async fn issue_user_tokens(
     state: &IdpState,
     user: &UserRecord,
     session: &SessionRecord,

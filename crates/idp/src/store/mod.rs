@@ -258,6 +258,43 @@ pub enum RefreshUse {
     Unknown,
 }
 
+/// An authorization code as stored (SPEC §4): only its hash, with what it is tied to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthCodeRecord {
+    /// base64url SHA-256 of the code.
+    pub code_hash: String,
+    /// The public client it was issued to.
+    pub client_id: String,
+    /// The exact `redirect_uri` of the authorization request.
+    pub redirect_uri: String,
+    /// The RFC 7636 `S256` challenge (base64url SHA-256 of the verifier).
+    pub code_challenge: String,
+    /// The user who logged in.
+    pub username: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds (`created_at` + 60).
+    pub expires_at: i64,
+    /// Already presented once.
+    pub used: bool,
+    /// The session its first exchange started, once it has one.
+    pub session_id: Option<String>,
+}
+
+/// What happened when an authorization code was presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthCodeUse {
+    /// First presentation within its lifetime: now spent.
+    Fresh(AuthCodeRecord),
+    /// Presented before: revoke what the first exchange issued.
+    Reused(AuthCodeRecord),
+    /// Expired, or no such code.
+    Invalid,
+}
+
 /// A token-signing key as earlier versions stored it in the database; read
 /// only to move it to the key file ([`crate::keys`]).
 #[derive(Clone, PartialEq, Eq)]
@@ -369,6 +406,18 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     async fn retired_keys(&self) -> Result<Vec<RetiredKey>, StoreError>;
     /// Forgets keys retired before `before`; returns how many.
     async fn delete_retired_keys(&self, before: i64) -> Result<u64, StoreError>;
+
+    /// Replaces the redirect URIs registered for `client_id`.
+    async fn set_redirect_uris(&self, client_id: &str, redirect_uris: &[String]) -> Result<(), StoreError>;
+    /// The redirect URIs registered for `client_id`, sorted.
+    async fn redirect_uris(&self, client_id: &str) -> Result<Vec<String>, StoreError>;
+    /// Stores a new authorization code, after deleting codes expired before its `created_at`.
+    async fn insert_auth_code(&self, code: &AuthCodeRecord) -> Result<(), StoreError>;
+    /// Spends the code atomically: of two concurrent presentations exactly one is
+    /// [`AuthCodeUse::Fresh`].
+    async fn use_auth_code(&self, code_hash: &str, now: i64) -> Result<AuthCodeUse, StoreError>;
+    /// Records the session the code's exchange started.
+    async fn set_auth_code_session(&self, code_hash: &str, session_id: &str) -> Result<(), StoreError>;
 }
 
 /// Opens the store named by `url` (`sqlite://FILE`, `sqlite::memory:`,

@@ -12,8 +12,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 use super::{
-    ClientRecord, EmployeeUpdate, RefreshRecord, RefreshUse, RetiredKey, SessionRecord, SigningKeyRecord,
-    Store, StoreError, UserRecord, join_words, split_words,
+    AuthCodeRecord, AuthCodeUse, ClientRecord, EmployeeUpdate, RefreshRecord, RefreshUse, RetiredKey,
+    SessionRecord, SigningKeyRecord, Store, StoreError, UserRecord, join_words, split_words,
 };
 use crate::config::DatabaseUrl;
 use crate::files;
@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("migrations/0010_employee_records.sql")),
     (11, include_str!("migrations/0011_login_ips.sql")),
     (12, include_str!("migrations/0012_token_nonces.sql")),
+    (20, include_str!("migrations/0020_authorization_codes.sql")),
 ];
 
 /// Users with their employee record (migration 10); `u.*` keeps any column of `idp_users`.
@@ -178,6 +179,21 @@ macro_rules! sql_store {
                     expires_at: row.try_get("expires_at")?,
                     used: flag(row.try_get("used")?),
                     revoked: flag(row.try_get("revoked")?),
+                })
+            }
+
+            fn auth_code_from(row: &$row) -> Result<AuthCodeRecord, StoreError> {
+                Ok(AuthCodeRecord {
+                    code_hash: row.try_get("code_hash")?,
+                    client_id: row.try_get("client_id")?,
+                    redirect_uri: row.try_get("redirect_uri")?,
+                    code_challenge: row.try_get("code_challenge")?,
+                    username: row.try_get("username")?,
+                    scopes: split_words(&row.try_get::<String, _>("scope")?),
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    used: flag(row.try_get("used")?),
+                    session_id: row.try_get("session_id")?,
                 })
             }
 
@@ -403,6 +419,13 @@ macro_rules! sql_store {
                     .bind(client_id)
                     .execute(&self.pool)
                     .await?;
+                // A public client's redirect URIs and pending codes go with it.
+                for table in ["idp_client_redirect_uris", "idp_authorization_codes"] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE client_id = $1"))
+                        .bind(client_id)
+                        .execute(&self.pool)
+                        .await?;
+                }
                 Ok(done.rows_affected() == 1)
             }
 
@@ -672,6 +695,97 @@ macro_rules! sql_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(done.rows_affected())
+            }
+
+            async fn set_redirect_uris(&self, client_id: &str, redirect_uris: &[String]) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("DELETE FROM idp_client_redirect_uris WHERE client_id = $1")
+                    .bind(client_id)
+                    .execute(&mut *tx)
+                    .await?;
+                for uri in redirect_uris {
+                    sqlx::query(
+                        "INSERT INTO idp_client_redirect_uris (client_id, redirect_uri) VALUES ($1, $2) \
+                         ON CONFLICT (client_id, redirect_uri) DO NOTHING",
+                    )
+                    .bind(client_id)
+                    .bind(uri)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn redirect_uris(&self, client_id: &str) -> Result<Vec<String>, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "SELECT redirect_uri FROM idp_client_redirect_uris WHERE client_id = $1 ORDER BY redirect_uri",
+                )
+                .bind(client_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn insert_auth_code(&self, code: &AuthCodeRecord) -> Result<(), StoreError> {
+                // Expired codes go first; a spent one is kept until then, so its
+                // reuse is still recognised (and revokes) within its lifetime.
+                sqlx::query("DELETE FROM idp_authorization_codes WHERE expires_at < $1")
+                    .bind(code.created_at)
+                    .execute(&self.pool)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO idp_authorization_codes (code_hash, client_id, redirect_uri, code_challenge, \
+                     username, scope, created_at, expires_at, used, session_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(&code.code_hash)
+                .bind(&code.client_id)
+                .bind(&code.redirect_uri)
+                .bind(&code.code_challenge)
+                .bind(&code.username)
+                .bind(join_words(&code.scopes))
+                .bind(code.created_at)
+                .bind(code.expires_at)
+                .bind(i64::from(code.used))
+                .bind(&code.session_id)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| conflict(e, "authorization code".into()))?;
+                Ok(())
+            }
+
+            async fn use_auth_code(&self, code_hash: &str, now: i64) -> Result<AuthCodeUse, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE idp_authorization_codes SET used = 1 \
+                     WHERE code_hash = $1 AND used = 0 AND expires_at > $2",
+                )
+                .bind(code_hash)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                let row = sqlx::query("SELECT * FROM idp_authorization_codes WHERE code_hash = $1")
+                    .bind(code_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some(record) = row.as_ref().map(Self::auth_code_from).transpose()? else {
+                    return Ok(AuthCodeUse::Invalid);
+                };
+                Ok(if done.rows_affected() == 1 {
+                    AuthCodeUse::Fresh(record)
+                } else if record.used {
+                    AuthCodeUse::Reused(record)
+                } else {
+                    AuthCodeUse::Invalid
+                })
+            }
+
+            async fn set_auth_code_session(&self, code_hash: &str, session_id: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE idp_authorization_codes SET session_id = $1 WHERE code_hash = $2")
+                    .bind(session_id)
+                    .bind(code_hash)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
             }
         }
     };

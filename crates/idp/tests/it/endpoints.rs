@@ -80,7 +80,9 @@ async fn rejects_a_scope_the_roles_do_not_allow() {
 #[tokio::test]
 async fn rejects_unsupported_grant_types_and_malformed_forms() {
     let idp = TestIdp::spawn().await;
-    let (status, _, body) = idp.token(&[("grant_type", "authorization_code"), ("code", "x")]).await;
+    // (SPEC v2 supports authorization_code; the device grant stays unsupported.)
+    let device = "urn:ietf:params:oauth:grant-type:device_code";
+    let (status, _, body) = idp.token(&[("grant_type", device), ("device_code", "x")]).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("unsupported_grant_type")));
 
     let (status, _, body) = idp.token(&[("grant_type", "password"), ("username", "alice")]).await;
@@ -338,7 +340,7 @@ async fn metadata_document_names_the_endpoints() {
     assert_eq!(meta["jwks_uri"], format!("{issuer}/.well-known/jwks.json"));
     let grants: Vec<&str> =
         meta["grant_types_supported"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    assert_eq!(grants, ["password", "refresh_token", "client_credentials"]);
+    assert_eq!(grants, ["password", "refresh_token", "client_credentials", "authorization_code"]);
     assert!(meta["scopes_supported"].as_array().unwrap().contains(&Value::from("salaryslip:self")));
     idp.stop().await;
 }

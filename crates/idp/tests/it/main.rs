@@ -2,6 +2,7 @@
 //! PostgreSQL, and the OAuth endpoints through a real TLS server on 127.0.0.1:0.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod authorize;
 mod binding;
 mod endpoints;
 mod jwt;

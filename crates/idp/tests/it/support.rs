@@ -27,6 +27,7 @@ pub struct PgDatabase {
     pub store: Arc<PgStore>,
 }
 
+#[allow(clippy::disallowed_methods, reason = "test configuration: the service URL CI provides")]
 pub fn postgres_url() -> String {
     std::env::var("SLIPGATE_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())

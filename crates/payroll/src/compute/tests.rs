@@ -2,7 +2,7 @@ use proptest::prelude::*;
 use time::macros::datetime;
 
 use super::*;
-use crate::money::Rate;
+use crate::money::Percentage;
 
 fn scale() -> PayScale {
     PayScale::builtin().unwrap()
@@ -218,7 +218,7 @@ fn scale_toml() -> impl Strategy<Value = String> {
             t += &format!(
                 "[[deductions]]\ncode = \"P\"\nlabel = \"Pct\"\nkind = \"percent\"\nbase = \"E0\"\n\
                  rate = \"{}\"\n",
-                Rate::from_basis_points(rate).unwrap()
+                Percentage::from_basis_points(rate).unwrap()
             );
             let mut from = 0i64;
             let mut slab_list = vec![format!("{{ from = \"0\", amount = \"1.00\" }}")];
@@ -244,7 +244,7 @@ fn scale_toml() -> impl Strategy<Value = String> {
             t += &format!(
                 "[grades.G2]\nearnings = {{ {} }}\nrates = {{ P = \"{}\" }}\n",
                 amounts.join(", "),
-                Rate::from_basis_points(grade_rate).unwrap()
+                Percentage::from_basis_points(grade_rate).unwrap()
             );
             t
         })

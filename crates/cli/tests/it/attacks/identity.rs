@@ -58,9 +58,13 @@ fn read_key(path: &Path) -> (String, Ed25519KeyPair) {
 
 /// The reviewer's token: one year of `salaryslip:any` for paula.
 fn forged_claims(issuer: &str, sid: &str) -> Value {
-    let now =
-        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs())
-            .unwrap();
+    let now = i64::try_from(
+        slipgate_proto::clock::Clock::now(&slipgate_proto::clock::SystemClock)
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
     json!({"iss": issuer, "sub": "paula", "aud": "slipgate-api", "exp": now + 365 * 86_400, "iat": now,
            "jti": "forged-jti-0001", "scope": "salaryslip:any", "client_id": "slipgate-cli",
            "emp_id": "00001", "sid": sid})
@@ -345,6 +349,10 @@ fn serve(config: &Path) -> Result<Serve, String> {
             return Err(std::fs::read_to_string(&serve.log).unwrap_or_default());
         }
         assert!(Instant::now() < deadline, "idp serve neither listened nor exited within 60 s");
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "polls a real child process or socket: there is no event to await"
+        )]
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -373,6 +381,7 @@ fn idp_serve_creates_private_files_and_refuses_loose_ones() {
 
 #[test]
 fn idp_serve_on_postgres_needs_a_key_file_and_creates_it_0600() {
+    #[allow(clippy::disallowed_methods, reason = "test configuration: the service URL CI provides")]
     let admin = std::env::var("SLIPGATE_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let name = format!("slipgate_idp_serve_{}", std::process::id());

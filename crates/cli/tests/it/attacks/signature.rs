@@ -18,7 +18,9 @@ use super::{Dev, FIGURES, assert_clean};
 static NONCE: AtomicU32 = AtomicU32::new(0);
 
 fn now() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let since = slipgate_proto::clock::Clock::now(&slipgate_proto::clock::SystemClock)
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
     i64::try_from(since.as_secs()).unwrap()
 }
 

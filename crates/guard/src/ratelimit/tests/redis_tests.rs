@@ -4,11 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use crate::signature::{NonceStore, NonceVerdict, RedisConnection, RedisNonceStore};
+use crate::redis::RedisConnection;
+use crate::replay::{NonceStore, NonceVerdict, RedisNonceStore};
+use crate::store::StoreError;
 
 use super::super::*;
 use super::rate;
 
+#[allow(clippy::disallowed_methods, reason = "test configuration: the service URL CI provides")]
 fn redis_url() -> String {
     std::env::var("SLIPGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }

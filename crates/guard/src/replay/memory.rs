@@ -1,4 +1,4 @@
-//! Single-use nonces: the [`NonceStore`] trait and a bounded in-memory store.
+//! The bounded in-memory [`NonceStore`].
 //!
 //! A `(keyid, nonce)` pair is accepted once. The layer asks the store to keep
 //! it until `created + max_skew` (SPEC §3.2: after that the signature is stale
@@ -33,66 +33,15 @@
 
 use std::collections::VecDeque;
 use std::collections::hash_map::RandomState;
-use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
-use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-/// A boxed future, so stores can be used as trait objects.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use futures_util::future::BoxFuture;
 
-/// The outcome of recording a nonce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NonceVerdict {
-    /// First use: recorded now.
-    Fresh,
-    /// Seen before within its lifetime.
-    Replayed,
-}
-
-/// Why a store could not decide. Both fail closed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The backing service (Redis) is unreachable or failed.
-    #[error("nonce store unavailable: {0}")]
-    Unavailable(String),
-    /// The memory store's budget is spent; the value is the budget in bytes.
-    #[error("nonce store is full ({0} bytes in use)")]
-    Full(usize),
-}
-
-/// How full a store is, for the admin `/metrics`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NonceStoreUsage {
-    /// Bytes reserved by the store's tables (their capacity, not their length).
-    pub bytes: usize,
-    /// The budget those bytes may reach (`replay.max_memory`).
-    pub capacity_bytes: usize,
-    /// Nonces held (including expired ones whose bucket is not dropped yet).
-    pub entries: usize,
-}
-
-/// Records nonces and tells first uses from replays.
-pub trait NonceStore: Send + Sync + std::fmt::Debug + 'static {
-    /// Atomically checks `(keyid, nonce)` and records it until `now + ttl`
-    /// (`now` in unix seconds).
-    fn check_and_record<'a>(
-        &'a self,
-        keyid: &'a str,
-        nonce: &'a str,
-        now: i64,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<NonceVerdict, StoreError>>;
-
-    /// The store's fill level, when it keeps one (the memory store); `None`
-    /// for a store whose memory lives elsewhere (Redis).
-    fn usage(&self) -> Option<NonceStoreUsage> {
-        None
-    }
-}
+use super::{NonceStore, NonceStoreUsage, NonceVerdict};
+use crate::store::StoreError;
 
 const SHARDS: usize = 16;
 /// Slots of a new table (128 bytes), so idle buckets cost little.
@@ -103,24 +52,6 @@ pub const DEFAULT_NONCE_MEMORY: usize = 256 * 1024 * 1024;
 pub const DEFAULT_BUCKET_SECONDS: u32 = 60;
 /// Bookkeeping charged per table on top of its slots.
 const TABLE_OVERHEAD: usize = size_of::<Bucket>();
-
-/// The hashes are already SipHash outputs: store them as they are.
-#[derive(Debug, Default)]
-pub(crate) struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8) | u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
 
 /// An open-addressing set of non-zero fingerprints (0 marks an empty slot).
 /// Hand-written rather than a `HashSet` so its size is exactly the slots it

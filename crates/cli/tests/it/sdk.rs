@@ -1,5 +1,6 @@
 //! The SDK against a real API and identity server (test-support's `TestApi`).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Here rather than in `crates/client`, so the SDK's own dependency tree (dev
+//! edges included) holds no server crate, axum or guard (SPEC §2).
 
 use std::sync::Arc;
 

@@ -1,5 +1,6 @@
-//! Redis-backed stores shared by every API instance (SPEC §7): the
-//! connection they share, [`RedisConnection`], and [`RedisNonceStore`].
+//! The Redis connection shared by every Redis-backed store (SPEC §7): the
+//! nonce store ([`crate::replay::RedisNonceStore`]) and the rate-limit store
+//! ([`crate::ratelimit::RedisRateLimitStore`]).
 //!
 //! Every call is bounded (250 ms by default) and any Redis error or timeout
 //! is [`StoreError::Unavailable`]: the layers answer 503 and never let a
@@ -12,14 +13,12 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::store::{BoxFuture, NonceStore, NonceVerdict, StoreError};
+use crate::store::StoreError;
 
 /// The default bound on one Redis round trip.
 pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(250);
 /// The default bound on establishing a connection.
 pub const DEFAULT_REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// The default key prefix of [`RedisNonceStore`].
-pub const NONCE_PREFIX: &str = "slipgate:nonce:";
 
 /// A self-healing, multiplexed Redis connection with a per-call time bound.
 /// Clones share the connection.
@@ -119,68 +118,5 @@ impl RedisConnection {
                 Err(StoreError::Unavailable(format!("redis {what} timed out after {:?}", self.timeout)))
             }
         }
-    }
-}
-
-/// A [`NonceStore`] in Redis: `SET <prefix><keyid>:<nonce> 1 NX PX <ttl>`,
-/// atomic across every instance that shares the Redis. The layer passes
-/// `ttl = created + max_skew + 1 − now`, so a key outlives the last second
-/// its signature is fresh, as in the memory store; Redis' own `maxmemory`
-/// policy must be `noeviction` for the store to never forget a live nonce.
-#[derive(Debug, Clone)]
-pub struct RedisNonceStore {
-    connection: RedisConnection,
-    prefix: String,
-}
-
-impl RedisNonceStore {
-    /// A store with the [`NONCE_PREFIX`] key prefix.
-    pub fn new(connection: RedisConnection) -> Self {
-        Self { connection, prefix: NONCE_PREFIX.to_owned() }
-    }
-
-    /// Replaces the key prefix (tests, or several deployments on one Redis).
-    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-
-    /// The connection, for `/readyz`.
-    pub fn connection(&self) -> &RedisConnection {
-        &self.connection
-    }
-
-    fn key(&self, keyid: &str, nonce: &str) -> String {
-        // Nonces are `[A-Za-z0-9._~+/=-]` (no `:`), so `keyid:nonce` is unambiguous.
-        format!("{}{keyid}:{nonce}", self.prefix)
-    }
-}
-
-impl NonceStore for RedisNonceStore {
-    fn check_and_record<'a>(
-        &'a self,
-        keyid: &'a str,
-        nonce: &'a str,
-        _now: i64,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<NonceVerdict, StoreError>> {
-        let key = self.key(keyid, nonce);
-        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        Box::pin(async move {
-            let set: Option<String> = self
-                .connection
-                .run("SET NX", |mut c| async move {
-                    redis::cmd("SET")
-                        .arg(&key)
-                        .arg(1)
-                        .arg("NX")
-                        .arg("PX")
-                        .arg(ttl_ms)
-                        .query_async(&mut c)
-                        .await
-                })
-                .await?;
-            Ok(if set.is_some() { NonceVerdict::Fresh } else { NonceVerdict::Replayed })
-        })
     }
 }
