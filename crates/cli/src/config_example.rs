@@ -123,6 +123,8 @@ login_max_failures = 5                     # per (username, client IP) before a 
 login_max_failures_global = 100            # per username over all IPs within an hour, 1 to 1000000
 max_pending_logins = 64                    # password checks at once, 1 to 10000; beyond -> 503
 trusted_proxies = []                       # HTTP proxies whose X-Forwarded-For names the client
+allowed_origins = []                       # browser origins answered with CORS (the web console's), e.g.
+#                                          # ["https://api.example.com"]: exact, lower case, no path, no *, <= 32
 
 [tls]
 cert = "/etc/slipgate/tls/idp.pem"         # required: PEM chain, leaf first
