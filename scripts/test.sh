@@ -27,6 +27,7 @@ need_pkg() { # need_pkg <command> <debian package>
 need_pkg pdftotext poppler-utils
 need_pkg cc gcc
 need_pkg script bsdutils   # a pseudo-terminal for the credential-prompt test
+need_pkg systemd-analyze systemd   # verifies the units in deploy/systemd/
 
 need_pkg_always() { # need_pkg_always <debian package>: for what has no command of its own
   step "installing $1"
@@ -94,6 +95,21 @@ need_pkg haproxy haproxy   # the scale-out test runs the documented balancer con
 need_pkg chromium chromium # the web console's browser tests (console/tests)
 need_pkg python3 python3
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_pkg_force python3-venv
+
+# The OpenAPI 3.1 validator the API's document test runs (pinned; from PyPI, at install time only).
+openapi_venv="${CARGO_TARGET_DIR:-target}/openapi-venv"
+if ! "$openapi_venv/bin/openapi-spec-validator" --version 2>/dev/null | grep -q ' 0\.9\.0$'; then
+  need_pkg python3 python3
+  step "installing openapi-spec-validator into $openapi_venv"
+  if ! python3 -m venv "$openapi_venv" 2>/dev/null; then
+    if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv "$openapi_venv"
+  fi
+  "$openapi_venv/bin/pip" install -q -r scripts/openapi-requirements.txt
+fi
+SLIPGATE_OPENAPI_VALIDATOR="$(cd "$openapi_venv/bin" && pwd)/openapi-spec-validator"
+export SLIPGATE_OPENAPI_VALIDATOR
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo not found: install Rust 1.95+ with rustup (https://rustup.rs)" >&2

@@ -135,8 +135,8 @@ impl AppState {
             None => authority::Authorities::new(None, &config.server.authorities),
         }
         .map_err(|e| ConfigError::Value { key: "server.authorities", message: e.to_string() })?;
-        // The slip header names the employer of the scale (SPEC §3.5: same content as JSON).
-        let pdf = PdfRenderer::new()?.with_company(scale.company());
+        // The slip header names the employer of the scale, laid out as its `[slip]` table says.
+        let pdf = PdfRenderer::new()?.with_layout(scale.slip_layout().clone());
         let stores = Stores::from_config(config)?;
         // One HTTPS client for the identity server: token checks and readiness share it.
         let idp_http = token::idp_client(config.auth.ca.as_deref(), config.auth.timeout.0)?;

@@ -160,6 +160,15 @@ pub enum UserCommand {
         #[arg(long)]
         username: String,
     },
+    /// Enable a disabled user again (it logs in afresh: ended sessions stay ended).
+    ///
+    /// Example: slipgate idp user enable --config idp.toml --username bob
+    Enable {
+        #[command(flatten)]
+        db: Database,
+        #[arg(long)]
+        username: String,
+    },
     /// Set a new password.
     Passwd {
         #[command(flatten)]
@@ -191,7 +200,8 @@ pub enum ClientCommand {
         /// A human-readable name.
         #[arg(long, default_value = "")]
         name: String,
-        /// Write the secret here instead of printing it.
+        /// Write the secret here (created 0600; an existing file is refused
+        /// before anything is registered) instead of printing it.
         #[arg(long, value_name = "FILE", conflicts_with = "public")]
         secret_file: Option<PathBuf>,
         /// A public client (no secret), for the authorization-code flow; needs --redirect-uri.
@@ -205,6 +215,29 @@ pub enum ClientCommand {
         /// batch signing with a registry key. None: introspection and revocation only.
         #[arg(long = "scope", value_name = "SCOPE")]
         scopes: Vec<String>,
+    },
+    /// Remove a client: its secret stops working, its client-credentials
+    /// tokens introspect as inactive, and its sessions end.
+    ///
+    /// Example: slipgate idp client remove --config idp.toml --client-id old-batch
+    Remove {
+        #[command(flatten)]
+        db: Database,
+        #[arg(long)]
+        client_id: String,
+    },
+    /// Give a confidential client a new secret (the old one stops working at
+    /// once); shown once, or written to --secret-file (a new file, mode 0600).
+    ///
+    /// Example: slipgate idp client rotate-secret --config idp.toml --client-id slipgate-api --secret-file api.secret.new
+    RotateSecret {
+        #[command(flatten)]
+        db: Database,
+        #[arg(long)]
+        client_id: String,
+        /// Write the new secret here instead of printing it (must not exist).
+        #[arg(long, value_name = "FILE")]
+        secret_file: Option<PathBuf>,
     },
     /// List registered clients (never their secrets).
     List {
@@ -347,7 +380,7 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let record = EmployeeRecord { emp_id, emp_code, emp_name, emp_grade };
-            let password = Secret::new(prompt::new_password(password_stdin)?);
+            let password = prompt::new_password(password_stdin)?;
             slipgate_idp::user_add(open(&db).await?.as_ref(), &username, &password, &record, &roles).await?;
             eprintln!("added user {username}");
             if !record.is_complete() {
@@ -387,8 +420,12 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
             slipgate_idp::user_disable(open(&db).await?.as_ref(), &username).await?;
             eprintln!("disabled {username}; all of its sessions are ended");
         }
+        UserCommand::Enable { db, username } => {
+            slipgate_idp::user_enable(open(&db).await?.as_ref(), &username).await?;
+            eprintln!("enabled {username}; it may log in again");
+        }
         UserCommand::Passwd { db, username, password_stdin } => {
-            let password = Secret::new(prompt::new_password(password_stdin)?);
+            let password = prompt::new_password(password_stdin)?;
             slipgate_idp::user_passwd(open(&db).await?.as_ref(), &username, &password).await?;
             eprintln!("password of {username} changed; all of its sessions are ended");
         }
@@ -406,27 +443,74 @@ async fn client(command: ClientCommand) -> anyhow::Result<()> {
         }
         ClientCommand::Add { db, client_id, name, secret_file, scopes, .. } => {
             let name = if name.is_empty() { client_id.clone() } else { name };
-            let secret = slipgate_idp::admin::client_add_with_scopes(
-                open(&db).await?.as_ref(),
-                &client_id,
-                &name,
-                &scopes,
-            )
-            .await?;
-            match secret_file {
-                Some(file) => {
-                    if file.exists() {
-                        bail!("{} exists; refusing to overwrite a secret", file.display());
+            let store = open(&db).await?;
+            // The file is claimed before the client exists, so an existing file
+            // (or a missing directory) stops the command with nothing registered.
+            let reserved = secret_file.as_deref().map(SecretFile::reserve).transpose()?;
+            let secret =
+                match slipgate_idp::admin::client_add_with_scopes(store.as_ref(), &client_id, &name, &scopes)
+                    .await
+                {
+                    Ok(secret) => secret,
+                    Err(e) => {
+                        if let Some(file) = reserved {
+                            file.abandon();
+                        }
+                        return Err(e.into());
                     }
-                    slipgate_proto::files::write_atomic(
-                        &file,
-                        format!("{}\n", secret.expose()).as_bytes(),
-                        true,
-                    )?;
-                    eprintln!("registered {client_id}; secret written to {}", file.display());
+                };
+            match reserved {
+                Some(file) => {
+                    let path = file.path.clone();
+                    if let Err(e) = file.fill(&secret) {
+                        // No lost secret: undo the registration.
+                        slipgate_idp::client_remove(store.as_ref(), &client_id).await?;
+                        return Err(e.context(format!("{client_id} was not registered")));
+                    }
+                    eprintln!("registered {client_id}; secret written to {}", path.display());
                 }
                 None => {
                     eprintln!("registered {client_id}; its secret follows and is not shown again:");
+                    println!("{}", secret.expose());
+                }
+            }
+        }
+        ClientCommand::Remove { db, client_id } => {
+            slipgate_idp::client_remove(open(&db).await?.as_ref(), &client_id).await?;
+            eprintln!("removed {client_id}; its secret, tokens and sessions no longer work");
+        }
+        ClientCommand::RotateSecret { db, client_id, secret_file } => {
+            let store = open(&db).await?;
+            let reserved = secret_file.as_deref().map(SecretFile::reserve).transpose()?;
+            let secret = match slipgate_idp::client_rotate_secret(store.as_ref(), &client_id).await {
+                Ok(secret) => secret,
+                Err(e) => {
+                    if let Some(file) = reserved {
+                        file.abandon();
+                    }
+                    return Err(e.into());
+                }
+            };
+            match reserved {
+                Some(file) => {
+                    let path = file.path.clone();
+                    if let Err(e) = file.fill(&secret) {
+                        // The old secret is already void: hand the new one over here.
+                        eprintln!(
+                            "error: {e:#}; the new secret of {client_id} follows and is not shown again:"
+                        );
+                        println!("{}", secret.expose());
+                        bail!("the new secret could not be written to {}", path.display());
+                    }
+                    eprintln!(
+                        "new secret of {client_id} written to {}; the old one no longer works",
+                        path.display()
+                    );
+                }
+                None => {
+                    eprintln!(
+                        "new secret of {client_id} follows and is not shown again; the old one no longer works:"
+                    );
                     println!("{}", secret.expose());
                 }
             }
@@ -439,4 +523,47 @@ async fn client(command: ClientCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A secret file claimed before the secret exists: created empty with mode
+/// 0600 and `O_EXCL`, so an existing file is never overwritten, then filled.
+struct SecretFile {
+    path: PathBuf,
+    file: std::fs::File,
+}
+
+impl SecretFile {
+    fn reserve(path: &std::path::Path) -> anyhow::Result<SecretFile> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(path) {
+            Ok(file) => Ok(SecretFile { path: path.to_owned(), file }),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                bail!("{} exists; refusing to overwrite a secret (nothing was changed)", path.display())
+            }
+            Err(e) => Err(anyhow::Error::new(e)
+                .context(format!("cannot create {} (nothing was changed)", path.display()))),
+        }
+    }
+
+    fn fill(mut self, secret: &Secret) -> anyhow::Result<()> {
+        use std::io::Write as _;
+        let written = self
+            .file
+            .write_all(format!("{}\n", secret.expose()).as_bytes())
+            .and_then(|()| self.file.sync_all());
+        if let Err(e) = written {
+            self.abandon();
+            return Err(anyhow::Error::new(e).context("cannot write the secret file"));
+        }
+        Ok(())
+    }
+
+    /// Removes the (still empty or partial) file.
+    fn abandon(self) {
+        drop(self.file);
+        let _ = std::fs::remove_file(&self.path);
+    }
 }

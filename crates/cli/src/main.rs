@@ -4,6 +4,7 @@
 mod batch;
 mod bench;
 mod client_cmd;
+mod config_example;
 mod dev;
 mod idp_cmd;
 mod keys;
@@ -124,6 +125,9 @@ enum Command {
         #[command(flatten)]
         args: bench::BenchArgs,
     },
+    /// Print an annotated configuration file to start from.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Print a shell completion script.
     ///
     /// Example: slipgate completions bash > ~/.local/share/bash-completion/completions/slipgate
@@ -134,6 +138,20 @@ enum Command {
         /// bash, zsh, fish, elvish or powershell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print an annotated configuration (every key, its default and range) that loads as is.
+    ///
+    /// Example: slipgate config example api > /etc/slipgate/api.toml
+    /// Example: slipgate config example idp > /etc/slipgate/idp.toml
+    #[command(verbatim_doc_comment)]
+    Example {
+        /// api (slipgate serve) or idp (slipgate idp serve).
+        #[arg(value_enum, default_value = "api")]
+        which: config_example::Which,
     },
 }
 
@@ -210,6 +228,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "slipgate", &mut script);
             match std::io::Write::write_all(&mut std::io::stdout().lock(), &script) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(()),
+            }
+        }
+        Command::Config(ConfigCommand::Example { which }) => {
+            match std::io::Write::write_all(
+                &mut std::io::stdout().lock(),
+                config_example::text(which).as_bytes(),
+            ) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
                 _ => Ok(()),
             }

@@ -42,23 +42,24 @@ pub fn password_from_stdin() -> anyhow::Result<Password> {
     Ok(Password::from(password))
 }
 
-/// A new password: from stdin, or typed twice on the terminal.
-pub fn new_password(from_stdin: bool) -> anyhow::Result<String> {
-    if from_stdin {
-        return Ok(expose(password_from_stdin()?));
-    }
-    if !interactive() {
-        bail!("no terminal to prompt on: pass --password-stdin");
-    }
-    let first = rpassword::prompt_password("New password: ")?;
-    let second = rpassword::prompt_password("Repeat it: ")?;
-    if first != second {
-        bail!("the passwords differ");
-    }
-    if first.chars().count() < 12 {
-        bail!("use at least 12 characters");
-    }
-    Ok(first)
+/// A new password: from stdin, or typed twice on the terminal; either way
+/// held to the identity server's one rule ([`slipgate_idp::check_password`]).
+pub fn new_password(from_stdin: bool) -> anyhow::Result<slipgate_idp::Secret> {
+    let password = if from_stdin {
+        slipgate_idp::Secret::new(expose(password_from_stdin()?))
+    } else {
+        if !interactive() {
+            bail!("no terminal to prompt on: pass --password-stdin");
+        }
+        let first = rpassword::prompt_password("New password: ")?;
+        let second = rpassword::prompt_password("Repeat it: ")?;
+        if first != second {
+            bail!("the passwords differ");
+        }
+        slipgate_idp::Secret::new(first)
+    };
+    slipgate_idp::check_password(&password)?;
+    Ok(password)
 }
 
 fn expose(password: Password) -> String {

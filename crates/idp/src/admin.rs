@@ -22,8 +22,9 @@ use crate::crypto::{self, HashError};
 use crate::secret::Secret;
 use crate::store::{ClientRecord, EmployeeUpdate, Store, StoreError, UserRecord};
 
-/// Shortest password accepted.
-pub const MIN_PASSWORD_LEN: usize = 8;
+/// Shortest password accepted (characters), wherever it comes from: the
+/// admin prompt, `--password-stdin`, or this library.
+pub const MIN_PASSWORD_LEN: usize = 12;
 /// Longest password accepted.
 pub const MAX_PASSWORD_LEN: usize = 1024;
 /// The id of the introspection client [`seed_dev`] registers.
@@ -213,7 +214,10 @@ fn check_name(field: &'static str, value: &str, max: usize) -> Result<(), AdminE
     }
 }
 
-fn check_password(password: &Secret) -> Result<(), AdminError> {
+/// The one password rule: [`MIN_PASSWORD_LEN`] to [`MAX_PASSWORD_LEN`]
+/// characters. [`user_add`] and [`user_passwd`] apply it; the CLI applies it
+/// too before it opens the database, with the same message.
+pub fn check_password(password: &Secret) -> Result<(), AdminError> {
     let len = password.expose().chars().count();
     if (MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&len) {
         Ok(())
@@ -397,6 +401,37 @@ pub async fn client_add_with_scopes(
             created_at: now(),
         })
         .await?;
+    Ok(secret)
+}
+
+/// Removes a registered client: its secret stops working at once, its
+/// client-credentials tokens introspect as inactive (the client is gone), and
+/// every session and refresh token issued to it ends.
+pub async fn client_remove(store: &dyn Store, client_id: &str) -> Result<(), AdminError> {
+    if store.delete_client(client_id).await? {
+        Ok(())
+    } else {
+        Err(AdminError::NotFound(format!("client `{client_id}`")))
+    }
+}
+
+/// Gives a confidential client a new generated secret, returned once; the old
+/// one stops working at once. A public client (no secret) is refused.
+pub async fn client_rotate_secret(store: &dyn Store, client_id: &str) -> Result<Secret, AdminError> {
+    match store.client(client_id).await? {
+        None => return Err(AdminError::NotFound(format!("client `{client_id}`"))),
+        Some(c) if !c.is_confidential() => {
+            return Err(AdminError::Invalid {
+                field: "client_id",
+                message: format!("`{client_id}` is a public client and has no secret"),
+            });
+        }
+        Some(_) => {}
+    }
+    let secret = new_secret()?;
+    if !store.set_client_secret(client_id, &crypto::sha256_b64(secret.expose())).await? {
+        return Err(AdminError::NotFound(format!("client `{client_id}`")));
+    }
     Ok(secret)
 }
 

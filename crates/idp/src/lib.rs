@@ -74,9 +74,10 @@ use slipgate_transport::{ConnLimits, serve_tls, tls};
 use tokio::net::TcpListener;
 
 pub use admin::{
-    AdminError, ClientSummary, DevSeed, DevUser, EmployeeRecord, Role, UserSummary, client_add,
-    client_add_public, client_add_with_scopes, client_list, client_redirect_uris, client_set_redirect_uris,
-    seed_dev, seed_dev_with, user_add, user_disable, user_enable, user_list, user_passwd, user_update,
+    AdminError, ClientSummary, DevSeed, DevUser, EmployeeRecord, Role, UserSummary, check_password,
+    client_add, client_add_public, client_add_with_scopes, client_list, client_redirect_uris, client_remove,
+    client_rotate_secret, client_set_redirect_uris, seed_dev, seed_dev_with, user_add, user_disable,
+    user_enable, user_list, user_passwd, user_update,
 };
 pub use config::{ConfigError, ConfigLoader, IdpConfig, Validate};
 pub use error::OAuthError;

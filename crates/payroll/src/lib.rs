@@ -47,9 +47,11 @@ pub mod compute;
 pub mod money;
 pub mod pdf;
 pub mod scale;
+pub mod slip;
 pub mod words;
 
 pub use compute::{Breakdown, ComputeError, SlipInput};
 pub use money::{Money, Percentage};
 pub use pdf::{PdfError, PdfRenderer};
 pub use scale::{Basis, PayScale, PayScaleError};
+pub use slip::{Grouping, Labels, Logo, Margins, SlipLayout};

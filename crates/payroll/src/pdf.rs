@@ -16,6 +16,11 @@
 //! # let _ = renderer;
 //! ```
 //!
+//! Amounts are printed with the digit grouping of the scale's currency
+//! (`33,080.00`; INR in lakh and crore: `1,23,456.00`), dates as
+//! "31 May 2025", and the loss-of-pay days (basis − working days) beside the
+//! paid days; the JSON slip keeps plain decimals.
+//!
 //! Long values shrink to fit their box, and many components share the page,
 //! so the document is always exactly one page.
 //!
@@ -25,8 +30,11 @@
 
 mod font;
 mod layout;
+pub(crate) mod logo;
 
 use font::FontFace;
+
+use crate::slip::SlipLayout;
 
 static REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 static BOLD: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold.ttf");
@@ -49,11 +57,20 @@ pub enum PdfError {
 }
 
 /// Renders slips as PDF; build once and share (it is `Send + Sync`).
-#[derive(Debug)]
 pub struct PdfRenderer {
     regular: FontFace,
     bold: FontFace,
-    company: Option<String>,
+    layout: SlipLayout,
+}
+
+impl std::fmt::Debug for PdfRenderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PdfRenderer")
+            .field("regular", &self.regular)
+            .field("bold", &self.bold)
+            .field("employer", &self.layout.employer())
+            .finish_non_exhaustive()
+    }
 }
 
 impl PdfRenderer {
@@ -62,14 +79,21 @@ impl PdfRenderer {
         Ok(PdfRenderer {
             regular: FontFace::parse(REGULAR, "DejaVuSans")?,
             bold: FontFace::parse(BOLD, "DejaVuSans-Bold")?,
-            company: None,
+            layout: SlipLayout::default(),
         })
     }
 
     /// Prints `company` (e.g. [`crate::PayScale::company`]) in the header
     /// instead of the product name.
     pub fn with_company(mut self, company: Option<impl Into<String>>) -> Self {
-        self.company = company.map(Into::into);
+        self.layout = self.layout.with_employer(company.map(Into::into));
+        self
+    }
+
+    /// Lays slips out as the pay scale's `[slip]` table says (employer, address,
+    /// logo, digit grouping, margins, labels): `with_layout(scale.slip_layout().clone())`.
+    pub fn with_layout(mut self, layout: SlipLayout) -> Self {
+        self.layout = layout;
         self
     }
 

@@ -36,6 +36,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::money::{Money, Percentage};
+use crate::slip::{RawSlip, SlipLayout};
 use crate::words::{Numbering, WordsStyle};
 
 /// At most this many earning and this many deduction components, so that sums
@@ -120,6 +121,7 @@ pub struct PayScale {
     pub(crate) earnings: Vec<Component>,
     pub(crate) deductions: Vec<Deduction>,
     pub(crate) grades: BTreeMap<String, Grade>,
+    pub(crate) layout: SlipLayout,
 }
 
 // ----- the TOML model -------------------------------------------------------
@@ -136,6 +138,8 @@ struct RawScale {
     #[serde(default)]
     deductions: Vec<RawDeduction>,
     grades: BTreeMap<String, RawGrade>,
+    #[serde(default)]
+    slip: RawSlip,
 }
 
 #[derive(Deserialize)]
@@ -252,16 +256,25 @@ fn component(what: &str, code: String, label: String) -> Result<Component, PaySc
 
 impl PayScale {
     /// Parses and validates a pay scale.
+    ///
+    /// A relative `slip.logo` path is read from the current directory; use
+    /// [`PayScale::load`] to resolve it beside the file.
     pub fn from_toml_str(s: &str) -> Result<PayScale, PayScaleError> {
-        let raw: RawScale = toml::from_str(s)?;
-        validate(raw)
+        PayScale::from_toml_str_in(s, Path::new("."))
     }
 
-    /// Reads, parses and validates a pay-scale file.
+    fn from_toml_str_in(s: &str, base_dir: &Path) -> Result<PayScale, PayScaleError> {
+        let raw: RawScale = toml::from_str(s)?;
+        validate(raw, base_dir)
+    }
+
+    /// Reads, parses and validates a pay-scale file; a relative `slip.logo`
+    /// is read from the file's directory.
     pub fn load(path: &Path) -> Result<PayScale, PayScaleError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| PayScaleError::Io { path: path.to_owned(), source })?;
-        PayScale::from_toml_str(&text)
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        PayScale::from_toml_str_in(&text, dir)
     }
 
     /// The default scale shipped in `crates/payroll/pay-scale.toml`.
@@ -280,6 +293,11 @@ impl PayScale {
     /// The employer's name for slip headers, if the scale sets `company`.
     pub fn company(&self) -> Option<&str> {
         self.company.as_deref()
+    }
+
+    /// How the PDF slip looks (`[slip]`: address, logo, grouping, margins, labels).
+    pub fn slip_layout(&self) -> &SlipLayout {
+        &self.layout
     }
 
     /// The proration basis as configured.
@@ -314,7 +332,7 @@ impl PayScale {
     }
 }
 
-fn validate(raw: RawScale) -> Result<PayScale, PayScaleError> {
+fn validate(raw: RawScale, base_dir: &Path) -> Result<PayScale, PayScaleError> {
     if raw.currency.len() != 3 || !raw.currency.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(invalid(format!(
             "currency {:?} must be a three-letter ISO 4217 code such as \"INR\"",
@@ -377,7 +395,17 @@ fn validate(raw: RawScale) -> Result<PayScale, PayScaleError> {
         let grade = grade(&name, g, &earnings, &deductions)?;
         grades.insert(name, grade);
     }
-    Ok(PayScale { currency: raw.currency, company: raw.company, basis, words, earnings, deductions, grades })
+    let layout = raw.slip.validate(&raw.currency, raw.company.clone(), base_dir)?;
+    Ok(PayScale {
+        currency: raw.currency,
+        company: raw.company,
+        basis,
+        words,
+        earnings,
+        deductions,
+        grades,
+        layout,
+    })
 }
 
 fn deduction(d: RawDeduction, earnings: &[Component]) -> Result<Deduction, PayScaleError> {

@@ -14,6 +14,7 @@ mod dos;
 mod errors;
 mod jwt;
 mod mtls;
+mod openapi;
 mod ratelimit;
 mod response_sig;
 mod signatures;

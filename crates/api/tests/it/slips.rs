@@ -91,6 +91,99 @@ async fn pdf_names_the_company_of_the_configured_pay_scale() {
     api.stop().await;
 }
 
+/// A small RGB PNG drawn by poppler from a PDF (no image crate needed).
+fn logo_png(dir: &std::path::Path) -> std::path::PathBuf {
+    let scale = slipgate_payroll::PayScale::builtin().unwrap();
+    let input = slipgate_payroll::SlipInput {
+        emp_id: "1",
+        emp_code: "X",
+        emp_name: "Logo",
+        emp_grade: "5.1",
+        year: 2026,
+        month: 1,
+        working_days: 1,
+    };
+    let slip = scale.compute(&input, "logo".into(), time::OffsetDateTime::UNIX_EPOCH).unwrap();
+    let pdf = slipgate_payroll::PdfRenderer::new().unwrap().render(&slip).unwrap();
+    std::fs::write(dir.join("src.pdf"), pdf).unwrap();
+    let out = std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "8", "-singlefile"])
+        .arg(dir.join("src.pdf"))
+        .arg(dir.join("logo"))
+        .output()
+        .expect("pdftoppm (poppler-utils) is required");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    dir.join("logo.png")
+}
+
+#[tokio::test]
+async fn pdf_is_laid_out_by_the_slip_table_of_the_pay_scale_and_json_keeps_plain_amounts() {
+    let dir = tempfile::tempdir().unwrap();
+    logo_png(dir.path());
+    let slip_table = r#"
+[slip]
+address = ["Plot 7, Electronic City Phase 1", "Bengaluru 560100"]
+logo = "logo.png"
+margins = { top = 20, bottom = 20, left = 20, right = 20 }
+labels = { net_pay = "Net salary payable", loss_of_pay_days = "LOP days" }
+"#;
+    let scale = include_str!("../../../payroll/pay-scale.toml")
+        .replace("[proration]", &format!("{slip_table}\n[proration]"));
+    let path = dir.path().join("pay-scale.toml");
+    std::fs::write(&path, scale).unwrap();
+    let api = TestApi::spawn(&[&format!("payroll.pay_scale=\"{}\"", path.display())]).await;
+    let body = SEED_BODY.replace('}', ",\"pay_period\":\"2026-12\"}");
+
+    let response = post_slip(&api, &body, &[("accept", "application/pdf")]).await;
+    assert_eq!(response.status(), 200);
+    let pdf = response.bytes().await.unwrap();
+    let text = pdftotext(&pdf);
+    for needle in [
+        "Slipgate Demo Technologies Pvt. Ltd.",
+        "Plot 7, Electronic City Phase 1",
+        "Bengaluru 560100",
+        "Salary slip for December 2026",
+        "33,080.00",
+        "57,892.00",
+        "Net salary payable",
+        "INR 50,827.80",
+        "LOP days",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    let lop = text.lines().find(|l| l.contains("LOP days")).unwrap();
+    assert!(lop.trim_end().ends_with(" 6"), "{lop:?}");
+    std::fs::write(dir.path().join("served.pdf"), &pdf).unwrap();
+    let images =
+        std::process::Command::new("pdfimages").arg("-list").arg(dir.path().join("served.pdf")).output();
+    let images = String::from_utf8(images.expect("pdfimages (poppler-utils)").stdout).unwrap();
+    assert_eq!(images.lines().count(), 3, "one embedded image, the logo:\n{images}");
+
+    // The JSON slip keeps the members and plain decimals of SPEC §3.5.
+    let slip = json(&post_slip(&api, &body, &[]).await.bytes().await.unwrap());
+    assert_eq!(slip["earnings"][0]["amount"], "33080.00");
+    assert_eq!(slip["net_pay"], "50827.80");
+    let mut members: Vec<&str> = slip.as_object().unwrap().keys().map(String::as_str).collect();
+    members.sort_unstable();
+    assert_eq!(
+        members,
+        [
+            "currency",
+            "deductions",
+            "earnings",
+            "employee",
+            "generated_at",
+            "gross_earnings",
+            "net_pay",
+            "net_pay_in_words",
+            "period",
+            "slip_id",
+            "total_deductions"
+        ]
+    );
+    api.stop().await;
+}
+
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let api = TestApi::spawn(&[]).await;

@@ -2,10 +2,12 @@
 //! against real servers (`sdk`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin;
 mod attacks;
 mod batch;
 mod bench;
 mod client;
 mod dev;
+mod packaging;
 mod scaleout;
 mod sdk;

@@ -345,6 +345,9 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError>;
     /// Replaces the secret hash; `false` when there is no such client.
     async fn set_client_secret(&self, client_id: &str, secret_hash: &str) -> Result<bool, StoreError>;
+    /// Removes a client and ends every session and refresh token issued to it;
+    /// `false` when there is no such client.
+    async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError>;
 
     /// Stores a new refresh token.
     async fn insert_refresh(&self, token: &RefreshRecord) -> Result<(), StoreError>;

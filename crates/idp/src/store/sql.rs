@@ -404,6 +404,31 @@ macro_rules! sql_store {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {
+                // The row first, so no grant can authenticate as the client
+                // while its sessions are swept.
+                let done = sqlx::query("DELETE FROM idp_clients WHERE client_id = $1")
+                    .bind(client_id)
+                    .execute(&self.pool)
+                    .await?;
+                sqlx::query("UPDATE idp_sessions SET revoked = 1 WHERE client_id = $1 AND revoked = 0")
+                    .bind(client_id)
+                    .execute(&self.pool)
+                    .await?;
+                sqlx::query("UPDATE idp_refresh_tokens SET revoked = 1 WHERE client_id = $1 AND revoked = 0")
+                    .bind(client_id)
+                    .execute(&self.pool)
+                    .await?;
+                // A public client's redirect URIs and pending codes go with it.
+                for table in ["idp_client_redirect_uris", "idp_authorization_codes"] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE client_id = $1"))
+                        .bind(client_id)
+                        .execute(&self.pool)
+                        .await?;
+                }
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn insert_refresh(&self, token: &RefreshRecord) -> Result<(), StoreError> {
                 sqlx::query(
                     "INSERT INTO idp_refresh_tokens (token_hash, family_id, parent_hash, username, client_id, \

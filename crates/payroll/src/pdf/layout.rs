@@ -2,14 +2,13 @@
 //! totals, net pay with words, footer.
 
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
-use slipgate_proto::{LineItem, Slip};
+use slipgate_proto::Slip;
+
+use crate::slip::Logo;
 
 use super::font::FontUse;
 use super::{A4_HEIGHT, A4_WIDTH, PdfError, PdfRenderer};
 
-const MARGIN: f32 = 50.0;
-const RIGHT: f32 = A4_WIDTH - MARGIN;
-const MID: f32 = A4_WIDTH / 2.0;
 const MIN_SIZE: f32 = 4.0;
 const F_REGULAR: Name<'static> = Name(b"F1");
 const F_BOLD: Name<'static> = Name(b"F2");
@@ -70,96 +69,147 @@ impl<'f> Page<'f> {
     }
 }
 
+/// Where things go, from the scale's margins.
+#[derive(Clone, Copy)]
+struct Frame {
+    left: f32,
+    right: f32,
+    mid: f32,
+    bottom: f32,
+}
+
+/// The largest box a logo is scaled into (points), keeping its aspect ratio.
+const LOGO_MAX_W: f32 = 140.0;
+const LOGO_MAX_H: f32 = 56.0;
+const IM_LOGO: Name<'static> = Name(b"Im1");
+
 pub(super) fn render(r: &PdfRenderer, slip: &Slip) -> Result<Vec<u8>, PdfError> {
     let mut page =
         Page { content: Content::new(), regular: FontUse::new(&r.regular), bold: FontUse::new(&r.bold) };
     let p = &mut page;
-    let mut y = A4_HEIGHT - MARGIN;
+    let layout = &r.layout;
+    let labels = layout.labels();
+    let group = |amount: &str| layout.grouping().apply(amount);
+    let m = layout.margins();
+    let f = Frame {
+        left: m.left,
+        right: A4_WIDTH - m.right,
+        mid: (m.left + A4_WIDTH - m.right) / 2.0,
+        bottom: m.bottom,
+    };
+    let top = A4_HEIGHT - m.top;
+    let mut y = top - 12.0;
 
-    let company = r.company.as_deref().unwrap_or("Slipgate");
-    p.text_fit(Style::Bold, 16.0, MARGIN, y, RIGHT - MARGIN, company);
+    let logo_w = match layout.logo() {
+        Some(logo) => {
+            let scale = (LOGO_MAX_W / logo.width as f32).min(LOGO_MAX_H / logo.height as f32);
+            let (w, h) = (logo.width as f32 * scale, logo.height as f32 * scale);
+            p.content.save_state().transform([w, 0.0, 0.0, h, f.right - w, top - h]).x_object(IM_LOGO);
+            p.content.restore_state();
+            w + 12.0
+        }
+        None => 0.0,
+    };
+    let company = layout.employer().unwrap_or("Slipgate");
+    p.text_fit(Style::Bold, 16.0, f.left, y, f.right - f.left - logo_w, company);
+    for line in layout.address() {
+        y -= 12.0;
+        p.text_fit(Style::Regular, 9.0, f.left, y, f.right - f.left - logo_w, line);
+    }
+    if layout.logo().is_some() {
+        y = y.min(top - LOGO_MAX_H);
+    }
     y -= 22.0;
-    let title = format!("Salary slip for {}", month_title(&slip.period.month));
-    p.text(Style::Bold, 13.0, MARGIN, y, &title);
+    let title = format!("{} {}", labels.title, month_title(&slip.period.month));
+    p.text_fit(Style::Bold, 13.0, f.left, y, f.right - f.left, &title);
     y -= 12.0;
-    p.rule(MARGIN, RIGHT, y);
+    p.rule(f.left, f.right, y);
 
     y -= 20.0;
     let e = &slip.employee;
     let label_w = 90.0;
-    p.text(Style::Regular, 10.0, MARGIN, y, "Employee name");
-    p.text_fit(Style::Bold, 10.0, MARGIN + label_w, y, RIGHT - MARGIN - label_w, &e.emp_name);
+    p.text_fit(Style::Regular, 10.0, f.left, y, label_w - 4.0, &labels.employee_name);
+    p.text_fit(Style::Bold, 10.0, f.left + label_w, y, f.right - f.left - label_w, &e.emp_name);
     let basis = slip.period.basis_days.to_string();
     let worked = slip.period.working_days.to_string();
-    let pairs: [[(&str, &str); 2]; 3] = [
-        [("Employee ID", &e.emp_id), ("Pay period", &slip.period.month)],
-        [("Employee code", &e.emp_code), ("Basis days", &basis)],
-        [("Grade", &e.emp_grade), ("Working days", &worked)],
+    let lop = slip.period.basis_days.saturating_sub(slip.period.working_days).to_string();
+    let issued = long_date(&slip.generated_at);
+    let pairs: [[(&str, &str); 2]; 4] = [
+        [(&labels.employee_id, &e.emp_id), (&labels.pay_period, &slip.period.month)],
+        [(&labels.employee_code, &e.emp_code), (&labels.basis_days, &basis)],
+        [(&labels.grade, &e.emp_grade), (&labels.paid_days, &worked)],
+        [(&labels.issued_on, &issued), (&labels.loss_of_pay_days, &lop)],
     ];
+    let value_w = f.mid - f.left - label_w - 12.0;
     for row in pairs {
         y -= 15.0;
-        for ((label, value), x) in row.into_iter().zip([MARGIN, MID + 6.0]) {
-            p.text(Style::Regular, 10.0, x, y, label);
-            p.text_fit(Style::Regular, 10.0, x + label_w, y, MID - MARGIN - label_w - 12.0, value);
+        for ((label, value), x) in row.into_iter().zip([f.left, f.mid + 6.0]) {
+            p.text_fit(Style::Regular, 10.0, x, y, label_w - 4.0, label);
+            p.text_fit(Style::Regular, 10.0, x + label_w, y, value_w, value);
         }
     }
 
     y -= 28.0;
-    let amount_head = format!("Amount ({})", slip.currency);
-    let columns = [(MARGIN, MID - 5.5, "Earnings"), (MID + 5.5, RIGHT, "Deductions")];
+    let amount_head = format!("{} ({})", labels.amount, slip.currency);
+    let columns = [(f.left, f.mid - 5.5, &labels.earnings), (f.mid + 5.5, f.right, &labels.deductions)];
     for (x1, x2, head) in columns {
         p.band(x1, y - 5.0, x2 - x1, 18.0);
-        p.text(Style::Bold, 10.0, x1 + 6.0, y, head);
+        let head_w = p.width(Style::Bold, &amount_head, 10.0);
+        p.text_fit(Style::Bold, 10.0, x1 + 6.0, y, x2 - x1 - head_w - 18.0, head);
         p.text_right(Style::Bold, 10.0, x2 - 6.0, y, &amount_head);
     }
     let rows = slip.earnings.len().max(slip.deductions.len()).max(1);
-    // Room for rows down to the totals/net/footer area: keep one page.
-    let step = (300.0 / rows as f32).clamp(6.0, 16.0);
+    // Room for rows down to the totals, net pay and footer: keep one page.
+    let room = (y - f.bottom - 150.0).max(60.0);
+    let step = (room / rows as f32).clamp(4.0, 16.0);
     let size = (step * 0.65).min(10.0);
     for (items, (x1, x2, _)) in [(&slip.earnings, columns[0]), (&slip.deductions, columns[1])] {
         let mut row_y = y - 4.0;
         for item in items {
             row_y -= step;
-            line_item(p, item, x1, x2, row_y, size);
+            line_item(p, &item.label, &group(&item.amount), x1, x2, row_y, size);
         }
     }
-    y -= 4.0 + step * rows as f32 + 10.0;
-    p.rule(MARGIN, RIGHT, y + 8.0);
-    let totals = [("Gross earnings", &slip.gross_earnings), ("Total deductions", &slip.total_deductions)];
+    y -= 4.0 + step * rows as f32 + 14.0;
+    p.rule(f.left, f.right, y + 8.0);
+    let totals = [
+        (&labels.gross_earnings, group(&slip.gross_earnings)),
+        (&labels.total_deductions, group(&slip.total_deductions)),
+    ];
     for ((label, amount), (x1, x2, _)) in totals.into_iter().zip(columns) {
-        p.text(Style::Bold, 10.0, x1 + 6.0, y - 6.0, label);
-        p.text_right(Style::Bold, 10.0, x2 - 6.0, y - 6.0, amount);
+        let amount_w = p.width(Style::Bold, &amount, 10.0);
+        p.text_fit(Style::Bold, 10.0, x1 + 6.0, y - 6.0, x2 - x1 - amount_w - 20.0, label);
+        p.text_right(Style::Bold, 10.0, x2 - 6.0, y - 6.0, &amount);
     }
 
     y -= 40.0;
-    p.band(MARGIN, y - 7.0, RIGHT - MARGIN, 24.0);
-    p.text(Style::Bold, 12.0, MARGIN + 6.0, y, "Net pay");
-    p.text_right(Style::Bold, 12.0, RIGHT - 6.0, y, &format!("{} {}", slip.currency, slip.net_pay));
+    p.band(f.left, y - 7.0, f.right - f.left, 24.0);
+    let net = format!("{} {}", slip.currency, group(&slip.net_pay));
+    let net_w = p.width(Style::Bold, &net, 12.0);
+    p.text_fit(Style::Bold, 12.0, f.left + 6.0, y, f.right - f.left - net_w - 24.0, &labels.net_pay);
+    p.text_right(Style::Bold, 12.0, f.right - 6.0, y, &net);
     y -= 24.0;
-    p.text(Style::Regular, 10.0, MARGIN, y, "In words:");
-    for line in wrap(p, &slip.net_pay_in_words, 10.0, RIGHT - MARGIN - 55.0) {
-        p.text(Style::Regular, 10.0, MARGIN + 55.0, y, &line);
+    let words_x = f.left + p.width(Style::Regular, &labels.in_words, 10.0).min(150.0) + 6.0;
+    p.text_fit(Style::Regular, 10.0, f.left, y, words_x - f.left - 6.0, &labels.in_words);
+    for line in wrap(p, &slip.net_pay_in_words, 10.0, f.right - words_x) {
+        p.text(Style::Regular, 10.0, words_x, y, &line);
         y -= 13.0;
     }
 
-    let footer = [
-        format!("Slip ID: {}", slip.slip_id),
-        format!("Generated at: {}", slip.generated_at),
-        "This is a computer-generated salary slip and needs no signature.".to_owned(),
-    ];
-    let mut fy = MARGIN + 24.0;
+    let footer = [format!("{} {}", labels.slip_id, slip.slip_id), labels.footer.clone()];
+    let mut fy = f.bottom + 12.0;
     for line in footer {
-        p.text_fit(Style::Regular, 8.0, MARGIN, fy, RIGHT - MARGIN, &line);
+        p.text_fit(Style::Regular, 8.0, f.left, fy, f.right - f.left, &line);
         fy -= 12.0;
     }
 
-    finish(page, &slip.slip_id)
+    finish(page, &slip.slip_id, layout.logo())
 }
 
-fn line_item(p: &mut Page<'_>, item: &LineItem, x1: f32, x2: f32, y: f32, size: f32) {
-    let amount_w = p.width(Style::Regular, &item.amount, size);
-    p.text_fit(Style::Regular, size, x1 + 6.0, y, x2 - x1 - amount_w - 20.0, &item.label);
-    p.text_right(Style::Regular, size, x2 - 6.0, y, &item.amount);
+fn line_item(p: &mut Page<'_>, label: &str, amount: &str, x1: f32, x2: f32, y: f32, size: f32) {
+    let amount_w = p.width(Style::Regular, amount, size);
+    p.text_fit(Style::Regular, size, x1 + 6.0, y, x2 - x1 - amount_w - 20.0, label);
+    p.text_right(Style::Regular, size, x2 - 6.0, y, amount);
 }
 
 /// Greedy word wrap; a single over-long word shrinks nothing and just overflows
@@ -181,29 +231,39 @@ fn wrap(p: &mut Page<'_>, text: &str, size: f32, max_width: f32) -> Vec<String> 
     lines
 }
 
+/// An RFC 3339 time → its date as "31 May 2025"; anything else is shown as given.
+fn long_date(rfc3339: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    match time::OffsetDateTime::parse(rfc3339, &Rfc3339) {
+        Ok(t) => format!("{} {} {}", t.day(), t.month(), t.year()),
+        Err(_) => rfc3339.to_owned(),
+    }
+}
+
 /// "2025-05" → "May 2025"; anything else is shown as given.
 fn month_title(month: &str) -> String {
-    const NAMES: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
     match slipgate_proto::parse_period(month) {
-        Some((y, m)) => NAMES.get(usize::from(m) - 1).map_or(month.to_owned(), |n| format!("{n} {y}")),
+        Some((y, m)) => MONTHS.get(usize::from(m) - 1).map_or(month.to_owned(), |n| format!("{n} {y}")),
         None => month.to_owned(),
     }
 }
 
-fn finish(page: Page<'_>, slip_id: &str) -> Result<Vec<u8>, PdfError> {
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+fn finish(page: Page<'_>, slip_id: &str, logo: Option<&Logo>) -> Result<Vec<u8>, PdfError> {
     let mut next = 1;
     let mut alloc = move || {
         let r = Ref::new(next);
@@ -218,8 +278,17 @@ fn finish(page: Page<'_>, slip_id: &str) -> Result<Vec<u8>, PdfError> {
     pdf.pages(pages).kids([page_id]).count(1);
     let mut pg = pdf.page(page_id);
     pg.media_box(Rect::new(0.0, 0.0, A4_WIDTH, A4_HEIGHT)).parent(pages).contents(content_id);
-    pg.resources().fonts().pair(F_REGULAR, regular_id).pair(F_BOLD, bold_id);
+    let logo_id = logo.map(|_| alloc());
+    let mut resources = pg.resources();
+    resources.fonts().pair(F_REGULAR, regular_id).pair(F_BOLD, bold_id);
+    if let Some(id) = logo_id {
+        resources.x_objects().pair(IM_LOGO, id);
+    }
+    resources.finish();
     pg.finish();
+    if let (Some(id), Some(logo)) = (logo_id, logo) {
+        super::logo::write(&mut pdf, id, logo);
+    }
     let content = page.content.finish();
     pdf.stream(content_id, &content);
     pdf.document_info(info)
