@@ -12,16 +12,14 @@ as_root() {
 }
 
 apt_updated=""
-need_pkg_force() { # need_pkg_force <debian package>
+apt_install() { # apt_install <debian package>: for what has no command of its own
   step "installing $1"
   if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
 }
 need_pkg() { # need_pkg <command> <debian package>
   command -v "$1" >/dev/null 2>&1 && return 0
-  step "installing $2 (for $1)"
-  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+  apt_install "$2"
 }
 
 need_pkg pdftotext poppler-utils
@@ -29,14 +27,9 @@ need_pkg cc gcc
 need_pkg script bsdutils   # a pseudo-terminal for the credential-prompt test
 need_pkg systemd-analyze systemd   # verifies the units in deploy/systemd/
 
-need_pkg_always() { # need_pkg_always <debian package>: for what has no command of its own
-  step "installing $1"
-  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
-}
-
 need_pkg python3 python3
-python3 -c 'import venv, ensurepip' 2>/dev/null || need_pkg_always python3-venv   # the SDK's venv
+# The venvs of the Python SDK, the browser tests and the OpenAPI validator.
+python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -93,19 +86,12 @@ ensure_postgres
 ensure_redis
 need_pkg haproxy haproxy   # the scale-out test runs the documented balancer config
 need_pkg chromium chromium # the web console's browser tests (console/tests)
-need_pkg python3 python3
-python3 -c 'import venv, ensurepip' 2>/dev/null || need_pkg_force python3-venv
 
 # The OpenAPI 3.1 validator the API's document test runs (pinned; from PyPI, at install time only).
 openapi_venv="${CARGO_TARGET_DIR:-target}/openapi-venv"
 if ! "$openapi_venv/bin/openapi-spec-validator" --version 2>/dev/null | grep -q ' 0\.9\.0$'; then
-  need_pkg python3 python3
   step "installing openapi-spec-validator into $openapi_venv"
-  if ! python3 -m venv "$openapi_venv" 2>/dev/null; then
-    if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-    python3 -m venv "$openapi_venv"
-  fi
+  python3 -m venv "$openapi_venv"
   "$openapi_venv/bin/pip" install -q -r scripts/openapi-requirements.txt
 fi
 SLIPGATE_OPENAPI_VALIDATOR="$(cd "$openapi_venv/bin" && pwd)/openapi-spec-validator"

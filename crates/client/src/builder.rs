@@ -16,7 +16,7 @@
 //!     .token_file("tokens.json")
 //!     .retry(RetryPolicy::default().with_max_attempts(NonZeroU32::new(6).unwrap()))
 //!     .build()?;
-//! let password = Password::new(std::env::var("SLIPGATE_PASSWORD").unwrap_or_default());
+//! let password = Password::from(std::env::var("SLIPGATE_PASSWORD").unwrap_or_default());
 //! client.tokens().login(&Credentials { username: "alice".into(), password }).await?;
 //! let request = SlipRequest {
 //!     emp_id: "01234".into(),
