@@ -39,7 +39,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 
-use super::token::{admit, grant_scopes, issue_user_tokens};
+use super::token::{check_login, grant_scopes, issue_user_tokens};
 use super::{Caller, Form, client_ip_key};
 use crate::admin::scopes_for_roles;
 use crate::crypto;
@@ -54,9 +54,8 @@ pub const CODE_TTL_SECS: i64 = 60;
 pub const FORM_TTL_SECS: i64 = 600;
 /// Longest `state` accepted.
 const MAX_STATE_LEN: usize = 256;
-/// Longest username and password accepted (as the password grant).
+/// Longest username accepted (as the password grant; the password bound is `check_login`'s).
 const MAX_USERNAME_LEN: usize = 128;
-const MAX_PASSWORD_LEN: usize = 1024;
 /// The authorization request's parameters, and nothing else.
 const REQUEST_PARAMS: [&str; 7] = [
     "response_type",
@@ -198,48 +197,6 @@ async fn submit(state: &IdpState, request: Request<Body>) -> Result<Response, Re
     tracing::info!(client_id = %auth.client_id, %ip, "authorization code issued");
     let query = [("code", code.as_str()), ("state", auth.state.as_str()), ("iss", state.issuer.as_str())];
     Ok(redirect(&auth.redirect_uri, &query))
-}
-
-/// The password check of the password grant: throttled first, then the bounded queue.
-async fn check_login(
-    state: &IdpState,
-    username: &str,
-    password: Secret,
-    ip: &str,
-) -> Result<crate::store::UserRecord, OAuthError> {
-    let reservation = admit(state, username, ip).await?;
-    let Some(slot) = state.enter_login_queue() else {
-        reservation.cancel(state.now());
-        tracing::warn!("login queue full");
-        return Err(OAuthError::temporarily_unavailable(1));
-    };
-    let user = match state.store.user(username).await {
-        Ok(user) => user,
-        Err(e) => {
-            reservation.cancel(state.now());
-            return Err(e.into());
-        }
-    };
-    let ok = if password.expose().len() > MAX_PASSWORD_LEN {
-        false
-    } else {
-        state.check_password(slot, user.as_ref().map(|u| u.password_hash.clone()), password).await?
-    };
-    let now = state.now();
-    match user {
-        Some(user) if ok && !user.disabled => {
-            reservation.success(now);
-            if let Err(error) = state.store.record_login_ip(&user.username, ip, now).await {
-                tracing::warn!(%error, "could not record the login address");
-            }
-            Ok(user)
-        }
-        _ => {
-            reservation.failure(now);
-            tracing::info!(%ip, "login failed");
-            Err(OAuthError::invalid_grant("invalid username or password"))
-        }
-    }
 }
 
 /// Why a POST is refused as cross-site, if it is: a `Sec-Fetch-Site` other than

@@ -90,37 +90,8 @@ async fn password_grant(
     if username.len() > MAX_USERNAME_LEN {
         return Err(OAuthError::invalid_request("username is too long"));
     }
-    let reservation = admit(state, username, ip).await?;
-    let Some(slot) = state.enter_login_queue() else {
-        reservation.cancel(state.now());
-        tracing::warn!("login queue full");
-        return Err(OAuthError::temporarily_unavailable(1));
-    };
-    let user = match state.store.user(username).await {
-        Ok(user) => user,
-        Err(e) => {
-            reservation.cancel(state.now());
-            return Err(e.into());
-        }
-    };
-    let ok = if password.expose().len() > MAX_PASSWORD_LEN {
-        false
-    } else {
-        state.check_password(slot, user.as_ref().map(|u| u.password_hash.clone()), password).await?
-    };
+    let user = check_login(state, username, password, ip).await?;
     let now = state.now();
-    let user = match user {
-        Some(user) if ok && !user.disabled => user,
-        _ => {
-            reservation.failure(now);
-            tracing::info!(%ip, "login failed");
-            return Err(OAuthError::invalid_grant("invalid username or password"));
-        }
-    };
-    reservation.success(now);
-    if let Err(error) = state.store.record_login_ip(&user.username, ip, now).await {
-        tracing::warn!(%error, "could not record the login address");
-    }
     let scopes = grant_scopes(&scopes_for_roles(&user.roles), form.get("scope"))?;
     // The credentials are good: only now may the request spend its nonce.
     if let Some(signed) = signed {
@@ -143,6 +114,50 @@ async fn password_grant(
         return Err(OAuthError::invalid_grant("invalid username or password"));
     }
     issue_user_tokens(state, &user, &session, &scopes, None, signed.map(SignedRequest::confirmation)).await
+}
+
+/// The password check of the password grant and of the authorization endpoint's login form:
+/// throttled first (counted before the hash is checked), then the bounded queue; a success records
+/// the login address (SPEC §4).
+pub(crate) async fn check_login(
+    state: &IdpState,
+    username: &str,
+    password: Secret,
+    ip: &str,
+) -> Result<crate::store::UserRecord, OAuthError> {
+    let reservation = admit(state, username, ip).await?;
+    let Some(slot) = state.enter_login_queue() else {
+        reservation.cancel(state.now());
+        tracing::warn!("login queue full");
+        return Err(OAuthError::temporarily_unavailable(1));
+    };
+    let user = match state.store.user(username).await {
+        Ok(user) => user,
+        Err(e) => {
+            reservation.cancel(state.now());
+            return Err(e.into());
+        }
+    };
+    let ok = if password.expose().len() > MAX_PASSWORD_LEN {
+        false
+    } else {
+        state.check_password(slot, user.as_ref().map(|u| u.password_hash.clone()), password).await?
+    };
+    let now = state.now();
+    match user {
+        Some(user) if ok && !user.disabled => {
+            reservation.success(now);
+            if let Err(error) = state.store.record_login_ip(&user.username, ip, now).await {
+                tracing::warn!(%error, "could not record the login address");
+            }
+            Ok(user)
+        }
+        _ => {
+            reservation.failure(now);
+            tracing::info!(%ip, "login failed");
+            Err(OAuthError::invalid_grant("invalid username or password"))
+        }
+    }
 }
 
 /// Reserves a password check for `username` from `ip` (SPEC §4, [`crate::throttle`]):
