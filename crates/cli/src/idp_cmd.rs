@@ -190,7 +190,7 @@ pub enum ClientCommand {
     /// flow, with the redirect URIs it may use (matched exactly).
     ///
     /// Example: slipgate idp client add --client-id slipgate-api --secret-file api.secret
-    /// Example: slipgate idp client add --public --client-id my-console --redirect-uri https://api.example/console/callback
+    /// Example: slipgate idp client add --public --client-id my-console --redirect-uri `https://api.example/console/callback`
     /// Example: slipgate idp client add --client-id payroll-batch --scope salaryslip:any --secret-file batch.secret
     Add {
         #[command(flatten)]
