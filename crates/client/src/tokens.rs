@@ -140,6 +140,9 @@ pub struct TokenManager {
     idp: IdpClient,
     file: Option<TokenFile>,
     tokens: Mutex<Option<TokenSet>>,
+    /// Held across a whole renewal: refresh tokens rotate and the identity server treats a second use
+    /// as theft (revoking the session), so concurrent `token_invalid` answers must share one refresh.
+    renewing: Mutex<()>,
     prompt: Option<Prompt>,
 }
 
@@ -159,7 +162,7 @@ impl TokenManager {
             Some(f) => f.load()?,
             None => None,
         };
-        Ok(Self { idp, file, tokens: Mutex::new(tokens), prompt: None })
+        Ok(Self { idp, file, tokens: Mutex::new(tokens), renewing: Mutex::new(()), prompt: None })
     }
 
     /// Asks `prompt` for credentials when a refresh fails.
@@ -237,6 +240,8 @@ impl TokenManager {
 
     /// The API refused `rejected` as `token_invalid`: refresh, else re-prompt.
     pub async fn renew(&self, rejected: &str) -> Result<String, ClientError> {
+        // One renewal at a time; a task that waited here finds the token already renewed below.
+        let _turn = self.renewing.lock().await;
         let current = self.tokens.lock().await.clone();
         let username = current.as_ref().map(|s| s.username.clone()).filter(|u| !u.is_empty());
         if let Some(set) = current {

@@ -332,3 +332,43 @@ async fn a_client_mixing_a_registry_key_and_bound_tokens_is_refused() {
     assert!(err.to_string().contains("httpsig"), "{err}");
     api.stop().await;
 }
+
+/// Thirty requests refused at once (an access token expiring under load) renew
+/// together: exactly one refresh grant is made, every caller gets the same new
+/// token, and the session survives. Before renewals were serialised, each
+/// caller spent the same rotating refresh token and the identity server took
+/// the reuse for theft and revoked the session (found by the 15-minute soak).
+#[tokio::test]
+async fn thirty_concurrent_renewals_share_one_refresh_and_keep_the_session() {
+    use slipgate_client::{Credentials, DeviceKey, IdpClient, Password, TokenFile, TokenManager};
+    let api = TestApi::spawn(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let idp_http =
+        slipgate_client::https_client(Some(&api.idp.ca), std::time::Duration::from_secs(10)).unwrap();
+    let device = DeviceKey::load_or_create(&dir.path().join("keys/device.pem")).unwrap();
+    let idp = IdpClient::new(idp_http, &api.idp.url("")).with_device_key(device);
+    let tokens =
+        Arc::new(TokenManager::new(idp, Some(TokenFile::new(dir.path().join("tokens.json")))).unwrap());
+    let credentials =
+        Credentials { username: "paula".into(), password: Password::from(api.idp.password_of("paula")) };
+    let first = tokens.login(&credentials).await.unwrap();
+
+    let renewals: Vec<_> = (0..30)
+        .map(|_| {
+            let (tokens, rejected) = (tokens.clone(), first.access_token.clone());
+            tokio::spawn(async move { tokens.renew(&rejected).await })
+        })
+        .collect();
+    let mut renewed = Vec::new();
+    for renewal in renewals {
+        renewed.push(renewal.await.unwrap().unwrap());
+    }
+    assert!(renewed.iter().all(|t| *t == renewed[0]), "every caller got the one renewed token");
+    assert_ne!(renewed[0], first.access_token);
+    let introspected = api.idp.introspect(&renewed[0]).await;
+    assert_eq!(introspected["active"], true, "the session survived: {introspected}");
+    // The renewed refresh token is the live one: one more refresh works.
+    let again = tokens.renew(&renewed[0]).await.unwrap();
+    assert_eq!(api.idp.introspect(&again).await["active"], true);
+    api.stop().await;
+}
