@@ -572,10 +572,11 @@ max_concurrency = 100000
         if let Some(rate) = rate {
             cmd.args(["--rate", &format!("{rate}/s")]);
         }
+        let bench_log = self.dir.path().join("bench-soak.err");
         let mut bench = cmd
             .env("XDG_CONFIG_HOME", &self.config_home)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&bench_log)?)
             .spawn()?;
         let started = Instant::now();
         let cpu_start = cpu_ticks(pid)?;
@@ -642,6 +643,20 @@ max_concurrency = 100000
             (cpu_ticks(pid)?.saturating_sub(cpu_start)) as f64 / 100.0 * 1e6 / self.served()?.max(1) as f64
         );
         drop(server);
+        // What the generator said (its first transport error, if any) and the server's
+        // warnings and errors: the audit lines at info level are left out.
+        for line in std::fs::read_to_string(&bench_log)?.lines().take(20) {
+            println!("bench stderr: {line}");
+        }
+        let serve_log = std::io::BufReader::new(std::fs::File::open(self.dir.path().join("serve.log"))?);
+        let mut notable = std::io::BufRead::lines(serve_log)
+            .map_while(Result::ok)
+            .filter(|l| !l.contains("INFO") && !l.trim().is_empty());
+        let first: Vec<String> = notable.by_ref().take(10).collect();
+        println!("server log: {} lines other than INFO", first.len() + notable.count());
+        for line in first {
+            println!("server log: {line}");
+        }
         if !out.status.success() {
             bail!("slipgate bench failed");
         }
