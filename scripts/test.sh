@@ -117,7 +117,8 @@ cargo test --workspace --locked
 # The Python SDK (clients/python) against the slipgate binary the tests above built (the dev
 # profile; no second build). The venv is reused when present; versions come from constraints.txt.
 step "python SDK: ruff, mypy --strict, pytest against real slipgate dev processes"
-cargo build -p slipgate-cli --locked
+# `cargo test --workspace` above built target/debug/slipgate; `cargo build -p slipgate-cli` here would
+# resolve other features and rebuild every dependency (a second build, minutes and gigabytes).
 PY_VENV=target/py-venv
 SLIPGATE_BIN="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/slipgate"
 if [ ! -x "$PY_VENV/bin/python" ]; then python3 -m venv "$PY_VENV"; fi
