@@ -446,19 +446,11 @@ async fn client(command: ClientCommand) -> anyhow::Result<()> {
             let store = open(&db).await?;
             // The file is claimed before the client exists, so an existing file
             // (or a missing directory) stops the command with nothing registered.
-            let reserved = secret_file.as_deref().map(SecretFile::reserve).transpose()?;
-            let secret =
-                match slipgate_idp::admin::client_add_with_scopes(store.as_ref(), &client_id, &name, &scopes)
-                    .await
-                {
-                    Ok(secret) => secret,
-                    Err(e) => {
-                        if let Some(file) = reserved {
-                            file.abandon();
-                        }
-                        return Err(e.into());
-                    }
-                };
+            let (reserved, secret) = SecretFile::reserve_for(
+                secret_file.as_deref(),
+                slipgate_idp::admin::client_add_with_scopes(store.as_ref(), &client_id, &name, &scopes),
+            )
+            .await?;
             match reserved {
                 Some(file) => {
                     let path = file.path.clone();
@@ -481,16 +473,11 @@ async fn client(command: ClientCommand) -> anyhow::Result<()> {
         }
         ClientCommand::RotateSecret { db, client_id, secret_file } => {
             let store = open(&db).await?;
-            let reserved = secret_file.as_deref().map(SecretFile::reserve).transpose()?;
-            let secret = match slipgate_idp::client_rotate_secret(store.as_ref(), &client_id).await {
-                Ok(secret) => secret,
-                Err(e) => {
-                    if let Some(file) = reserved {
-                        file.abandon();
-                    }
-                    return Err(e.into());
-                }
-            };
+            let (reserved, secret) = SecretFile::reserve_for(
+                secret_file.as_deref(),
+                slipgate_idp::client_rotate_secret(store.as_ref(), &client_id),
+            )
+            .await?;
             match reserved {
                 Some(file) => {
                     let path = file.path.clone();
@@ -533,6 +520,24 @@ struct SecretFile {
 }
 
 impl SecretFile {
+    /// Claims `path` (when given) before `make` runs, so an existing file or a missing
+    /// directory stops the command with nothing changed; the claim is dropped when `make` fails.
+    async fn reserve_for<E: Into<anyhow::Error>>(
+        path: Option<&std::path::Path>,
+        make: impl std::future::Future<Output = Result<Secret, E>>,
+    ) -> anyhow::Result<(Option<SecretFile>, Secret)> {
+        let reserved = path.map(SecretFile::reserve).transpose()?;
+        match make.await {
+            Ok(secret) => Ok((reserved, secret)),
+            Err(e) => {
+                if let Some(file) = reserved {
+                    file.abandon();
+                }
+                Err(e.into())
+            }
+        }
+    }
+
     fn reserve(path: &std::path::Path) -> anyhow::Result<SecretFile> {
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);

@@ -6,21 +6,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::attacks::GENERATE;
 use crate::dev::DevProcess;
-
-const GENERATE: [&str; 11] = [
-    "generate",
-    "--emp-id",
-    "01234",
-    "--emp-code",
-    "ENG",
-    "--emp-name",
-    "Alice Example",
-    "--grade",
-    "7.1",
-    "--working-days",
-    "24",
-];
 
 fn token_file(dev: &DevProcess) -> std::path::PathBuf {
     dev.config_home.join("slipgate/tokens/default.json")

@@ -15,24 +15,10 @@ use slipgate_client::{ClientError, Credentials, DeviceKey, IdpClient, Password, 
 use slipgate_proto::oauth::TokenType;
 use slipgate_test_support::SEED_BODY;
 
-use super::{Dev, FIGURES, alice_body, assert_clean};
+use super::{Dev, FIGURES, GENERATE, alice_body, assert_clean};
 
 /// Rate limits high enough for the concurrent rounds below.
 const NO_LIMITS: [&str; 2] = ["rate_limit.user=100000/min", "rate_limit.ip=100000/min"];
-
-const GENERATE: [&str; 11] = [
-    "generate",
-    "--emp-id",
-    "01234",
-    "--emp-code",
-    "ENG",
-    "--emp-name",
-    "Alice Example",
-    "--grade",
-    "7.1",
-    "--working-days",
-    "24",
-];
 
 /// An answer: status, problem code, `WWW-Authenticate`, body.
 type Answer = (u16, String, String, String);

@@ -180,6 +180,21 @@ pub(crate) fn assert_clean(what: &str, text: &str, secrets: &[String]) {
 /// The net pay and basic salary of the seed slip (grade 7.1, 24 days): salary figures.
 pub(crate) const FIGURES: [&str; 2] = ["50827.80", "33080.00"];
 
+/// `slipgate generate` of dev alice's own slip, her record exactly as on file (SPEC §3.4).
+pub(crate) const GENERATE: [&str; 11] = [
+    "generate",
+    "--emp-id",
+    "01234",
+    "--emp-code",
+    "ENG",
+    "--emp-name",
+    "Alice Example",
+    "--grade",
+    "7.1",
+    "--working-days",
+    "24",
+];
+
 #[tokio::test]
 async fn attack_suite_is_refused_with_exact_codes_and_leaks_nothing() {
     let dev = Dev::start(&["limits.header_timeout=2s"]);

@@ -11,21 +11,7 @@ use std::process::{Command, Output, Stdio};
 
 use slipgate_test_support::mitm::{Mitm, Mode};
 
-use super::{Dev, FIGURES};
-
-const GENERATE: [&str; 11] = [
-    "generate",
-    "--emp-id",
-    "01234",
-    "--emp-code",
-    "ENG",
-    "--emp-name",
-    "Alice Example",
-    "--grade",
-    "7.1",
-    "--working-days",
-    "24",
-];
+use super::{Dev, FIGURES, GENERATE};
 
 fn config_home(dev: &Dev) -> PathBuf {
     dev.dir.path().join("config")
