@@ -172,3 +172,40 @@ pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use slipgate_proto::FieldError;
+
+    #[test]
+    fn a_problem_with_field_errors_lists_them() {
+        let mut problem = Problem::new(ProblemCode::ValidationFailed, "2 fields failed validation", "r1");
+        problem.errors = vec![
+            FieldError::new("emp_code", "must be 1-16 characters of A-Z, a-z, 0-9, _ or -"),
+            FieldError::new("working_days", "must not exceed the period's basis of 30 days"),
+        ];
+        let e = ClientError::Problem { status: 422, problem: Box::new(problem), retry_after: None };
+        assert_eq!(
+            e.to_string(),
+            "422 validation_failed: 2 fields failed validation (emp_code: must be 1-16 characters of A-Z, \
+             a-z, 0-9, _ or -; working_days: must not exceed the period's basis of 30 days)"
+        );
+    }
+
+    #[test]
+    fn a_refused_certificate_names_its_issuer_and_what_was_trusted() {
+        let e = ClientError::TlsVerification {
+            addr: "127.0.0.1:8443".into(),
+            reason: "its issuer is not a trusted CA".into(),
+            issuer: Some("CN=Other CA".into()),
+            subject: Some("CN=localhost".into()),
+            trusted: "the CA file ca.pem".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "TLS verification of 127.0.0.1:8443 failed: the server's certificate (subject `CN=localhost`, \
+             issued by `CN=Other CA`) was checked against the CA file ca.pem: its issuer is not a trusted CA"
+        );
+    }
+}

@@ -252,6 +252,18 @@ fn the_identity_servers_url_as_the_api_and_the_reverse_are_named_as_such() {
     );
     assert!(text.contains("(--api takes the API's URL, --idp the identity server's)"), "{text}");
     assert!(!text.contains("content-digest"), "not a tampering alarm:\n{text}");
+    // Pinning on first use (a profile without `server_keys`) fetches the keys from the wrong server.
+    let profile = dev.config_home.join("pin-me.toml");
+    let ca = dev.str("ca_file");
+    std::fs::write(
+        &profile,
+        format!("api_url = \"{idp_url}\"\nidp_url = \"{idp_url}\"\nca_file = \"{ca}\"\n"),
+    )
+    .unwrap();
+    let out =
+        dev.command().args(["keys", "pin", "--profile"]).arg(&profile).stdin(Stdio::null()).output().unwrap();
+    let text = failure(&out);
+    assert!(text.contains("looks like the identity server, not the Slipgate API: it answered 404"), "{text}");
 
     let mut login = dev
         .command()
