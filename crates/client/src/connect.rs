@@ -104,11 +104,11 @@ pub(crate) fn classify(error: &reqwest::Error) -> ClientError {
         return ClientError::Refused { addr };
     }
     let kind = if error.is_timeout() {
-        "timed out"
+        "timed out waiting for"
     } else if error.is_connect() {
         "cannot connect to"
     } else {
-        "request failed to"
+        "the exchange failed with"
     };
     let why = causes(e);
     // Holds no secrets: tokens travel in headers and bodies, never in URLs or causes.
