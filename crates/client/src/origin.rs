@@ -152,7 +152,7 @@ pub(crate) fn wrong_service(
                 found: Service::IdentityServer.describe(),
                 evidence: format!(
                     "it answered {status} with an unsigned OAuth error (`{error}`) where the API signs every \
-                     answer; use the identity server's URL as the identity server, and the API's as the API"
+                     answer"
                 ),
             })
         }
@@ -162,7 +162,7 @@ pub(crate) fn wrong_service(
             found: Service::Api.describe(),
             evidence: format!(
                 "it answered {status} with a Slipgate problem (`{}`) where the identity server answers OAuth \
-                 errors; use the API's URL as the API, and the identity server's as the identity server",
+                 errors",
                 text("code").unwrap_or_default()
             ),
         }),
