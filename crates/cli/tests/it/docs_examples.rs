@@ -13,10 +13,12 @@
 //!   appear in the command's output (stdout and stderr). Only stable parts go in code
 //!   spans: problem codes, values the docs compute, never the wording of a message.
 //!
-//! The blocks run in a scratch directory that holds `slipgate dev`'s data directory as
-//! `.slipgate-dev/` and links to the repository's top-level files (`docs/`, `deploy/`,
-//! `crates/` …), with `HOME` there too (so `~/.config/slipgate/` is the profile that dev
-//! writes) and the freshly built `slipgate` first on `PATH`. dev listens on free ports;
+//! The blocks run in the scratch directory of one `slipgate dev` ([`DevProcess`]), which
+//! holds its data directory as `.slipgate-dev/` and links to the repository's top-level
+//! files (`docs/`, `deploy/`, `crates/` …), with dev's profile directory as
+//! `XDG_CONFIG_HOME`, `HOME` beside it and the freshly built `slipgate` first on `PATH`,
+//! one block after the other (the README first: its logins are what later docs use).
+//! dev listens on free ports;
 //! the documented default URLs (`https://127.0.0.1:8443` and the other three `://` forms)
 //! are replaced by the real ones before a block runs. Bare `127.0.0.1:8443` without a
 //! scheme (the worked example's fixed `@authority`) is left alone.
@@ -25,11 +27,12 @@
 //! server itself; they are marked as such in the README.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
-use slipgate_test_support::json;
+
+use crate::dev::DevProcess;
 
 const SKIP: &str = "<!-- docs-test: skip:";
 const SKIP_ALL: &str = "<!-- docs-test: skip-all:";
@@ -225,79 +228,35 @@ fn script(block: &Block) -> String {
     out
 }
 
-/// `slipgate dev` in `work/.slipgate-dev`, on free ports, with `HOME` = `home`.
-struct Dev {
-    child: Child,
-    dev_json: serde_json::Value,
-}
-
-impl Dev {
-    fn start(work: &Path, home: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_slipgate"))
-            .current_dir(work)
-            .env_clear()
-            .envs(clean_env(home))
-            .args(["dev", "--data-dir", ".slipgate-dev"])
-            .args(["--set", "server.listen=127.0.0.1:0", "--set", "server.admin_listen=127.0.0.1:0"])
-            .args(["--set", "idp.listen=127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let path = work.join(".slipgate-dev/dev.json");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !path.exists() {
-            assert!(Instant::now() < deadline, "dev.json not written within 60 s");
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("slipgate dev exited with {status} before writing dev.json");
-            }
-            #[allow(
-                clippy::disallowed_methods,
-                reason = "polls a real child process: there is no event to await"
-            )]
-            std::thread::sleep(Duration::from_millis(50));
+/// The documented default URLs and the real ones of a running dev.
+fn substitutions(dev: &DevProcess) -> Vec<(String, String)> {
+    let mut subs = Vec::new();
+    for (key, default) in [
+        ("api_url", "https://127.0.0.1:8443"),
+        ("idp_url", "https://127.0.0.1:8444"),
+        ("admin_url", "http://127.0.0.1:9464"),
+        ("idp_admin_url", "http://127.0.0.1:9465"),
+    ] {
+        if let Some(real) = dev.dev_json[key].as_str() {
+            subs.push((default.to_owned(), real.trim_end_matches('/').to_owned()));
         }
-        let dev_json = json(&std::fs::read(&path).unwrap());
-        Self { child, dev_json }
     }
-
-    /// The documented default URLs and the real ones, longest first.
-    fn substitutions(&self) -> Vec<(String, String)> {
-        let mut subs = Vec::new();
-        for (key, default) in [
-            ("api_url", "https://127.0.0.1:8443"),
-            ("idp_url", "https://127.0.0.1:8444"),
-            ("admin_url", "http://127.0.0.1:9464"),
-            ("idp_admin_url", "http://127.0.0.1:9465"),
-        ] {
-            if let Some(real) = self.dev_json[key].as_str() {
-                subs.push((default.to_owned(), real.trim_end_matches('/').to_owned()));
-            }
-        }
-        subs
-    }
+    subs
 }
 
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The environment of dev and of every block: no `SLIPGATE_*` from the test's own
-/// environment, `HOME` in the scratch directory, the built binary first on `PATH`.
+/// The environment of every block: no `SLIPGATE_*` from the test's own environment,
+/// `HOME` in the scratch directory, dev's profile directory, the built binary first on `PATH`.
 #[allow(
     clippy::disallowed_methods,
     reason = "the blocks run with the test machine's own tools (bash, jq, curl, openssl, python3) on its PATH"
 )]
-fn clean_env(home: &Path) -> Vec<(String, String)> {
+fn clean_env(home: &Path, config_home: &Path) -> Vec<(String, String)> {
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_slipgate")).parent().unwrap();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
     let mut env = vec![
         ("PATH".to_owned(), path),
         ("HOME".to_owned(), home.display().to_string()),
+        ("XDG_CONFIG_HOME".to_owned(), config_home.display().to_string()),
         ("LANG".to_owned(), "C.UTF-8".to_owned()),
         ("TERM".to_owned(), "dumb".to_owned()),
     ];
@@ -310,7 +269,8 @@ fn clean_env(home: &Path) -> Vec<(String, String)> {
 }
 
 /// Runs one block; `Err` holds what a reader needs to fix the doc.
-fn run_block(block: &Block, work: &Path, home: &Path, subs: &[(String, String)]) -> Result<(), String> {
+fn run_block(block: &Block, dev: &DevProcess, home: &Path, subs: &[(String, String)]) -> Result<(), String> {
+    let work = dev.config_home.parent().unwrap();
     let mut code = script(block);
     for (from, to) in subs {
         code = code.replace(from.as_str(), to);
@@ -320,7 +280,7 @@ fn run_block(block: &Block, work: &Path, home: &Path, subs: &[(String, String)])
         .arg(&code)
         .current_dir(work)
         .env_clear()
-        .envs(clean_env(home))
+        .envs(clean_env(home, &dev.config_home))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -375,13 +335,10 @@ fn run_block(block: &Block, work: &Path, home: &Path, subs: &[(String, String)])
     }
 }
 
-/// The scratch directory: links to the repository's top-level entries, `home/`.
-fn scratch(root: &Path) -> (tempfile::TempDir, PathBuf, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let work = dir.path().join("work");
-    let home = dir.path().join("home");
-    std::fs::create_dir(&work).unwrap();
-    std::fs::create_dir(&home).unwrap();
+/// Links the repository's top-level entries into dev's scratch directory (the blocks'
+/// working directory) and makes `home/` there.
+fn scratch(root: &Path, dev: &DevProcess) -> PathBuf {
+    let work = dev.config_home.parent().unwrap();
     for entry in std::fs::read_dir(root).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_owned();
@@ -390,7 +347,9 @@ fn scratch(root: &Path) -> (tempfile::TempDir, PathBuf, PathBuf) {
         }
         std::os::unix::fs::symlink(&path, work.join(&name)).unwrap();
     }
-    (dir, work, home)
+    let home = work.join("home");
+    std::fs::create_dir(&home).unwrap();
+    home
 }
 
 #[test]
@@ -408,11 +367,13 @@ fn shell_examples_of_the_readme_and_docs_run_against_slipgate_dev() {
     assert!(readme >= 2, "expected the README's example blocks to run, found {readme}");
     assert!(runnable.iter().any(|b| b.doc.starts_with("docs/")), "no runnable block in docs/");
 
-    let (_dir, work, home) = scratch(&root);
-    let dev = Dev::start(&work, &home);
-    let subs = dev.substitutions();
+    // dev's data directory is `.slipgate-dev` in the blocks' working directory, as after
+    // the README's `cargo run --release -- dev`.
+    let dev = DevProcess::start_in(".slipgate-dev", &[]);
+    let home = scratch(&root, &dev);
+    let subs = substitutions(&dev);
     let failures: Vec<String> =
-        runnable.iter().filter_map(|block| run_block(block, &work, &home, &subs).err()).collect();
+        runnable.iter().filter_map(|block| run_block(block, &dev, &home, &subs).err()).collect();
     assert!(
         failures.is_empty(),
         "{} of {} doc blocks failed:\n\n{}",
@@ -450,4 +411,72 @@ fn doc_examples_convention_marks_skips_with_reasons_and_checks_expectations() {
     assert!(!run("false | cat\n"), "pipefail");
     let skip_all = "<!-- docs-test: skip-all: benchmarks -->\n```sh\ncargo bench\n```\n";
     assert_eq!(blocks("p.md", skip_all)[0].skip.as_deref(), Some("benchmarks"));
+}
+
+/// `slipgate <path> --help`, as text.
+fn help(path: &[String]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_slipgate")).args(path).arg("--help").output().unwrap();
+    assert!(out.status.success(), "slipgate {path:?} --help failed");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The subcommands a help text lists (its `Commands:` section, without `help`).
+fn subcommands(text: &str) -> Vec<String> {
+    text.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        // A name is indented by two spaces; a wrapped description, by more.
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The long flags a help text's `Options:` section defines.
+fn options(text: &str) -> Vec<&str> {
+    text.lines()
+        .skip_while(|l| !l.starts_with("Options:"))
+        .filter(|l| l.trim_start().starts_with('-'))
+        .flat_map(|l| l.split([' ', ',']).filter(|w| w.starts_with("--")))
+        .collect()
+}
+
+#[test]
+fn every_help_example_is_a_line_of_its_own_naming_its_command_and_existing_flags() {
+    let mut pending = vec![Vec::<String>::new()];
+    let mut examples = 0;
+    while let Some(path) = pending.pop() {
+        let text = help(&path);
+        for name in subcommands(&text) {
+            let mut sub = path.clone();
+            sub.push(name);
+            pending.push(sub);
+        }
+        let command = format!("slipgate {}", path.join(" "));
+        for line in text.lines().filter(|l| l.contains("Example:")) {
+            assert_eq!(
+                line.matches("Example:").count(),
+                1,
+                "`{command} --help` runs examples together: {line}"
+            );
+            let example = line.trim().trim_start_matches("Example:").trim();
+            assert!(
+                (example.starts_with(command.trim_end())
+                    || example.contains(&format!("| {}", command.trim_end()))),
+                "`{command} --help` shows another command: {line}"
+            );
+            for flag in example.split_whitespace().filter(|w| w.starts_with("--")) {
+                let flag = flag.split('=').next().unwrap_or(flag);
+                assert!(
+                    options(&text).contains(&flag),
+                    "`{command} --help` shows {flag}, which it lacks: {line}"
+                );
+            }
+            examples += 1;
+        }
+    }
+    // Guards the walk itself: the binary's help has dozens of examples.
+    assert!(examples >= 20, "found only {examples} examples");
 }
