@@ -269,18 +269,26 @@ fn clean_env(home: &Path, config_home: &Path) -> Vec<(String, String)> {
 }
 
 /// Runs one block; `Err` holds what a reader needs to fix the doc.
-fn run_block(block: &Block, dev: &DevProcess, home: &Path, subs: &[(String, String)]) -> Result<(), String> {
-    let work = dev.config_home.parent().unwrap();
+fn run_block(
+    block: &Block,
+    work: &Path,
+    env: &[(String, String)],
+    subs: &[(String, String)],
+    timeout: Duration,
+) -> Result<(), String> {
     let mut code = script(block);
     for (from, to) in subs {
         code = code.replace(from.as_str(), to);
     }
+    use std::os::unix::process::CommandExt as _;
     let mut child = Command::new("bash")
         .arg("-c")
         .arg(&code)
+        // Its own process group, so a hung block is stopped with everything it started.
+        .process_group(0)
         .current_dir(work)
         .env_clear()
-        .envs(clean_env(home, &dev.config_home))
+        .envs(env.iter().cloned())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -299,13 +307,14 @@ fn run_block(block: &Block, dev: &DevProcess, home: &Path, subs: &[(String, Stri
         std::io::Read::read_to_end(&mut stderr, &mut s).unwrap();
         s
     });
-    let deadline = Instant::now() + BLOCK_TIMEOUT;
+    let deadline = Instant::now() + timeout;
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break Some(status);
         }
         if Instant::now() > deadline {
-            let _ = child.kill();
+            let group = format!("-{}", child.id());
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
             let _ = child.wait();
             break None;
         }
@@ -326,7 +335,7 @@ fn run_block(block: &Block, dev: &DevProcess, home: &Path, subs: &[(String, Stri
             block.lang,
             match other {
                 Some(s) => format!("failed ({s})"),
-                None => format!("did not finish within {} s", BLOCK_TIMEOUT.as_secs()),
+                None => format!("did not finish within {} s", timeout.as_secs()),
             },
             block.code,
             out,
@@ -372,8 +381,12 @@ fn shell_examples_of_the_readme_and_docs_run_against_slipgate_dev() {
     let dev = DevProcess::start_in(".slipgate-dev", &[]);
     let home = scratch(&root, &dev);
     let subs = substitutions(&dev);
-    let failures: Vec<String> =
-        runnable.iter().filter_map(|block| run_block(block, &dev, &home, &subs).err()).collect();
+    let work = dev.config_home.parent().unwrap();
+    let env = clean_env(&home, &dev.config_home);
+    let failures: Vec<String> = runnable
+        .iter()
+        .filter_map(|block| run_block(block, work, &env, &subs, BLOCK_TIMEOUT).err())
+        .collect();
     assert!(
         failures.is_empty(),
         "{} of {} doc blocks failed:\n\n{}",
@@ -411,6 +424,18 @@ fn doc_examples_convention_marks_skips_with_reasons_and_checks_expectations() {
     assert!(!run("false | cat\n"), "pipefail");
     let skip_all = "<!-- docs-test: skip-all: benchmarks -->\n```sh\ncargo bench\n```\n";
     assert_eq!(blocks("p.md", skip_all)[0].skip.as_deref(), Some("benchmarks"));
+
+    // A block that hangs is stopped, with what it started, and reported.
+    let dir = tempfile::tempdir().unwrap();
+    let hung = Block {
+        doc: "h.md".into(),
+        line: 1,
+        lang: "sh".into(),
+        code: "sleep 600 &\nsleep 600\n".into(),
+        skip: None,
+    };
+    let err = run_block(&hung, dir.path(), &[], &[], Duration::from_secs(1)).unwrap_err();
+    assert!(err.contains("did not finish within 1 s"), "{err}");
 }
 
 /// `slipgate <path> --help`, as text.
