@@ -8,6 +8,7 @@ mod batch;
 mod bench;
 mod client;
 mod dev;
+mod docs_config;
 mod docs_examples;
 mod packaging;
 mod scaleout;
