@@ -208,10 +208,29 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(dispatch(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", render(&e));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `e` and its causes, `outer: cause: …`, each said once: an error that
+/// prints its source and also returns it from `source()` (common in the
+/// libraries below) would otherwise repeat it ("Address already in use …
+/// Address already in use").
+fn render(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if part.is_empty() || text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<()> {

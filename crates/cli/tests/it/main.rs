@@ -10,6 +10,7 @@ mod client;
 mod dev;
 mod docs_config;
 mod docs_examples;
+mod errors;
 mod packaging;
 mod scaleout;
 mod sdk;
