@@ -141,21 +141,15 @@ pub(crate) fn client_config(
             (Arc::new(verifier), "the system's trusted roots".to_owned())
         }
     };
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(slipgate_proto::tls::DEFAULT_VERSIONS)
-        .map_err(config_error)?
-        // Not a weaker check: `Explained` delegates every decision to `inner`.
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(Explained { inner, trusted }));
-    match identity {
-        None => Ok(builder.with_no_client_auth()),
-        Some((cert, key)) => {
-            let (chain, key) = slipgate_proto::tls::read_identity(cert, key).map_err(config_error)?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| ClientError::Config(format!("unusable client certificate or key: {e}")))
-        }
-    }
+    // Not a weaker check: `Explained` delegates every decision to `inner`.
+    let explained = Arc::new(Explained { inner, trusted });
+    slipgate_proto::tls::client_config_with_verifier(
+        provider,
+        explained,
+        identity,
+        slipgate_proto::tls::DEFAULT_VERSIONS,
+    )
+    .map_err(config_error)
 }
 
 /// `reason` in words (rustls prints the bare variant name for most).

@@ -108,10 +108,27 @@ pub fn client_config_with_versions(
 ) -> Result<rustls::ClientConfig, TlsError> {
     let roots = read_roots(ca)?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| TlsError::BadCa { path: ca.to_owned(), reason: e.to_string() })?;
+    client_config_with_verifier(provider, verifier, identity, versions)
+}
+
+/// The same configuration with the caller's server-certificate verifier (the
+/// SDK wraps webpki's or the platform's to explain a refusal): the verifier
+/// alone decides which certificates are trusted; nothing else differs.
+pub fn client_config_with_verifier(
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    verifier: Arc<dyn rustls::client::danger::ServerCertVerifier>,
+    identity: Option<(&Path, &Path)>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<rustls::ClientConfig, TlsError> {
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)
         .map_err(|e| TlsError::Versions(e.to_string()))?
-        .with_root_certificates(roots);
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
     match identity {
         None => Ok(builder.with_no_client_auth()),
         Some((cert, key)) => {
