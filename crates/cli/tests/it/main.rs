@@ -8,6 +8,7 @@ mod batch;
 mod bench;
 mod client;
 mod dev;
+mod observability;
 mod packaging;
 mod scaleout;
 mod sdk;
