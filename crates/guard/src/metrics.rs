@@ -45,16 +45,30 @@ pub struct GuardMetrics {
     redis_errors: Family<OpLabels, Counter>,
 }
 
+/// The `op` values of the identity-server series.
+pub const IDP_OPS: [&str; 2] = ["introspect", "jwks"];
+/// The `op` values of the Redis series: one per kind of round trip.
+pub const REDIS_OPS: [&str; 3] = ["PING", "SET NX", "rate-limit script"];
+
 impl Default for GuardMetrics {
     fn default() -> Self {
-        Self {
+        let metrics = Self {
             cache_hits: Counter::default(),
             cache_misses: Counter::default(),
             idp_duration: Latency::new_with_constructor(histogram),
             idp_errors: Family::default(),
             redis_duration: Latency::new_with_constructor(histogram),
             redis_errors: Family::default(),
+        };
+        // Error counters start at zero for every op, so an alert on their rate
+        // sees the series before the first failure.
+        for op in IDP_OPS {
+            let _ = metrics.idp_errors.get_or_create(&OpLabels { op });
         }
+        for op in REDIS_OPS {
+            let _ = metrics.redis_errors.get_or_create(&OpLabels { op });
+        }
+        metrics
     }
 }
 
