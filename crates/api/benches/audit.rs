@@ -9,7 +9,9 @@
 //!   line and queues it; a thread writes it (lossless: a full queue waits).
 //!
 //! Both write to `/dev/null`, so the disk is never filled and the `sync`
-//! figure is a floor (a file or a pipe costs the request more).
+//! figure is a floor (a file or a pipe costs the request more). A third
+//! variant, `format_only`, formats the line and discards it in process
+//! (`io::sink`, no system call): the share of the cost that is formatting.
 //!
 //! ```text
 //! cargo bench -p slipgate-api --bench audit
@@ -71,6 +73,10 @@ fn bench(c: &mut Criterion) {
             group.bench_function(format!("round{round}/non_blocking"), |b| b.iter(|| one_line(&trace)));
         });
         drop(guard);
+        let format_only = subscriber(std::io::sink);
+        tracing::subscriber::with_default(format_only, || {
+            group.bench_function(format!("round{round}/format_only"), |b| b.iter(|| one_line(&trace)));
+        });
     }
     group.finish();
 }
