@@ -28,11 +28,13 @@
 //! 9457 problems that never echo tokens or salary data. Not covered here: the
 //! identity server's own defences (`slipgate-idp`).
 
+pub mod audit;
 pub mod authority;
 pub mod config;
 pub mod devpki;
 pub mod error;
 pub mod keys;
+pub mod logging;
 pub mod metrics;
 pub mod readiness;
 pub mod respond;
@@ -137,7 +139,17 @@ impl AppState {
         .map_err(|e| ConfigError::Value { key: "server.authorities", message: e.to_string() })?;
         // The slip header names the employer of the scale, laid out as its `[slip]` table says.
         let pdf = PdfRenderer::new()?.with_layout(scale.slip_layout().clone());
-        let stores = Stores::from_config(config)?;
+        let transport = Arc::<slipgate_transport::TransportStats>::default();
+        let guard_metrics = slipgate_guard::metrics::GuardMetrics::default();
+        let stores = Stores::from_config(config, &guard_metrics)?;
+        let metrics = metrics::Metrics::new(
+            metrics::Sources {
+                nonces: stores.nonces.clone(),
+                transport: transport.clone(),
+                max_concurrency: u64::from(config.limits.max_concurrency),
+            },
+            guard_metrics.clone(),
+        );
         // One HTTPS client for the identity server: token checks and readiness share it.
         let idp_http = token::idp_client(config.auth.ca.as_deref(), config.auth.timeout.0)?;
         let mut probes: Vec<Arc<dyn readiness::Probe>> = vec![Arc::new(readiness::IdpProbe::new(
@@ -147,11 +159,12 @@ impl AppState {
         if let Some(redis) = &stores.redis {
             probes.push(Arc::new(readiness::RedisProbe(redis.clone())));
         }
+        probes.push(Arc::new(readiness::LogSinkProbe));
         Ok(Self::new(state::Shared {
             console: Arc::new(routes::console::Console::new(
                 config.auth.issuer.as_deref().or(config.auth.idp_url.as_deref()),
             )),
-            tokens: token_validator(&config.auth, idp_http, clock.clone())?,
+            tokens: token_validator(&config.auth, idp_http, clock.clone(), guard_metrics)?,
             probes,
             keys: Arc::new(keys::load(&config.signature.keys)?),
             nonces: stores.nonces,
@@ -170,7 +183,7 @@ impl AppState {
                 None => response_sig::ResponseSigner::generate()?,
             }),
             authorities,
-            metrics: Arc::default(),
+            metrics: Arc::new(metrics),
             in_flight: shed::InFlight::new(
                 usize::try_from(config.limits.max_concurrency).unwrap_or(usize::MAX),
                 config.limits.max_concurrency_per_ip,
@@ -179,7 +192,7 @@ impl AppState {
             // The whole body within `body_timeout` (and never past `request_timeout`).
             request_timeout: config.limits.body_timeout.0.min(config.limits.request_timeout.0),
             ipv6_prefix: config.rate_limit.ipv6_prefix,
-            transport: Arc::default(),
+            transport,
         }))
     }
 }
@@ -192,7 +205,10 @@ struct Stores {
 }
 
 impl Stores {
-    fn from_config(config: &Config) -> Result<Self, RunError> {
+    fn from_config(
+        config: &Config,
+        metrics: &slipgate_guard::metrics::GuardMetrics,
+    ) -> Result<Self, RunError> {
         use config::StoreKind;
         let redis = match &config.redis.url {
             Some(url)
@@ -201,7 +217,8 @@ impl Stores {
                 // Lazy: the API starts (and reports not ready) while Redis is down.
                 let conn = RedisConnection::lazy(url, DEFAULT_REDIS_CONNECT_TIMEOUT)
                     .map_err(|e| ConfigError::Value { key: "redis.url", message: e.to_string() })?
-                    .with_timeout(config.redis.timeout.0);
+                    .with_timeout(config.redis.timeout.0)
+                    .with_metrics(metrics.clone());
                 Some(conn)
             }
             _ => None,
@@ -227,6 +244,7 @@ fn token_validator(
     auth: &config::AuthConfig,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
+    metrics: slipgate_guard::metrics::GuardMetrics,
 ) -> Result<Arc<dyn TokenValidator>, RunError> {
     let url = auth.idp_url.clone().unwrap_or_default();
     Ok(match auth.mode {
@@ -243,14 +261,18 @@ fn token_validator(
                 message: format!("cannot read {}: {e}", file.display()),
             })?;
             let secret = token::ClientSecret::from(secret.trim());
-            Arc::new(token::Introspector::new(http, &url, id.clone(), secret, auth.cache_ttl.0, clock)?)
+            Arc::new(
+                token::Introspector::new(http, &url, id.clone(), secret, auth.cache_ttl.0, clock)?
+                    .with_metrics(metrics),
+            )
         }
         config::AuthMode::Jwt => {
             let issuer = auth.issuer.clone().unwrap_or_else(|| url.trim_end_matches('/').to_owned());
             Arc::new(
                 token::JwtValidator::new(http, &url, issuer, auth.audience.clone(), clock)
                     .with_typ(auth.jwt_typ.clone())
-                    .with_jwks_refresh(auth.jwks_refresh.0),
+                    .with_jwks_refresh(auth.jwks_refresh.0)
+                    .with_metrics(metrics),
             )
         }
     })

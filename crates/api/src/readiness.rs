@@ -66,3 +66,24 @@ pub async fn check_all(probes: &[Arc<dyn Probe>]) -> Vec<(&'static str, Result<(
     let checks = probes.iter().map(|p| async move { (p.name(), p.check().await) });
     futures_util::future::join_all(checks).await
 }
+
+/// The log sink takes lines: with the audit trail unwritable (a full disk)
+/// this instance refuses slip requests, so it is not ready either.
+#[derive(Debug)]
+pub struct LogSinkProbe;
+
+impl Probe for LogSinkProbe {
+    fn name(&self) -> &'static str {
+        "log_sink"
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<(), String>> {
+        let health = slipgate_proto::logsink::health();
+        let result = if health.failing() {
+            Err(format!("log lines cannot be written ({} lost)", health.lines_lost()))
+        } else {
+            Ok(())
+        };
+        Box::pin(std::future::ready(result))
+    }
+}

@@ -2,20 +2,17 @@
 //! request ids, problem rendering, security headers, metrics and the audit
 //! trail for every response (SPEC §3.5, §3.6).
 //!
-//! The audit trail is one structured line per security decision on the target
-//! `slipgate::audit`: `decision` (`allowed` or `refused`), the problem `code`,
-//! `status`, the verified `keyid`, the token `subject`, the `client_ip` and the
-//! `request_id` — never a token, key, password or salary figure. With
-//! `log.format = "json"` each is one JSON object; counters per refusal code
-//! are on `/metrics` as `slipgate_rejections_total{code=…}`.
+//! The audit trail and its fields are described in [`crate::audit`]; counters
+//! per refusal code are on `/metrics` as `slipgate_rejections_total{code=…}`.
 
 use std::time::Instant;
 
 use axum::body::Body;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::middleware::Next;
+use axum::response::IntoResponse as _;
 use axum::response::Response;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS};
 use http::{HeaderName, HeaderValue};
@@ -34,18 +31,24 @@ pub struct RequestId(pub String);
 /// Middleware: see the module docs.
 pub async fn respond(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
+    let _in_flight = state.metrics.enter();
     let id = uuid::Uuid::new_v4().to_string();
     let matched = request.extensions().get::<MatchedPath>().cloned();
-    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let route = crate::metrics::route_label(matched.as_ref().map(MatchedPath::as_str));
+    let method = crate::metrics::method_label(request.method());
+    let trace = crate::audit::TraceParent::from_headers(request.headers());
     request.extensions_mut().insert(RequestId(id.clone()));
     let client_ip = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
 
-    let mut response = next.run(request).await;
+    let mut response = match crate::audit::gate(route) {
+        Some(refusal) => refusal.into_response(),
+        None => next.run(request).await,
+    };
     let rejection = response.extensions_mut().remove::<slipgate_guard::Rejection>();
     let error = response.extensions_mut().remove::<ApiError>().or_else(|| rejection.map(ApiError::from));
     // Left in place: the response signer outside binds the answer to it.
     let keyid = response.extensions().get::<VerifiedKey>().map(|k| k.keyid.clone());
-    let subject = response.extensions_mut().remove::<AuditSubject>().map(|s| s.0);
+    let subject = response.extensions_mut().remove::<AuditSubject>();
     let code = error.as_ref().map(|e| e.code);
     if let Some(code) = code {
         state.metrics.record_rejection(code.as_str());
@@ -53,15 +56,18 @@ pub async fn respond(State(state): State<AppState>, mut request: Request, next: 
     if let Some(error) = error {
         response = render_problem(response, error, &id);
     }
-    if route != "/healthz" {
-        audit(&AuditLine {
+    if crate::audit::wanted(code, route) {
+        crate::audit::record(&crate::audit::AuditLine {
             code,
             status: response.status().as_u16(),
+            method,
             route,
             keyid: keyid.as_deref(),
-            subject: subject.as_deref(),
+            subject: subject.as_ref().map(|s| s.sub.as_str()),
+            username: subject.as_ref().and_then(|s| s.username.as_deref()),
             client_ip,
             request_id: &id,
+            trace: trace.as_ref(),
         });
     }
     let h = response.headers_mut();
@@ -71,7 +77,8 @@ pub async fn respond(State(state): State<AppState>, mut request: Request, next: 
     if let Ok(v) = HeaderValue::from_str(&id) {
         h.insert(HeaderName::from_static(headers::REQUEST_ID), v);
     }
-    state.metrics.record(route, response.status().as_u16(), started.elapsed());
+    let labels = crate::metrics::RequestLabels { method, route, code: response.status().as_u16() };
+    state.metrics.record(&labels, started.elapsed());
     response
 }
 
@@ -84,33 +91,6 @@ fn render_problem(response: Response, error: ApiError, request_id: &str) -> Resp
     parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static(headers::PROBLEM_JSON));
     parts.headers.remove(http::header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(body))
-}
-
-/// What the audit trail records of one request.
-struct AuditLine<'a> {
-    code: Option<ProblemCode>,
-    status: u16,
-    route: &'a str,
-    keyid: Option<&'a str>,
-    subject: Option<&'a str>,
-    client_ip: Option<IpAddr>,
-    request_id: &'a str,
-}
-
-fn audit(line: &AuditLine<'_>) {
-    let decision = if line.code.is_some() { "refused" } else { "allowed" };
-    tracing::info!(
-        target: "slipgate::audit",
-        decision,
-        code = line.code.map(ProblemCode::as_str),
-        status = line.status,
-        route = line.route,
-        keyid = line.keyid,
-        subject = line.subject,
-        client_ip = line.client_ip.map(tracing::field::display),
-        request_id = line.request_id,
-        "security decision"
-    );
 }
 
 /// Middleware (outermost on the API listener): signs every response (SPEC §3.8).

@@ -499,16 +499,16 @@ max_concurrency = 100000
 
     /// Slips the server has answered, from its `/metrics`.
     fn served(&self) -> anyhow::Result<u64> {
-        self.metric("slipgate_http_requests_total{route=\"/generate/salaryslip\"")
+        self.metric("slipgate_http_requests_total{method=\"POST\",route=\"/generate/salaryslip\"")
     }
 
     /// Slips whose handling inside the server (middleware to handler and
     /// back, without socket and TLS time) took more than 5 ms.
     fn slow_inside(&self) -> anyhow::Result<u64> {
         let prefix = "slipgate_http_request_duration_seconds";
-        let all = self.metric(&format!("{prefix}_count{{route=\"/generate/salaryslip\""))?;
+        let all = self.metric(&format!("{prefix}_count{{method=\"POST\",route=\"/generate/salaryslip\""))?;
         let fast = self.metric(&format!(
-            "{prefix}_bucket{{route=\"/generate/salaryslip\",status=\"200\",le=\"0.005\""
+            "{prefix}_bucket{{method=\"POST\",route=\"/generate/salaryslip\",code=\"200\",le=\"0.005\""
         ))?;
         Ok(all.saturating_sub(fast))
     }

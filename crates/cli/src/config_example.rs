@@ -99,7 +99,8 @@ max_connections_per_ip = 64        # per client address, 1 to 1000000
 # pay_scale = "/etc/slipgate/pay-scale.toml"   # default: the shipped INR scale (docs/pay-scale.md)
 
 [log]
-format = "json"                    # json (one object per line on stderr) or pretty; level from RUST_LOG
+# format = "json"                  # json (one object per line) or pretty (no colour unless stderr is a terminal);
+#                                  # default pretty on a terminal, json otherwise; level from RUST_LOG
 "#;
 
 const IDP: &str = r#"# Slipgate identity server configuration: slipgate idp serve --config idp.toml
@@ -125,11 +126,13 @@ max_pending_logins = 64                    # password checks at once, 1 to 10000
 trusted_proxies = []                       # HTTP proxies whose X-Forwarded-For names the client
 allowed_origins = []                       # browser origins answered with CORS (the web console's), e.g.
 #                                          # ["https://api.example.com"]: exact, lower case, no path, no *, <= 32
+admin_listen = "127.0.0.1:9465"            # plain HTTP /healthz /readyz /metrics: localhost or a private network only;
+#                                          # unset with listen on port 0: a free port too
 
 [tls]
 cert = "/etc/slipgate/tls/idp.pem"         # required: PEM chain, leaf first
 key = "/etc/slipgate/tls/idp-key.pem"      # required: PEM private key (0600)
 
 [log]
-format = "json"                            # json or pretty; level from RUST_LOG
+# format = "json"                          # json or pretty; default pretty on a terminal, json otherwise; RUST_LOG level
 "#;

@@ -16,7 +16,6 @@ use slipgate_api::devpki::{self, DevPki};
 use slipgate_api::{ConfigLoader, Listeners};
 use slipgate_idp::IdpConfig;
 use slipgate_idp::config::DatabaseUrl;
-use slipgate_proto::config::LogFormat;
 
 use crate::keys::NewKey;
 use crate::profile::{Profile, profile_path};
@@ -88,7 +87,6 @@ fn layered(
     defaults.signature.response_key_file = Some(response_key.private_file);
     defaults.tls.cert = Some(pki.server_cert.clone());
     defaults.tls.key = Some(pki.server_key.clone());
-    defaults.log.format = LogFormat::Pretty;
     let mut loader = ConfigLoader::new().layer(&defaults)?;
     if let Some(file) = &args.config {
         loader = loader.file(file)?;
@@ -121,7 +119,9 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         c.tls.key = Some(pki.server_key.clone());
     })?;
     let idp_listener = slipgate_idp::bind(&idp_config).await?;
+    let idp_admin = slipgate_idp::bind_admin(&idp_config).await?;
     let idp_url = format!("https://{}", idp_listener.local_addr()?);
+    let idp_admin_url = format!("http://{}", idp_admin.local_addr()?);
     idp_config.idp.issuer.clone_from(&idp_url);
     let store = slipgate_idp::open_store(&database).await?;
     let seed = slipgate_idp::seed_dev(store.as_ref()).await?;
@@ -136,7 +136,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         c.auth.client_id = Some(seed.introspection_client.0.clone());
         c.auth.client_secret_file = Some(secret_file.clone());
     })?;
-    crate::logging::init(config.log.format);
+    let _log = crate::logging::init(&config.log);
     let listeners = Listeners::bind(&config).await?;
     let api_url = format!("https://{}", listeners.api.local_addr()?);
     let admin_url = format!("http://{}", listeners.admin.local_addr()?);
@@ -151,6 +151,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         "api_url": api_url,
         "idp_url": idp_url,
         "admin_url": admin_url,
+        "idp_admin_url": idp_admin_url,
         "ca_file": pki.ca_cert,
         "keys": dev_keys(&keys)?,
     });
@@ -175,13 +176,18 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     // tests wait for it, then use the profile).
     let dev_json = dir.join("dev.json");
     devpki::write_file(&dev_json, &serde_json::to_vec_pretty(&dev)?, true)?;
-    print_summary(&api_url, &idp_url, &admin_url, &pki.ca_cert, &dev_json, &profile_file);
+    print_summary(&[&api_url, &idp_url, &admin_url, &idp_admin_url], &pki.ca_cert, &dev_json, &profile_file);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let idp = tokio::spawn(slipgate_idp::run(idp_config, idp_listener, stopped(stop_rx.clone())));
+    let idp = tokio::spawn(slipgate_idp::run_with_admin(
+        idp_config,
+        idp_listener,
+        Some(idp_admin),
+        stopped(stop_rx.clone()),
+    ));
     let api = slipgate_api::run(config, listeners, stopped(stop_rx));
     let trigger = async move {
         crate::shutdown_signal().await;
@@ -233,9 +239,10 @@ fn write_profile(profile: &Profile) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-fn print_summary(api: &str, idp: &str, admin: &str, ca: &Path, dev_json: &Path, profile: &Path) {
+fn print_summary([api, idp, admin, idp_admin]: &[&str; 4], ca: &Path, dev_json: &Path, profile: &Path) {
     println!(
-        "\nSlipgate dev is running.\n\n  API        {api}\n  identity   {idp}\n  admin      {admin}\n  CA         {ca}\n  \
+        "\nSlipgate dev is running.\n\n  API        {api}\n  identity   {idp}\n  admin      {admin}\n  \
+         idp admin  {idp_admin}\n  CA         {ca}\n  \
          credentials and keys  {json} (mode 0600)\n  client profile        {profile}\n\n\
          Demo users: alice (employee 01234, ENG, Alice Example, grade 7.1: only her own slip, as on record)\n\
          and paula (payroll 00001, HR, Paula Payroll, grade 8.1: any slip); their passwords are in dev.json.\n\n\

@@ -263,9 +263,10 @@ async fn serve(path: PathBuf, overrides: Vec<String>) -> anyhow::Result<()> {
         loader = loader.set_override(o)?;
     }
     let config: IdpConfig = loader.load().with_context(|| format!("in {}", path.display()))?;
-    crate::logging::init(config.log.format);
+    let _log = crate::logging::init(&config.log);
     let listener = slipgate_idp::bind(&config).await?;
-    slipgate_idp::run(config, listener, crate::shutdown_signal()).await?;
+    let admin = slipgate_idp::bind_admin(&config).await?;
+    slipgate_idp::run_with_admin(config, listener, Some(admin), crate::shutdown_signal()).await?;
     Ok(())
 }
 

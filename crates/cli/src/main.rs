@@ -286,7 +286,7 @@ async fn serve(path: PathBuf, overrides: Vec<String>) -> anyhow::Result<()> {
         loader = loader.set_override(o)?;
     }
     let config: slipgate_api::Config = loader.load().with_context(|| format!("in {}", path.display()))?;
-    logging::init(config.log.format);
+    let _log = logging::init(&config.log);
     let listeners = Listeners::bind(&config).await?;
     slipgate_api::run(config, listeners, shutdown_signal()).await?;
     Ok(())

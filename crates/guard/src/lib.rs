@@ -17,6 +17,7 @@
 //! assert_eq!(clock.now(), UNIX_EPOCH + Duration::from_secs(1_767_225_900));
 //! ```
 
+pub mod metrics;
 pub mod ratelimit;
 pub mod redis;
 mod rejection;

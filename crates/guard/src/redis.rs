@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use crate::metrics::GuardMetrics;
 use crate::store::StoreError;
 
 /// The default bound on one Redis round trip.
@@ -26,6 +27,7 @@ pub const DEFAULT_REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct RedisConnection {
     manager: ConnectionManager,
     timeout: Duration,
+    metrics: GuardMetrics,
 }
 
 impl std::fmt::Debug for RedisConnection {
@@ -66,7 +68,9 @@ impl RedisConnection {
         let config = config(connect_timeout, DEFAULT_REDIS_TIMEOUT);
         match tokio::time::timeout(connect_timeout, ConnectionManager::new_with_config(client, config)).await
         {
-            Ok(Ok(manager)) => Ok(Self { manager, timeout: DEFAULT_REDIS_TIMEOUT }),
+            Ok(Ok(manager)) => {
+                Ok(Self { manager, timeout: DEFAULT_REDIS_TIMEOUT, metrics: GuardMetrics::default() })
+            }
             Ok(Err(e)) => Err(unavailable("connect", &e)),
             Err(_) => {
                 Err(StoreError::Unavailable(format!("redis connect timed out after {connect_timeout:?}")))
@@ -84,12 +88,19 @@ impl RedisConnection {
         let manager =
             ConnectionManager::new_lazy_with_config(client, config(connect_timeout, DEFAULT_REDIS_TIMEOUT))
                 .map_err(|e| unavailable("connect", &e))?;
-        Ok(Self { manager, timeout: DEFAULT_REDIS_TIMEOUT })
+        Ok(Self { manager, timeout: DEFAULT_REDIS_TIMEOUT, metrics: GuardMetrics::default() })
     }
 
     /// Bounds every call (default [`DEFAULT_REDIS_TIMEOUT`]).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Counts every round trip's latency and failures into `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: GuardMetrics) -> Self {
+        self.metrics = metrics;
         self
     }
 
@@ -106,12 +117,15 @@ impl RedisConnection {
     }
 
     /// Runs one bounded call on a clone of the shared connection.
-    pub(crate) async fn run<T, F, Fut>(&self, what: &str, call: F) -> Result<T, StoreError>
+    pub(crate) async fn run<T, F, Fut>(&self, what: &'static str, call: F) -> Result<T, StoreError>
     where
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        match tokio::time::timeout(self.timeout, call(self.manager.clone())).await {
+        let started = std::time::Instant::now();
+        let result = tokio::time::timeout(self.timeout, call(self.manager.clone())).await;
+        self.metrics.redis_call(what, started.elapsed(), matches!(result, Ok(Ok(_))));
+        match result {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(unavailable(what, &e)),
             Err(_) => {

@@ -77,6 +77,10 @@ pub struct IdpSection {
     /// headers on the token and revocation endpoints: the web console's (SPEC §8). Default none.
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// The admin listener (plain HTTP `/healthz`, `/readyz`, `/metrics`; SPEC §3.9).
+    /// Default `127.0.0.1:9465`, or port 0 when unset and `listen` has port 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_listen: Option<SocketAddr>,
 }
 
 impl Default for IdpSection {
@@ -95,7 +99,19 @@ impl Default for IdpSection {
             max_pending_logins: default_max_pending_logins(),
             trusted_proxies: Vec::new(),
             allowed_origins: Vec::new(),
+            admin_listen: None,
         }
+    }
+}
+
+impl IdpSection {
+    /// Where the admin listener binds: `admin_listen`, else `127.0.0.1:9465`,
+    /// else (with `listen` on port 0, as tests and `slipgate dev` run) a free port.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_listen.unwrap_or_else(|| {
+            let port = if self.listen.port() == 0 { 0 } else { 9465 };
+            SocketAddr::from(([127, 0, 0, 1], port))
+        })
     }
 }
 
@@ -331,6 +347,9 @@ impl Validate for IdpConfig {
         }
         if self.idp.signing_key_file.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
             return err("idp.signing_key_file", "must name a file");
+        }
+        if self.idp.admin_addr() == self.idp.listen && self.idp.listen.port() != 0 {
+            return err("idp.admin_listen", "must differ from idp.listen");
         }
         let issuer = self.issuer();
         if !issuer.starts_with("https://") || issuer.len() <= "https://".len() {

@@ -103,6 +103,7 @@ impl OAuthError {
 
 impl From<StoreError> for OAuthError {
     fn from(e: StoreError) -> Self {
+        crate::ops::db_error();
         tracing::error!(error = %e, "identity store failed");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,

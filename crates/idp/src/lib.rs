@@ -52,6 +52,7 @@ mod crypto;
 pub mod error;
 pub mod files;
 pub mod keys;
+pub mod ops;
 pub mod routes;
 pub mod secret;
 pub mod sessions;
@@ -138,6 +139,7 @@ pub fn router(state: IdpState) -> Router {
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), routes::authorize::cors))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
         .with_state(state)
 }
 
@@ -158,17 +160,35 @@ pub async fn bind(config: &IdpConfig) -> Result<TcpListener, RunError> {
     TcpListener::bind(addr).await.map_err(|source| RunError::Bind { addr, source })
 }
 
-/// Opens the store, runs its migrations, and serves until `shutdown` resolves.
+/// Binds the admin listener, `idp.admin_listen` ([`config::IdpSection::admin_addr`]).
+pub async fn bind_admin(config: &IdpConfig) -> Result<TcpListener, RunError> {
+    let addr = config.idp.admin_addr();
+    TcpListener::bind(addr).await.map_err(|source| RunError::Bind { addr, source })
+}
+
+/// Opens the store, runs its migrations, and serves until `shutdown` resolves
+/// (without the admin listener: [`run_with_admin`] adds it).
 pub async fn run(
     config: IdpConfig,
     listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    run_with_admin(config, listener, None, shutdown).await
+}
+
+/// [`run`], also serving the admin listener `admin` (`/healthz`, `/readyz`,
+/// `/metrics`, [`ops`]) when given.
+pub async fn run_with_admin(
+    config: IdpConfig,
+    listener: TcpListener,
+    admin: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     config.validate()?;
     let url = config.database_url()?;
     let store = open_store(url.expose()).await?;
     let state = IdpState::new(&config, store, Arc::new(SystemClock)).await?;
-    run_with_state(config, state, listener, shutdown).await
+    serve(config, state, listener, admin, shutdown).await
 }
 
 /// [`run`] with prepared state (tests inject a store and a clock this way).
@@ -176,6 +196,16 @@ pub async fn run_with_state(
     config: IdpConfig,
     state: IdpState,
     listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    serve(config, state, listener, None, shutdown).await
+}
+
+async fn serve(
+    config: IdpConfig,
+    state: IdpState,
+    listener: TcpListener,
+    admin: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     config.validate()?;
@@ -192,23 +222,37 @@ pub async fn run_with_state(
     {
         tracing::warn!(%error, "purging expired tokens failed");
     }
+    let addr = |l: &TcpListener| l.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string());
     tracing::info!(
-        listen = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
+        listen = %addr(&listener),
+        admin = admin.as_ref().map(addr),
         kid = %state.keys.kid(),
         "slipgate identity server listening"
     );
     let reloader = tokio::spawn(reload_keys(state.clone()));
-    serve_tls(
-        listener,
-        tls,
-        router(state),
-        ConnLimits { header_timeout: HEADER_TIMEOUT, ..ConnLimits::default() },
-        async move {
-            shutdown.await;
-            tracing::info!("shutting down");
-        },
-    )
-    .await;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let limits = ConnLimits { header_timeout: HEADER_TIMEOUT, ..ConnLimits::default() };
+    let admin = admin.map(|admin| {
+        tokio::spawn(slipgate_transport::serve_plain(
+            admin,
+            ops::admin_router(state.clone()),
+            limits.clone(),
+            stopped(stop_rx.clone()),
+        ))
+    });
+    let tls_limits = ConnLimits { stats: state.metrics.transport(), ..limits };
+    let trigger = async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    };
+    tokio::join!(serve_tls(listener, tls, router(state), tls_limits, stopped(stop_rx)), trigger);
+    if let Some(admin) = admin {
+        let _ = admin.await;
+    }
     reloader.abort();
     Ok(())
 }

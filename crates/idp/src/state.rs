@@ -54,6 +54,8 @@ pub struct Inner {
     /// The key of the login form's anti-forgery tokens (random per process;
     /// [`crate::routes::authorize`]).
     pub(crate) form_key: aws_lc_rs::hmac::Key,
+    /// What `/metrics` on the admin listener shows ([`crate::ops`]).
+    pub metrics: Arc<crate::ops::IdpMetrics>,
 }
 
 impl Deref for IdpState {
@@ -107,6 +109,7 @@ impl IdpState {
                 aws_lc_rs::hmac::HMAC_SHA256,
                 &crypto::random_bytes::<32>().map_err(|()| RunError::Random)?,
             ),
+            metrics: Arc::default(),
         })))
     }
 

@@ -73,19 +73,26 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
-    /// `json` (default) or `pretty`.
-    #[serde(default)]
-    pub format: LogFormat,
+    /// `json` or `pretty`; unset: `pretty` when stderr is a terminal, `json`
+    /// otherwise (SPEC §6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<LogFormat>,
+}
+
+impl LogConfig {
+    /// The format to use when stderr is (or is not) a terminal.
+    pub fn resolve(&self, stderr_is_terminal: bool) -> LogFormat {
+        self.format.unwrap_or(if stderr_is_terminal { LogFormat::Pretty } else { LogFormat::Json })
+    }
 }
 
 /// How log lines look.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// One JSON object per line.
-    #[default]
     Json,
-    /// Human-friendly lines.
+    /// Human-friendly lines (colour only on a terminal).
     Pretty,
 }
 

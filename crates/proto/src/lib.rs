@@ -44,6 +44,7 @@ pub mod config;
 pub mod files;
 pub mod forwarded;
 pub mod headers;
+pub mod logsink;
 pub mod net;
 pub mod oauth;
 pub mod signature;

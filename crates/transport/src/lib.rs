@@ -34,7 +34,7 @@ pub mod head;
 mod limits;
 pub mod proxy;
 mod serve;
-mod stats;
+pub mod stats;
 pub mod tls;
 mod watch;
 

@@ -1,8 +1,11 @@
-//! Counters of what the transport refused or closed, in the Prometheus text
-//! format (the API appends them to its `/metrics`).
+//! Counters of what the transport refused or closed; [`encode`] adds them to
+//! a `prometheus-client` scrape (the API's and the identity server's `/metrics`).
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric as _};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
 
 /// Why a connection was refused or closed early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,18 +81,37 @@ impl TransportStats {
         self.open.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// The counters in the Prometheus text exposition format.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        out.push_str("# HELP slipgate_connections_closed_total Connections refused or closed by the transport, by reason.\n");
-        out.push_str("# TYPE slipgate_connections_closed_total counter\n");
-        for (i, reason) in Closed::ALL.iter().enumerate() {
-            let n = self.closed[i].load(Ordering::Relaxed);
-            let _ = writeln!(out, "slipgate_connections_closed_total{{reason=\"{}\"}} {n}", reason.as_str());
-        }
-        out.push_str("# HELP slipgate_connections_open Connections open now.\n");
-        out.push_str("# TYPE slipgate_connections_open gauge\n");
-        let _ = writeln!(out, "slipgate_connections_open {}", self.open.load(Ordering::Relaxed));
-        out
+    /// Connections open now.
+    pub fn open(&self) -> u64 {
+        self.open.load(Ordering::Relaxed)
     }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+/// Encodes `slipgate_connections_closed_total{reason}` (every reason, zeros
+/// included) and `slipgate_connections_open` into a scrape: call it from a
+/// `prometheus_client::collector::Collector`.
+pub fn encode(stats: &TransportStats, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+    let counter = ConstCounter::new(0_u64);
+    let mut family = encoder.encode_descriptor(
+        "slipgate_connections_closed",
+        "Connections refused or closed by the transport, by reason",
+        None,
+        counter.metric_type(),
+    )?;
+    for reason in Closed::ALL {
+        let labels = ReasonLabels { reason: reason.as_str() };
+        ConstCounter::new(stats.count(reason)).encode(family.encode_family(&labels)?)?;
+    }
+    let open = ConstGauge::new(i64::try_from(stats.open()).unwrap_or(i64::MAX));
+    open.encode(encoder.encode_descriptor(
+        "slipgate_connections_open",
+        "Connections open now",
+        None,
+        open.metric_type(),
+    )?)
 }

@@ -27,7 +27,10 @@ fn defaults_follow_the_spec() {
     let c = with_tls(ConfigLoader::new()).load::<Config>().unwrap();
     assert_eq!(c.server.listen.to_string(), "127.0.0.1:8443");
     assert_eq!(c.limits.max_body.0, 16 * 1024);
-    assert_eq!(c.log.format, LogFormat::Json);
+    assert_eq!(c.log.format, None);
+    // SPEC §6: pretty on a terminal, JSON otherwise (a file, a pipe, journald).
+    assert_eq!(c.log.resolve(false), LogFormat::Json);
+    assert_eq!(c.log.resolve(true), LogFormat::Pretty);
 }
 
 #[test]

@@ -30,12 +30,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     (status, Json(json!({"status": if ready { "ready" } else { "not_ready" }, "checks": checks})))
 }
 
-/// Prometheus text format.
+/// Prometheus text format (`prometheus-client`; every series in `docs/observability.md`).
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))],
-        state.metrics.render()
-            + &state.transport.render()
-            + &crate::metrics::render_nonce_store(state.nonces.usage()),
-    )
+    ([(CONTENT_TYPE, HeaderValue::from_static(crate::metrics::CONTENT_TYPE))], state.metrics.render())
 }

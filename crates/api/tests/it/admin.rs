@@ -16,20 +16,63 @@ async fn healthz_and_readyz_answer_on_plain_http() {
 }
 
 #[tokio::test]
-async fn metrics_count_requests_by_route_and_status() {
+async fn metrics_count_requests_by_method_route_and_code() {
     let api = TestApi::spawn(&[]).await;
     assert_eq!(post_slip(&api, SEED_BODY, &[]).await.status(), 200);
     assert_eq!(post_slip(&api, "{", &[]).await.status(), 400);
+    let response = reqwest::get(api.admin_url("/metrics")).await.unwrap();
+    assert_eq!(response.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains(
+            r#"slipgate_http_requests_total{method="POST",route="/generate/salaryslip",code="200"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"slipgate_http_requests_total{method="POST",route="/generate/salaryslip",code="400"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE slipgate_http_request_duration_seconds histogram"), "{text}");
+    assert!(
+        text.contains(r#"slipgate_http_request_duration_seconds_count{method="POST",route="/generate/salaryslip",code="200"} 1"#),
+        "{text}"
+    );
+    // Prometheus conventions: the status is `code`, never `status`.
+    assert!(!text.contains("status=\""), "{text}");
+    api.stop().await;
+}
+
+/// Issue 19: the build, the concurrency in flight against its cap, the
+/// introspection cache, the identity server's latency and the log sink.
+#[tokio::test]
+async fn metrics_show_build_in_flight_cache_and_identity_server_latency() {
+    let api = TestApi::spawn(&["limits.max_concurrency=77"]).await;
+    assert_eq!(post_slip(&api, SEED_BODY, &[]).await.status(), 200);
+    assert_eq!(post_slip(&api, SEED_BODY, &[]).await.status(), 200);
     let text = reqwest::get(api.admin_url("/metrics")).await.unwrap().text().await.unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    };
     assert!(
-        text.contains(r#"slipgate_http_requests_total{route="/generate/salaryslip",status="200"} 1"#),
+        text.contains(&format!("slipgate_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"))),
         "{text}"
     );
-    assert!(
-        text.contains(r#"slipgate_http_requests_total{route="/generate/salaryslip",status="400"} 1"#),
-        "{text}"
-    );
-    assert!(text.contains("slipgate_http_request_duration_seconds_bucket"), "{text}");
+    assert_eq!(value("slipgate_max_concurrency"), 77.0);
+    // The scrape itself is in flight while the registry is encoded.
+    assert_eq!(value("slipgate_http_requests_in_flight"), 1.0);
+    // One token, two requests: one question to the identity server, one cache hit.
+    assert_eq!(value("slipgate_introspection_cache_misses_total"), 1.0);
+    assert_eq!(value("slipgate_introspection_cache_hits_total"), 1.0);
+    assert_eq!(value(r#"slipgate_idp_request_duration_seconds_count{op="introspect"}"#), 1.0);
+    assert_eq!(value(r#"slipgate_idp_request_errors_total{op="introspect"}"#), 0.0);
+    assert_eq!(value(r#"slipgate_redis_errors_total{op="SET NX"}"#), 0.0);
+    assert_eq!(value("slipgate_log_sink_failing"), 0.0);
+    assert!(text.contains(r#"slipgate_connections_closed_total{reason="handshake"}"#), "{text}");
     api.stop().await;
 }
 

@@ -80,9 +80,10 @@ async fn error_matrix() {
     let answer = router.post_signed(SEED_BODY, &[("content-type", "application/json; charset=utf-8")]).await;
     assert_eq!(answer.status, 200, "json_content_type_with_charset_is_accepted: {}", answer.text());
     // problems_never_echo_submitted_values
-    let body = SEED_BODY.replace("John Doe", "Secret 4242<b>");
+    // `Zq` is not hex: the random request id cannot contain the marker by chance.
+    let body = SEED_BODY.replace("John Doe", "Secret Zq4242<b>");
     let text = router.post_signed(&body, &[]).await.text();
-    assert!(!text.contains("4242"), "problems_never_echo_submitted_values: {text}");
+    assert!(!text.contains("Zq4242"), "problems_never_echo_submitted_values: {text}");
     router.stop().await;
 }
 

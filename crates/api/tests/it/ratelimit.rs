@@ -110,5 +110,17 @@ async fn unreachable_redis_fails_closed_with_store_unavailable() {
     expect_problem(post_slip(&api, SEED_BODY, &[]).await, 503, "store_unavailable").await;
     let ready = reqwest::get(api.admin_url("/readyz")).await.unwrap();
     assert_eq!(ready.status(), 503);
+    // Issue 19: the outage is on /metrics, by the round trip that failed.
+    let text = reqwest::get(api.admin_url("/metrics")).await.unwrap().text().await.unwrap();
+    let errors = |op: &str| -> f64 {
+        let series = format!("slipgate_redis_errors_total{{op=\"{op}\"}} ");
+        text.lines().find_map(|l| l.strip_prefix(&series)?.parse().ok()).unwrap_or_else(|| panic!("{text}"))
+    };
+    assert_eq!(errors("rate-limit script"), 1.0, "{text}");
+    assert_eq!(errors("PING"), 1.0, "the readiness probe: {text}");
+    assert!(
+        text.contains(r#"slipgate_redis_command_duration_seconds_count{op="rate-limit script"} 1"#),
+        "{text}"
+    );
     api.stop().await;
 }

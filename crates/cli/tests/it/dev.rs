@@ -29,6 +29,12 @@ impl DevProcess {
     /// [`DevProcess::start_with`] with the data directory named `data` (in a
     /// fresh temporary directory).
     pub fn start_in(data: &str, extra: &[&str]) -> Self {
+        Self::start_logging(data, extra, |_| Stdio::null())
+    }
+
+    /// [`DevProcess::start_in`] with stderr (the log) going where `stderr`
+    /// says, given the run's temporary directory.
+    pub fn start_logging(data: &str, extra: &[&str], stderr: impl FnOnce(&Path) -> Stdio) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config_home = dir.path().join("config");
         let mut child = Command::new(env!("CARGO_BIN_EXE_slipgate"))
@@ -39,7 +45,7 @@ impl DevProcess {
             .args(["--set", "idp.listen=127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr(dir.path()))
             .spawn()
             .unwrap();
         let path = dir.path().join(data).join("dev.json");
@@ -57,6 +63,11 @@ impl DevProcess {
         }
         let dev_json = json(&std::fs::read(&path).unwrap());
         Self { child, dev_json, config_home, _dir: dir }
+    }
+
+    /// The process id of `slipgate dev`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn str(&self, key: &str) -> &str {

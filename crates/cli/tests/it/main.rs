@@ -11,6 +11,7 @@ mod dev;
 mod docs_config;
 mod docs_examples;
 mod errors;
+mod observability;
 mod packaging;
 mod scaleout;
 mod sdk;

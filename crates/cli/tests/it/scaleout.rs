@@ -124,10 +124,12 @@ impl Cluster {
         std::fs::write(
             d.join("idp.toml"),
             format!(
-                "[idp]\nlisten = \"127.0.0.1:{idp_port}\"\ndatabase = \"{db}\"\nissuer = \"{idp_url}\"\n\
+                "[idp]\nlisten = \"127.0.0.1:{idp_port}\"\nadmin_listen = \"127.0.0.1:{idp_admin}\"\n\
+                 database = \"{db}\"\nissuer = \"{idp_url}\"\n\
                  [tls]\ncert = {}\nkey = {}\n",
                 q(&pki.server_cert),
-                q(&pki.server_key)
+                q(&pki.server_key),
+                idp_admin = free_port(),
             ),
         )
         .unwrap();

@@ -11,6 +11,7 @@ use tokio::sync::OnceCell;
 
 use super::cache::TokenCache;
 use super::claims::{TokenClaims, TokenError, TokenValidator};
+use crate::metrics::GuardMetrics;
 use futures_util::future::BoxFuture;
 
 /// The introspection client's secret: redacted in `Debug`, zeroized on drop.
@@ -31,6 +32,7 @@ pub struct Introspector {
     /// answer (a cache expiry under load would otherwise send every waiting
     /// request to the identity server at once). Keyed like the cache.
     in_flight: Mutex<HashMap<[u8; 32], Arc<Answer>>>,
+    metrics: GuardMetrics,
 }
 
 /// One introspection answer, shared by every request that waited for it.
@@ -55,7 +57,23 @@ impl Introspector {
             cache_ttl,
             clock,
             in_flight: Mutex::default(),
+            metrics: GuardMetrics::default(),
         })
+    }
+
+    /// Counts cache hits and misses and each introspection's latency into `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: GuardMetrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    async fn ask_counted(&self, token: &str) -> Result<TokenClaims, TokenError> {
+        let started = std::time::Instant::now();
+        let answer = self.ask(token).await;
+        let ok = !matches!(answer, Err(TokenError::Unavailable(_)));
+        self.metrics.idp_call("introspect", started.elapsed(), ok);
+        answer
     }
 
     async fn ask(&self, token: &str) -> Result<TokenClaims, TokenError> {
@@ -123,13 +141,15 @@ impl TokenValidator for Introspector {
             let now = self.clock.unix_seconds();
             let key = self.cache.key_of(token);
             if let Some(verdict) = self.cache.get(&key, now) {
+                self.metrics.introspection_cache(true);
                 return verdict;
             }
+            self.metrics.introspection_cache(false);
             let cell = match self.in_flight.lock() {
                 Ok(mut map) => map.entry(key).or_default().clone(),
                 Err(_) => Arc::default(),
             };
-            let verdict = cell.get_or_init(|| self.ask(token)).await.clone();
+            let verdict = cell.get_or_init(|| self.ask_counted(token)).await.clone();
             if let Ok(mut map) = self.in_flight.lock()
                 && map.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell))
             {

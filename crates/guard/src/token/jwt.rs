@@ -133,6 +133,7 @@ pub struct JwtValidator {
     keys: RwLock<KeySet>,
     fetch: tokio::sync::Mutex<()>,
     clock: Arc<dyn Clock>,
+    metrics: crate::metrics::GuardMetrics,
 }
 
 fn secs(d: Duration) -> i64 {
@@ -159,7 +160,15 @@ impl JwtValidator {
             keys: RwLock::new(KeySet::default()),
             fetch: tokio::sync::Mutex::new(()),
             clock,
+            metrics: crate::metrics::GuardMetrics::default(),
         }
+    }
+
+    /// Counts each JWKS fetch's latency and failures into `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: crate::metrics::GuardMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Accepts exactly these JOSE `typ` values (`auth.jwt_typ`; the API's
@@ -210,7 +219,10 @@ impl JwtValidator {
         if failed_at.is_some_and(|at| now - at < secs(RETRY_FAILED_FETCH) && now >= at) {
             return Err(TokenError::Unavailable("the JWKS fetch failed just now".into()));
         }
-        match self.download().await {
+        let started = std::time::Instant::now();
+        let downloaded = self.download().await;
+        self.metrics.idp_call("jwks", started.elapsed(), downloaded.is_ok());
+        match downloaded {
             Ok(jwks) => {
                 if let Ok(mut keys) = self.keys.write() {
                     keys.jwks = Some(jwks.clone());

@@ -178,7 +178,19 @@ pub fn authorize_employee(claims: &TokenClaims, body: &SlipBody) -> Result<(), R
 
 /// The authenticated subject, in the response extensions for the audit line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditSubject(pub String);
+pub struct AuditSubject {
+    /// The token's `sub`.
+    pub sub: String,
+    /// The token's `username`, when it carries one (user tokens).
+    pub username: Option<String>,
+}
+
+impl AuditSubject {
+    /// What the audit line shows of `claims`.
+    pub fn of(claims: &TokenClaims) -> Self {
+        Self { sub: claims.sub.clone(), username: claims.username.clone() }
+    }
+}
 
 /// Validates the token of every request: a `Bearer` token here, an `HTTPSig` one by taking
 /// what the signature layer validated (it must run before this layer).
@@ -259,7 +271,7 @@ where
             };
             match decided {
                 Ok(claims) => {
-                    let subject = AuditSubject(claims.sub.clone());
+                    let subject = AuditSubject::of(&claims);
                     request.extensions_mut().insert(claims);
                     let mut response = inner.call(request).await?;
                     response.extensions_mut().insert(subject);

@@ -194,7 +194,7 @@ async fn submit(state: &IdpState, request: Request<Body>) -> Result<Response, Re
             tracing::error!(%error, "cannot store an authorization code");
             Refusal::Page(StatusCode::SERVICE_UNAVAILABLE, "The server could not continue. Try again.")
         })?;
-    tracing::info!(client_id = %auth.client_id, %ip, "authorization code issued");
+    tracing::info!(username = %user.username, client_id = %auth.client_id, %ip, "authorization code issued");
     let query = [("code", code.as_str()), ("state", auth.state.as_str()), ("iss", state.issuer.as_str())];
     Ok(redirect(&auth.redirect_uri, &query))
 }

@@ -49,16 +49,37 @@ const MAX_USERNAME_LEN: usize = 128;
 
 /// The token endpoint.
 pub async fn token(State(state): State<IdpState>, request: Request<Body>) -> Response {
-    match grant(&state, request).await {
+    let mut kind = "unknown";
+    let outcome = grant(&state, request, &mut kind).await;
+    state.metrics.grant(kind, outcome.as_ref().map_or_else(|e| e.error, |_| "issued"));
+    match outcome {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
 }
 
-async fn grant(state: &IdpState, request: Request<Body>) -> Result<Response, OAuthError> {
+/// The `grant` label of a `grant_type` (a fixed list: a client cannot mint series).
+fn grant_label(grant_type: &str) -> &'static str {
+    match grant_type {
+        "password" => "password",
+        "refresh_token" => "refresh_token",
+        "client_credentials" => "client_credentials",
+        "authorization_code" => "authorization_code",
+        _ => "unsupported",
+    }
+}
+
+async fn grant(
+    state: &IdpState,
+    request: Request<Body>,
+    kind: &mut &'static str,
+) -> Result<Response, OAuthError> {
     let (parts, body, form) = Form::read_with_body(request).await?;
     // A signed request is checked up to its credentials before anything else;
     // an unsigned one goes on exactly as a plain RFC 6749 request.
+    if let Some(grant_type) = form.get("grant_type") {
+        *kind = grant_label(grant_type);
+    }
     let signed = if signed::is_signed(&parts) { Some(signed::verify(state, &parts, &body)?) } else { None };
     drop(body);
     let caller = authenticate(state, &parts.headers, &form).await?;
@@ -110,7 +131,7 @@ async fn password_grant(
     // Checked against the hash the password was verified with: a password
     // change or disable that landed meanwhile wins.
     if !state.store.start_session(&session, &user.password_hash).await? {
-        tracing::info!(%ip, "login raced a password change or disable");
+        tracing::info!(username, %ip, "login raced a password change or disable");
         return Err(OAuthError::invalid_grant("invalid username or password"));
     }
     issue_user_tokens(state, &user, &session, &scopes, None, signed.map(SignedRequest::confirmation)).await
@@ -128,7 +149,8 @@ pub(crate) async fn check_login(
     let reservation = admit(state, username, ip).await?;
     let Some(slot) = state.enter_login_queue() else {
         reservation.cancel(state.now());
-        tracing::warn!("login queue full");
+        state.metrics.login_failure("queue_full");
+        tracing::warn!(username, "login queue full");
         return Err(OAuthError::temporarily_unavailable(1));
     };
     let user = match state.store.user(username).await {
@@ -147,6 +169,7 @@ pub(crate) async fn check_login(
     match user {
         Some(user) if ok && !user.disabled => {
             reservation.success(now);
+            tracing::info!(username, %ip, "login succeeded");
             if let Err(error) = state.store.record_login_ip(&user.username, ip, now).await {
                 tracing::warn!(%error, "could not record the login address");
             }
@@ -154,7 +177,8 @@ pub(crate) async fn check_login(
         }
         _ => {
             reservation.failure(now);
-            tracing::info!(%ip, "login failed");
+            state.metrics.login_failure("invalid_credentials");
+            tracing::info!(username, %ip, "login failed");
             Err(OAuthError::invalid_grant("invalid username or password"))
         }
     }
@@ -175,7 +199,8 @@ pub(crate) async fn admit<'a>(
         match state.throttle.reserve(username, ip, known, now) {
             Admission::Granted(reservation) => return Ok(reservation),
             Admission::Refused { retry_after } => {
-                tracing::warn!(%ip, "login throttled");
+                state.metrics.login_failure("throttled");
+                tracing::warn!(username, %ip, "login throttled");
                 return Err(OAuthError::slow_down(retry_after));
             }
             Admission::NeedsKnownIp => {
@@ -395,7 +420,7 @@ pub(crate) async fn issue_user_tokens(
         })
         .await?;
     let token_type = claims.token_type();
-    tracing::info!(client_id, %token_type, "user token issued");
+    tracing::info!(username = %user.username, client_id, %token_type, "user token issued");
     Ok(no_store_json(TokenResponse {
         access_token: access,
         token_type,

@@ -390,6 +390,9 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     ) -> Result<bool, StoreError>;
     /// How many token-request nonces are recorded (expired ones not yet deleted included).
     async fn token_nonce_count(&self) -> Result<u64, StoreError>;
+    /// One round trip to the database (and, for SQLite, its file is still
+    /// where it was opened), for the admin listener's `/readyz`.
+    async fn ping(&self) -> Result<(), StoreError>;
     /// Deletes revoked `jti`s and token-request nonces past their expiry, and
     /// refresh tokens and sessions expired more than `grace` seconds ago;
     /// returns the number of rows removed.

@@ -37,6 +37,8 @@ const USER_SELECT: &str = "SELECT u.*, e.emp_code, e.emp_name, e.emp_grade FROM 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The database file (`None` in memory): `/readyz` checks it is still there.
+    path: Option<std::path::PathBuf>,
 }
 
 impl SqliteStore {
@@ -64,6 +66,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5));
         // Each in-memory connection is a separate database: keep exactly one.
         let memory = url.contains(":memory:") || url.contains("mode=memory");
+        let path = (!memory).then(|| options.get_filename().to_owned());
         if !memory {
             let path = options.get_filename().to_owned();
             if create {
@@ -83,12 +86,22 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self { pool, path })
     }
 
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// A database file moved or deleted under a running server keeps answering
+    /// through the open connections, but nothing written lands in the file
+    /// that backups and the next start see: not ready.
+    fn check_file(&self) -> Result<(), StoreError> {
+        match &self.path {
+            Some(path) if !path.is_file() => Err(StoreError::Missing { path: path.clone() }),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -122,6 +135,11 @@ impl PgStore {
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    #[allow(clippy::unnecessary_wraps, clippy::unused_self)]
+    fn check_file(&self) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 
@@ -600,6 +618,12 @@ macro_rules! sql_store {
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn ping(&self) -> Result<(), StoreError> {
+                self.check_file()?;
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
             }
 
             async fn token_nonce_count(&self) -> Result<u64, StoreError> {
