@@ -8,6 +8,7 @@ mod batch;
 mod bench;
 mod client;
 mod dev;
+mod oidc;
 mod packaging;
 mod scaleout;
 mod sdk;

@@ -41,6 +41,7 @@ mod idp_http;
 mod introspect;
 mod jwt;
 mod layer;
+mod mapping;
 
 #[cfg(test)]
 mod tests;
@@ -58,3 +59,4 @@ pub use layer::{
     CHALLENGE_SCOPE, Presentation, TokenLayer, TokenService, authorize_employee, bearer, decide, decide_as,
     httpsig, validate_bound,
 };
+pub use mapping::{ClaimMap, MappingError};
