@@ -1,13 +1,16 @@
-//! `auth.mode = "jwt"`: local verification of the identity server's EdDSA
-//! access tokens against its JWKS (SPEC §4, RFC 9068).
+//! `auth.mode = "jwt"`: local verification of RFC 9068 access tokens against
+//! the JWKS of the identity server (SPEC §4) or of another OpenID provider
+//! (`auth.jwks_url`).
 //!
 //! A token passes when, in this order: its JOSE `typ` is one of the accepted
 //! values (`auth.jwt_typ`, by default `at+jwt` and `application/at+jwt`, so an
 //! ID token or any other JWT signed by the same key cannot pass as an access
 //! token: RFC 9068 §4); its signature verifies with the JWKS key its `kid`
-//! names; `iss` and `aud` match; and its times hold with [`LEEWAY`] either
+//! names ([`slipgate_httpsig::jose::access`]: EdDSA, ECDSA or RSA, never
+//! HMAC); `iss` and `aud` match; and its times hold with [`LEEWAY`] either
 //! way: `exp` not passed, `nbf` (when present) reached, `iat` (required) not
-//! in the future.
+//! in the future. The employee record and the scopes are read through the
+//! [`ClaimMap`] (`auth.claims`, `auth.scopes`).
 //!
 //! The JWKS is fetched on first use, again once it is older than
 //! `auth.jwks_refresh` (default [`DEFAULT_JWKS_REFRESH`]) — so a key the
