@@ -60,9 +60,20 @@ fn start_provider(pki: &DevPki, log: &Path) -> (Proc, String) {
         "the OpenID provider test needs oidc-provider in {}: {install}",
         modules.display()
     );
+    // The provider's RS256 token-signing key, a 2048-bit RSA key in a 0600 PKCS#8 PEM.
+    let rsa = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let der = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&rsa).unwrap();
+    let signing_key = log.with_file_name("provider-signing-key.pem");
+    slipgate_api::devpki::write_file(
+        &signing_key,
+        slipgate_httpsig::to_pem("PRIVATE KEY", der.as_ref()).as_bytes(),
+        true,
+    )
+    .unwrap();
     let mut child = Command::new("node")
         .arg(provider_dir().join("provider.mjs"))
         .env("OIDC_PROVIDER_NODE_MODULES", &modules)
+        .env("OIDC_SIGNING_KEY", &signing_key)
         .env("OIDC_CERT", &pki.server_cert)
         .env("OIDC_KEY", &pki.server_key)
         .stdout(Stdio::piped())
@@ -71,9 +82,17 @@ fn start_provider(pki: &DevPki, log: &Path) -> (Proc, String) {
         .unwrap_or_else(|e| {
             panic!("cannot run `node` ({e}): the OpenID provider test needs Node.js 20+; {install}")
         });
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    // The start-up line, read on a thread so that a provider that never starts fails the test
+    // after the same 60 s start-up bound as `wait_for_port`, instead of hanging it.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
     let proc = Proc(child);
+    let line = rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap_or_default();
     let started: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| {
         panic!("oidc-provider did not start: {}", std::fs::read_to_string(log).unwrap_or_default())
     });

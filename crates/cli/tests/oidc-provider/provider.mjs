@@ -11,11 +11,12 @@
 // get a token the API must refuse (see CLIENTS).
 //
 // Environment: OIDC_PROVIDER_NODE_MODULES (where `npm ci` installed
-// package-lock.json), OIDC_CERT and OIDC_KEY (PEM files). It listens on
+// package-lock.json), OIDC_CERT and OIDC_KEY (its TLS certificate and key), OIDC_SIGNING_KEY
+// (an RSA PKCS#8 PEM it signs tokens with). It listens on
 // 127.0.0.1, a free port, and prints one JSON line {"issuer": ..., "port": ...}
 // once it accepts connections.
 
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
@@ -92,8 +93,14 @@ const clients = [
   },
 ];
 
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'rsa-1', alg: 'RS256', use: 'sig' };
+// The RSA signing key comes from the test (OIDC_SIGNING_KEY, PKCS#8 PEM): Node 20 can deadlock
+// exporting a freshly generated key as a JWK while the garbage collector frees its key-generation job.
+const signingKey = {
+  ...createPrivateKey(readFileSync(process.env.OIDC_SIGNING_KEY)).export({ format: 'jwk' }),
+  kid: 'rsa-1',
+  alg: 'RS256',
+  use: 'sig',
+};
 
 const server = https.createServer({
   cert: readFileSync(process.env.OIDC_CERT),
