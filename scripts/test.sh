@@ -101,6 +101,25 @@ fi
 SLIPGATE_OPENAPI_VALIDATOR="$(cd "$openapi_venv/bin" && pwd)/openapi-spec-validator"
 export SLIPGATE_OPENAPI_VALIDATOR
 
+# The independent OpenID provider the `oidc` tests run against (oidc-provider from npm, pinned by
+# crates/cli/tests/oidc-provider/package-lock.json; fetched at install time only, never committed).
+need_pkg node nodejs
+need_pkg npm npm
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+  echo "the oidc tests need Node.js 20 or later; found $(node --version)" >&2
+  exit 1
+fi
+oidc_src=crates/cli/tests/oidc-provider
+oidc_node="$(realpath -m "${CARGO_TARGET_DIR:-target}")/oidc-provider-node"
+if [ ! -f "$oidc_node/node_modules/oidc-provider/lib/index.js" ] ||
+  ! cmp -s "$oidc_src/package-lock.json" "$oidc_node/package-lock.json"; then
+  step "installing oidc-provider into $oidc_node (npm ci)"
+  mkdir -p "$oidc_node"
+  cp "$oidc_src/package.json" "$oidc_src/package-lock.json" "$oidc_node/"
+  (cd "$oidc_node" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+fi
+export SLIPGATE_TEST_OIDC_NODE_MODULES="$oidc_node/node_modules"
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo not found: install Rust 1.95+ with rustup (https://rustup.rs)" >&2
   exit 1

@@ -242,6 +242,138 @@ pub struct AuthConfig {
     /// credentials) with registry keys keep working (default `false`).
     #[serde(default)]
     pub require_bound_tokens: bool,
+    /// Introspection: the RFC 7662 endpoint (default `<idp_url>/oauth/introspect`;
+    /// another provider's `introspection_endpoint`).
+    #[serde(default)]
+    pub introspection_url: Option<String>,
+    /// JWT mode: the JWK set (default `<idp_url>/.well-known/jwks.json`; another
+    /// provider's `jwks_uri`).
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// What `/readyz` fetches to see the identity server up (default
+    /// `<idp_url>/.well-known/oauth-authorization-server`; another provider's
+    /// `/.well-known/openid-configuration`).
+    #[serde(default)]
+    pub metadata_url: Option<String>,
+    /// The claims holding the employee record (default Slipgate's names).
+    #[serde(default)]
+    pub claims: ClaimsConfig,
+    /// The provider's scopes that grant `salaryslip:self` and `salaryslip:any`.
+    #[serde(default)]
+    pub scopes: ScopesConfig,
+}
+
+/// `[auth.claims]`: the claim names of the employee record (SPEC §3.4) in another
+/// provider's tokens and introspection answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimsConfig {
+    /// The employee id (default `emp_id`).
+    #[serde(default = "default_claim_emp_id")]
+    pub emp_id: String,
+    /// The department code (default `emp_code`).
+    #[serde(default = "default_claim_emp_code")]
+    pub emp_code: String,
+    /// The employee's name (default `name`; `emp_name` is accepted as this key's alias).
+    #[serde(default = "default_claim_name", alias = "emp_name")]
+    pub name: String,
+    /// The pay grade (default `emp_grade`).
+    #[serde(default = "default_claim_emp_grade")]
+    pub emp_grade: String,
+}
+
+impl Default for ClaimsConfig {
+    fn default() -> Self {
+        let map = slipgate_guard::token::ClaimMap::default();
+        Self { emp_id: map.emp_id, emp_code: map.emp_code, name: map.emp_name, emp_grade: map.emp_grade }
+    }
+}
+
+fn default_claim_emp_id() -> String {
+    ClaimsConfig::default().emp_id
+}
+fn default_claim_emp_code() -> String {
+    ClaimsConfig::default().emp_code
+}
+fn default_claim_name() -> String {
+    ClaimsConfig::default().name
+}
+fn default_claim_emp_grade() -> String {
+    ClaimsConfig::default().emp_grade
+}
+
+/// `[auth.scopes]`: the provider's scope names (RFC 6749 §3.3 scope tokens).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopesConfig {
+    /// Grants `salaryslip:self` (default `salaryslip:self`).
+    #[serde(rename = "self", default = "default_scope_self")]
+    pub self_: String,
+    /// Grants `salaryslip:any` (default `salaryslip:any`).
+    #[serde(default = "default_scope_any")]
+    pub any: String,
+}
+
+impl Default for ScopesConfig {
+    fn default() -> Self {
+        Self { self_: default_scope_self(), any: default_scope_any() }
+    }
+}
+
+fn default_scope_self() -> String {
+    slipgate_guard::token::SCOPE_SELF.to_owned()
+}
+fn default_scope_any() -> String {
+    slipgate_guard::token::SCOPE_ANY.to_owned()
+}
+
+impl AuthConfig {
+    /// The claim and scope mapping of `[auth.claims]` and `[auth.scopes]`.
+    #[must_use]
+    pub fn claim_map(&self) -> slipgate_guard::token::ClaimMap {
+        slipgate_guard::token::ClaimMap {
+            emp_id: self.claims.emp_id.clone(),
+            emp_code: self.claims.emp_code.clone(),
+            emp_name: self.claims.name.clone(),
+            emp_grade: self.claims.emp_grade.clone(),
+            scope_self: self.scopes.self_.clone(),
+            scope_any: self.scopes.any.clone(),
+        }
+    }
+
+    /// `base` (the identity server's URL) joined with `path`.
+    fn at_idp(&self, path: &str) -> String {
+        format!("{}{path}", self.idp_url.as_deref().unwrap_or_default().trim_end_matches('/'))
+    }
+
+    /// The RFC 7662 endpoint introspection mode asks.
+    #[must_use]
+    pub fn introspection_endpoint(&self) -> String {
+        self.introspection_url.clone().unwrap_or_else(|| self.at_idp(slipgate_proto::oauth::INTROSPECT_PATH))
+    }
+
+    /// The JWK set jwt mode reads.
+    #[must_use]
+    pub fn jwks_endpoint(&self) -> String {
+        self.jwks_url.clone().unwrap_or_else(|| self.at_idp(slipgate_proto::oauth::JWKS_PATH))
+    }
+
+    /// What `/readyz` fetches.
+    #[must_use]
+    pub fn metadata_endpoint(&self) -> String {
+        self.metadata_url.clone().unwrap_or_else(|| self.at_idp("/.well-known/oauth-authorization-server"))
+    }
+}
+
+/// A claim name of `[auth.claims]`: 1 to 64 characters, none of them whitespace or control.
+fn claim_name_ok(name: &str) -> bool {
+    (1..=64).contains(&name.chars().count()) && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// A scope of `[auth.scopes]`: an RFC 6749 §3.3 scope-token of 1 to 128 characters.
+fn scope_token_ok(scope: &str) -> bool {
+    (1..=128).contains(&scope.len())
+        && scope.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
 impl Default for AuthConfig {
@@ -259,6 +391,11 @@ impl Default for AuthConfig {
             jwt_typ: default_jwt_typ(),
             jwks_refresh: default_jwks_refresh(),
             require_bound_tokens: false,
+            introspection_url: None,
+            jwks_url: None,
+            metadata_url: None,
+            claims: ClaimsConfig::default(),
+            scopes: ScopesConfig::default(),
         }
     }
 }
@@ -294,7 +431,7 @@ pub enum AuthMode {
     /// RFC 7662 introspection, cached.
     #[default]
     Introspection,
-    /// Local EdDSA JWT verification against the JWKS.
+    /// Local JWT verification against the provider's JWKS.
     Jwt,
 }
 
@@ -330,6 +467,59 @@ impl AuthConfig {
             return Err(value(
                 "auth.jwt_typ",
                 "must list one or more of \"at+jwt\", \"application/at+jwt\" and \"JWT\" (RFC 9068 access tokens are at+jwt; accepting JWT lets other tokens of the same key pass)",
+            ));
+        }
+        self.check_mapping()
+    }
+
+    /// `auth.introspection_url`, `auth.jwks_url`, `auth.metadata_url`, `[auth.claims]`, `[auth.scopes]`.
+    fn check_mapping(&self) -> Result<(), ConfigError> {
+        let value = |key: &'static str, message: String| ConfigError::Value { key, message };
+        for (key, url) in [
+            ("auth.introspection_url", &self.introspection_url),
+            ("auth.jwks_url", &self.jwks_url),
+            ("auth.metadata_url", &self.metadata_url),
+        ] {
+            if let Some(url) = url
+                && !(url.starts_with("https://")
+                    && reqwest::Url::parse(url).is_ok_and(|u| u.host().is_some()))
+            {
+                return Err(value(key, format!("{url:?} is out of range: use an https:// URL")));
+            }
+        }
+        for (key, name) in [
+            ("auth.claims.emp_id", &self.claims.emp_id),
+            ("auth.claims.emp_code", &self.claims.emp_code),
+            ("auth.claims.name", &self.claims.name),
+            ("auth.claims.emp_grade", &self.claims.emp_grade),
+        ] {
+            if !claim_name_ok(name) {
+                return Err(value(
+                    key,
+                    format!(
+                        "{name:?} is out of range: use a claim name of 1 to 64 characters without whitespace"
+                    ),
+                ));
+            }
+        }
+        for (key, scope) in [("auth.scopes.self", &self.scopes.self_), ("auth.scopes.any", &self.scopes.any)]
+        {
+            if !scope_token_ok(scope) {
+                return Err(value(
+                    key,
+                    format!(
+                        "{scope:?} is out of range: use one scope of 1 to 128 printable ASCII characters without space, `\"` or `\\` (RFC 6749 §3.3)"
+                    ),
+                ));
+            }
+        }
+        if self.scopes.self_ == self.scopes.any {
+            return Err(value(
+                "auth.scopes.any",
+                format!(
+                    "{:?} is also auth.scopes.self: the two scopes must differ, or every self token could generate any slip",
+                    self.scopes.any
+                ),
             ));
         }
         Ok(())

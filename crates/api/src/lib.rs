@@ -152,10 +152,8 @@ impl AppState {
         );
         // One HTTPS client for the identity server: token checks and readiness share it.
         let idp_http = token::idp_client(config.auth.ca.as_deref(), config.auth.timeout.0)?;
-        let mut probes: Vec<Arc<dyn readiness::Probe>> = vec![Arc::new(readiness::IdpProbe::new(
-            idp_http.clone(),
-            config.auth.idp_url.as_deref().unwrap_or_default(),
-        ))];
+        let mut probes: Vec<Arc<dyn readiness::Probe>> =
+            vec![Arc::new(readiness::IdpProbe::at(idp_http.clone(), config.auth.metadata_endpoint()))];
         if let Some(redis) = &stores.redis {
             probes.push(Arc::new(readiness::RedisProbe(redis.clone())));
         }
@@ -247,6 +245,7 @@ fn token_validator(
     metrics: slipgate_guard::metrics::GuardMetrics,
 ) -> Result<Arc<dyn TokenValidator>, RunError> {
     let url = auth.idp_url.clone().unwrap_or_default();
+    let claims = auth.claim_map();
     Ok(match auth.mode {
         config::AuthMode::Introspection => {
             let (Some(id), Some(file)) = (&auth.client_id, &auth.client_secret_file) else {
@@ -263,6 +262,9 @@ fn token_validator(
             let secret = token::ClientSecret::from(secret.trim());
             Arc::new(
                 token::Introspector::new(http, &url, id.clone(), secret, auth.cache_ttl.0, clock)?
+                    .with_url(auth.introspection_endpoint())
+                    .with_audience(auth.audience.clone())
+                    .with_claims(claims)
                     .with_metrics(metrics),
             )
         }
@@ -271,6 +273,8 @@ fn token_validator(
             Arc::new(
                 token::JwtValidator::new(http, &url, issuer, auth.audience.clone(), clock)
                     .with_typ(auth.jwt_typ.clone())
+                    .with_jwks_url(auth.jwks_endpoint())
+                    .with_claims(claims)
                     .with_jwks_refresh(auth.jwks_refresh.0)
                     .with_metrics(metrics),
             )

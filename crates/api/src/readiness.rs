@@ -21,12 +21,14 @@ pub struct IdpProbe {
 }
 
 impl IdpProbe {
-    /// A probe of the identity server at `idp_url`.
+    /// A probe of the identity server at `idp_url` (its RFC 8414 metadata).
     pub fn new(http: reqwest::Client, idp_url: &str) -> Self {
-        Self {
-            http,
-            url: format!("{}/.well-known/oauth-authorization-server", idp_url.trim_end_matches('/')),
-        }
+        Self::at(http, format!("{}/.well-known/oauth-authorization-server", idp_url.trim_end_matches('/')))
+    }
+
+    /// A probe fetching `url` (`auth.metadata_url`: another provider's discovery document).
+    pub fn at(http: reqwest::Client, url: String) -> Self {
+        Self { http, url }
     }
 }
 

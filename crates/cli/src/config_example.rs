@@ -71,6 +71,20 @@ timeout = "3s"                     # bound on every call to the identity server 
 jwt_typ = ["at+jwt", "application/at+jwt"]   # jwt mode: accepted JOSE typ; adding "JWT" lets ID tokens pass
 jwks_refresh = "5m"                # jwt mode: JWKS re-read when this old, 10s to 24h
 require_bound_tokens = false       # true: user tokens must be key-bound (HTTPSig); service tokens keep Bearer
+# Another OpenID provider (Keycloak, Okta, Entra ID; docs/identity-providers.md): its endpoints, https only.
+# introspection_url = "https://idp.internal:8444/oauth/introspect"   # introspection: RFC 7662 endpoint; default idp_url + /oauth/introspect
+# jwks_url = "https://idp.internal:8444/.well-known/jwks.json"       # jwt mode: the JWK set; default idp_url + /.well-known/jwks.json
+# metadata_url = "https://idp.internal:8444/.well-known/oauth-authorization-server"   # what /readyz fetches (default shown)
+
+[auth.claims]                      # the claims holding the employee record: 1-64 characters, no whitespace
+emp_id = "emp_id"
+emp_code = "emp_code"
+name = "name"                      # the employee's name; `emp_name` is accepted for this key
+emp_grade = "emp_grade"
+
+[auth.scopes]                      # the provider's scopes (RFC 6749 scope tokens) that grant ours; they must differ
+self = "salaryslip:self"           # grants salaryslip:self: the holder's own slip
+any = "salaryslip:any"             # grants salaryslip:any: any employee's slip
 
 [rate_limit]                       # GCRA: N per unit with a burst of N
 ip = "600/min"                     # per client address, before any signature work

@@ -30,6 +30,9 @@
 //! `sig`), parser abuse (tokens over [`MAX_JWT_LEN`] are refused before any
 //! decoding, base64url must be canonical and unpadded, no panics).
 //!
+//! Access tokens of other providers (RSA and ECDSA keys, the headers they
+//! write) are checked by [`access`], which the API's jwt mode uses.
+//!
 //! Not covered here: which `typ` to insist on, and the claims policy (`iss`,
 //! `aud`, `exp`, `nbf`, `iat`, scopes, revocation) — the caller checks those
 //! with its own clock.
@@ -42,6 +45,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+pub mod access;
 
 /// Longest compact token accepted, in bytes.
 pub const MAX_JWT_LEN: usize = 8 * 1024;
@@ -90,9 +95,9 @@ pub enum JwtError {
 ///
 /// Members of other key types are tolerated when parsing a set (such a key is
 /// simply never usable), so a JWKS that also lists, say, an RSA key still parses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jwk {
-    /// Key type, `OKP`.
+    /// Key type, `OKP` (or, in another provider's set, `EC` or `RSA`: [`access`]).
     #[serde(default)]
     pub kty: String,
     /// Curve, `Ed25519`.
@@ -110,6 +115,15 @@ pub struct Jwk {
     /// Intended use, `sig`.
     #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
     pub use_: Option<String>,
+    /// `EC` keys: the y coordinate, base64url ([`access`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub y: String,
+    /// `RSA` keys: the modulus, base64url ([`access`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub n: String,
+    /// `RSA` keys: the public exponent, base64url ([`access`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub e: String,
 }
 
 impl Jwk {
@@ -125,6 +139,7 @@ impl Jwk {
             kid: Some(kid.to_owned()),
             alg: Some(ALG_EDDSA.into()),
             use_: Some("sig".into()),
+            ..Self::default()
         })
     }
 
@@ -138,6 +153,7 @@ impl Jwk {
             kid: Some(kid.to_owned()),
             alg: Some(ALG_EDDSA.into()),
             use_: Some("sig".into()),
+            ..Self::default()
         }
     }
 
@@ -260,14 +276,15 @@ fn check_header(header: &JwtHeader) -> Result<(), JwtError> {
     Ok(())
 }
 
-struct Parts<'a> {
-    signing_input: &'a str,
-    header: JwtHeader,
-    payload: Vec<u8>,
-    signature: Vec<u8>,
+pub(crate) struct Parts<'a, H> {
+    pub(crate) signing_input: &'a str,
+    pub(crate) header: H,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) signature: Vec<u8>,
 }
 
-fn split(token: &str) -> Result<Parts<'_>, JwtError> {
+/// The three segments of a compact JWS, decoded; the header still as bytes.
+pub(crate) fn segments(token: &str) -> Result<Parts<'_, Vec<u8>>, JwtError> {
     if token.len() > MAX_JWT_LEN {
         return Err(JwtError::TooLong(token.len()));
     }
@@ -278,7 +295,15 @@ fn split(token: &str) -> Result<Parts<'_>, JwtError> {
         return Err(JwtError::Malformed("expected three dot-separated segments"));
     };
     let decode = |seg: &str, what| URL_SAFE_NO_PAD.decode(seg).map_err(|_| JwtError::Malformed(what));
-    let header_bytes = decode(h, "header is not base64url")?;
+    let header = decode(h, "header is not base64url")?;
+    let payload = decode(p, "payload is not base64url")?;
+    let signature = decode(s, "signature is not base64url")?;
+    let signing_input = token.get(..h.len() + 1 + p.len()).ok_or(JwtError::Malformed("bad segments"))?;
+    Ok(Parts { signing_input, header, payload, signature })
+}
+
+fn split(token: &str) -> Result<Parts<'_, JwtHeader>, JwtError> {
+    let Parts { signing_input, header: header_bytes, payload, signature } = segments(token)?;
     let header: JwtHeader = serde_json::from_slice(&header_bytes).map_err(|e| {
         // An `alg` we refuse is reported as such even when the rest is off too.
         match serde_json::from_slice::<serde_json::Value>(&header_bytes) {
@@ -290,9 +315,6 @@ fn split(token: &str) -> Result<Parts<'_>, JwtError> {
         }
     })?;
     check_header(&header)?;
-    let payload = decode(p, "payload is not base64url")?;
-    let signature = decode(s, "signature is not base64url")?;
-    let signing_input = token.get(..h.len() + 1 + p.len()).ok_or(JwtError::Malformed("bad segments"))?;
     Ok(Parts { signing_input, header, payload, signature })
 }
 
@@ -512,9 +534,7 @@ mod tests {
             kty: "OKP".into(),
             crv: "Ed25519".into(),
             x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo".into(),
-            kid: None,
-            alg: None,
-            use_: None,
+            ..Jwk::default()
         };
         assert_eq!(jwk.thumbprint().unwrap(), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
     }

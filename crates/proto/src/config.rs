@@ -129,8 +129,11 @@ impl ConfigLoader {
     pub fn env_from(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
         for (name, value) in vars {
             let Some(rest) = name.strip_prefix("SLIPGATE_") else { continue };
-            let Some((section, key)) = rest.split_once("__") else { continue };
-            let dotted = format!("{}.{}", section.to_ascii_lowercase(), key.to_ascii_lowercase());
+            if !rest.contains("__") {
+                continue;
+            }
+            // `SLIPGATE_AUTH__CLAIMS__EMP_ID` is `auth.claims.emp_id`: `__` separates levels.
+            let dotted = rest.to_ascii_lowercase().replace("__", ".");
             self.set(&dotted, &value, &format!(" in environment variable {name}"))?;
         }
         Ok(self)
@@ -145,23 +148,31 @@ impl ConfigLoader {
     }
 
     fn set(&mut self, dotted: &str, raw: &str, origin: &str) -> Result<(), ConfigError> {
-        let (section, key) =
-            dotted.split_once('.').ok_or_else(|| ConfigError::Override(dotted.to_owned()))?;
+        // `section.key`, or deeper for a table inside a section (`auth.claims.emp_id`).
+        let mut path: Vec<&str> = dotted.split('.').collect();
+        let key = path.pop().filter(|k| !k.is_empty() && !path.is_empty());
+        let Some(key) = key else {
+            return Err(ConfigError::Override(dotted.to_owned()));
+        };
         // A value that parses as TOML (a number, an array, a quoted string) is
         // taken as such; anything else is a plain string.
         let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
             .ok()
             .and_then(|mut t| t.remove("v"))
             .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
-        let entry =
-            self.table.entry(section.to_owned()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        let toml::Value::Table(section_table) = entry else {
-            return Err(ConfigError::Invalid {
-                origin: origin.to_owned(),
-                message: format!("`{section}` is not a section"),
-            });
-        };
-        section_table.insert(key.to_owned(), value);
+        let mut table = &mut self.table;
+        for name in path {
+            let entry =
+                table.entry(name.to_owned()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let toml::Value::Table(inner) = entry else {
+                return Err(ConfigError::Invalid {
+                    origin: origin.to_owned(),
+                    message: format!("`{name}` is not a section"),
+                });
+            };
+            table = inner;
+        }
+        table.insert(key.to_owned(), value);
         Ok(())
     }
 

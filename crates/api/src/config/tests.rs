@@ -276,3 +276,74 @@ fn require_bound_tokens_defaults_to_false_and_takes_a_boolean_from_env() {
     let f = write("[auth]\nrequire_bound_tokens = \"yes\"\n");
     assert!(with_tls(ConfigLoader::new().file(f.path()).unwrap()).load::<Config>().is_err());
 }
+
+#[test]
+fn claim_and_scope_mapping_default_to_slipgate_names() {
+    let c = with_tls(ConfigLoader::new()).load::<Config>().unwrap();
+    assert_eq!(c.auth.claim_map(), slipgate_guard::token::ClaimMap::default());
+    assert_eq!(c.auth.jwks_endpoint(), "https://127.0.0.1:8444/.well-known/jwks.json");
+    assert_eq!(c.auth.introspection_endpoint(), "https://127.0.0.1:8444/oauth/introspect");
+    assert_eq!(c.auth.metadata_endpoint(), "https://127.0.0.1:8444/.well-known/oauth-authorization-server");
+}
+
+#[test]
+fn claim_and_scope_mapping_is_read_from_file_env_and_overrides() {
+    let f = write(
+        "[auth]\njwks_url = \"https://kc.example/realms/hr/protocol/openid-connect/certs\"\n\
+         [auth.claims]\nemp_id = \"employee_number\"\nemp_name = \"display_name\"\n\
+         [auth.scopes]\nself = \"payslip:own\"\n",
+    );
+    let c = with_tls(ConfigLoader::new().file(f.path()).unwrap())
+        .env_from([("SLIPGATE_AUTH__SCOPES__ANY".to_owned(), "payslip:all".to_owned())])
+        .unwrap()
+        .set_override("auth.claims.emp_grade=pay_grade")
+        .unwrap()
+        .load::<Config>()
+        .unwrap();
+    let map = c.auth.claim_map();
+    assert_eq!(
+        (map.emp_id.as_str(), map.emp_code.as_str(), map.emp_name.as_str(), map.emp_grade.as_str()),
+        ("employee_number", "emp_code", "display_name", "pay_grade")
+    );
+    assert_eq!((map.scope_self.as_str(), map.scope_any.as_str()), ("payslip:own", "payslip:all"));
+    assert_eq!(c.auth.jwks_endpoint(), "https://kc.example/realms/hr/protocol/openid-connect/certs");
+}
+
+#[test]
+fn rejects_unknown_mapping_keys_and_name_given_twice() {
+    for text in [
+        "[auth.claims]\nemployee = \"x\"\n",
+        "[auth.scopes]\nadmin = \"x\"\n",
+        "[auth.claims]\nname = \"a\"\nemp_name = \"b\"\n",
+    ] {
+        let f = write(text);
+        let err =
+            with_tls(ConfigLoader::new().file(f.path()).unwrap()).load::<Config>().unwrap_err().to_string();
+        assert!(err.contains("unknown field") || err.contains("duplicate field"), "{text}: {err}");
+    }
+}
+
+#[test]
+fn rejects_mapping_values_out_of_range_naming_the_range() {
+    let long = "c".repeat(65);
+    let cases = [
+        ("auth.claims.emp_id=\"\"", "auth.claims.emp_id", "1 to 64 characters"),
+        (&*format!("auth.claims.emp_code={long}"), "auth.claims.emp_code", "1 to 64 characters"),
+        ("auth.claims.name=\"full name\"", "auth.claims.name", "without whitespace"),
+        ("auth.scopes.self=\"a b\"", "auth.scopes.self", "RFC 6749"),
+        ("auth.scopes.any=\"pay\\\"slip\"", "auth.scopes.any", "RFC 6749"),
+        ("auth.scopes.any=salaryslip:self", "auth.scopes.any", "must differ"),
+        ("auth.jwks_url=http://kc.example/certs", "auth.jwks_url", "https://"),
+        ("auth.introspection_url=https://", "auth.introspection_url", "https://"),
+        ("auth.metadata_url=ftp://x", "auth.metadata_url", "https://"),
+    ];
+    for (set, key, range) in cases {
+        let err = with_tls(ConfigLoader::new())
+            .set_override(set)
+            .unwrap()
+            .load::<Config>()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key) && err.contains(range), "{set}: {err}");
+    }
+}

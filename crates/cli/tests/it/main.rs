@@ -12,6 +12,7 @@ mod docs_config;
 mod docs_examples;
 mod errors;
 mod observability;
+mod oidc;
 mod packaging;
 mod scaleout;
 mod sdk;

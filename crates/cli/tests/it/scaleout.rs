@@ -16,7 +16,7 @@ use slipgate_test_support::{SEED_BODY, https_client};
 const HMAC: [u8; 32] = *b"scale-out-test-hmac-secret-32byt";
 
 /// A child process killed on drop.
-struct Proc(Child);
+pub(crate) struct Proc(pub(crate) Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -25,11 +25,11 @@ impl Drop for Proc {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn wait_for_port(port: u16, what: &str) {
+pub(crate) fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port))).is_err() {
         assert!(Instant::now() < deadline, "{what} did not listen on {port} within 60 s");
@@ -41,7 +41,7 @@ fn wait_for_port(port: u16, what: &str) {
     }
 }
 
-fn slipgate(args: &[&str], config: &Path, log: &Path) -> Proc {
+pub(crate) fn slipgate(args: &[&str], config: &Path, log: &Path) -> Proc {
     let log = std::fs::File::create(log).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_slipgate"))
         .args(args)
@@ -80,7 +80,7 @@ struct Cluster {
     redis: Option<Proc>,
 }
 
-fn q(path: &Path) -> String {
+pub(crate) fn q(path: &Path) -> String {
     format!("\"{}\"", path.display())
 }
 

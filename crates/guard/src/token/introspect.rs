@@ -5,13 +5,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use secrecy::ExposeSecret as _;
+use serde_json::Value;
 use slipgate_proto::clock::Clock;
-use slipgate_proto::oauth::{Confirmation, INTROSPECT_PATH, Introspection};
+use slipgate_proto::oauth::{INTROSPECT_PATH, TokenType};
 use tokio::sync::OnceCell;
 
 use super::cache::TokenCache;
 use super::claims::{TokenClaims, TokenError, TokenValidator};
 use crate::metrics::GuardMetrics;
+use super::mapping::{ClaimMap, MappingError};
 use futures_util::future::BoxFuture;
 
 /// The introspection client's secret: redacted in `Debug`, zeroized on drop.
@@ -27,6 +29,8 @@ pub struct Introspector {
     secret: ClientSecret,
     cache: TokenCache,
     cache_ttl: Duration,
+    claims: ClaimMap,
+    audience: Option<String>,
     clock: Arc<dyn Clock>,
     /// One question per token at a time: concurrent misses wait for the same
     /// answer (a cache expiry under load would otherwise send every waiting
@@ -55,6 +59,8 @@ impl Introspector {
             secret,
             cache: TokenCache::new(100_000)?,
             cache_ttl,
+            claims: ClaimMap::default(),
+            audience: None,
             clock,
             in_flight: Mutex::default(),
             metrics: GuardMetrics::default(),
@@ -76,6 +82,30 @@ impl Introspector {
         answer
     }
 
+    /// Asks `url` instead of `idp_url`/oauth/introspect (`auth.introspection_url`:
+    /// another provider's `introspection_endpoint`).
+    #[must_use]
+    pub fn with_url(mut self, url: String) -> Self {
+        self.url = url;
+        self
+    }
+
+    /// Reads the employee record and scopes with these names (`auth.claims`, `auth.scopes`).
+    #[must_use]
+    pub fn with_claims(mut self, claims: ClaimMap) -> Self {
+        self.claims = claims;
+        self
+    }
+
+    /// Refuses an active answer whose `aud`, when the answer has one, does not
+    /// contain `audience` (`auth.audience`): a provider that serves several
+    /// resource servers introspects their tokens as active too.
+    #[must_use]
+    pub fn with_audience(mut self, audience: String) -> Self {
+        self.audience = Some(audience);
+        self
+    }
+
     async fn ask(&self, token: &str) -> Result<TokenClaims, TokenError> {
         let response = self
             .http
@@ -87,8 +117,22 @@ impl Introspector {
             .map_err(|e| {
                 TokenError::Unavailable(format!("introspection request failed: {}", without_url(&e)))
             })?;
-        if !response.status().is_success() {
-            return Err(TokenError::Unavailable(format!("introspection answered {}", response.status())));
+        let status = response.status();
+        if status == reqwest::StatusCode::BAD_REQUEST {
+            // Some providers refuse to introspect a kind of token they issue statelessly
+            // (oidc-provider's JWT access tokens): that token is not valid here. Any other
+            // error (our credentials refused, a fault) is an outage: fail closed.
+            let body = response.bytes().await.unwrap_or_default();
+            let error = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.get("error").cloned());
+            if error.as_ref().and_then(Value::as_str) == Some("unsupported_token_type") {
+                return Err(TokenError::Invalid(
+                    "the identity server does not introspect this kind of token",
+                ));
+            }
+            return Err(TokenError::Unavailable(format!("introspection answered {status}")));
+        }
+        if !status.is_success() {
+            return Err(TokenError::Unavailable(format!("introspection answered {status}")));
         }
         let body = response
             .bytes()
@@ -97,31 +141,51 @@ impl Introspector {
         if body.len() > 16 * 1024 {
             return Err(TokenError::Unavailable("introspection answer too large".into()));
         }
-        parse_answer(&body)
+        parse_answer(&body, &self.claims, self.audience.as_deref())
     }
 }
 
-/// The RFC 7662 answer as the shared typed contract ([`Introspection`]), then its claims.
-/// Unparsable JSON is an outage (fail closed, 503); an active answer whose `cnf` is not an
-/// `htsk` confirmation names a key this API cannot check, so the token is refused (401).
-fn parse_answer(body: &[u8]) -> Result<TokenClaims, TokenError> {
-    match serde_json::from_slice::<Introspection>(body) {
-        Ok(answer) => TokenClaims::from_introspection(answer),
-        Err(_) => {
-            let value: serde_json::Value = serde_json::from_slice(body)
-                .map_err(|_| TokenError::Unavailable("introspection answer is not JSON".into()))?;
-            if value.get("active") != Some(&serde_json::Value::Bool(true)) {
-                return Err(TokenError::Invalid("inactive"));
-            }
-            if value
-                .get("cnf")
-                .is_some_and(|cnf| serde_json::from_value::<Confirmation>(cnf.clone()).is_err())
-            {
-                return Err(TokenError::Invalid("bound by a confirmation method other than htsk"));
-            }
-            Err(TokenError::Unavailable("the RFC 7662 answer does not parse".into()))
+/// The claims of an RFC 7662 answer, read through `map`. Unparsable JSON or an active
+/// answer without `sub` (or `client_id`) and `exp` is an outage (fail closed, 503); an
+/// inactive answer, another `aud`, a `cnf` that is not an `htsk` confirmation (a key this
+/// API cannot check) or a mapped employee claim that is not a string refuses the token (401).
+fn parse_answer(body: &[u8], map: &ClaimMap, audience: Option<&str>) -> Result<TokenClaims, TokenError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|_| TokenError::Unavailable("introspection answer is not JSON".into()))?;
+    let Some(object) = value.as_object() else {
+        return Err(TokenError::Unavailable("introspection answer is not a JSON object".into()));
+    };
+    if object.get("active") != Some(&Value::Bool(true)) {
+        return Err(TokenError::Invalid("inactive"));
+    }
+    let token_type =
+        match object.get("token_type") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(serde_json::from_value::<TokenType>(v.clone()).map_err(|_| {
+                TokenError::Unavailable("the RFC 7662 answer has an unknown token_type".into())
+            })?),
+        };
+    if let Some(audience) = audience {
+        let ours = match object.get("aud") {
+            None | Some(Value::Null) => true,
+            Some(Value::String(one)) => one == audience,
+            Some(Value::Array(all)) => all.iter().any(|a| a.as_str() == Some(audience)),
+            Some(_) => false,
+        };
+        if !ours {
+            return Err(TokenError::Invalid("audience"));
         }
     }
+    let mut claims = map.claims(object).map_err(|e| match e {
+        MappingError::Confirmation => TokenError::Invalid("bound by a confirmation method other than htsk"),
+        MappingError::EmployeeClaimType => TokenError::Invalid("a mapped employee claim is not a string"),
+        MappingError::NoSubject | MappingError::NoExpiry => {
+            TokenError::Unavailable("active token without sub and exp in the RFC 7662 answer".into())
+        }
+        other => TokenError::Unavailable(format!("the RFC 7662 answer does not parse: {other}")),
+    })?;
+    claims.token_type = token_type;
+    Ok(claims)
 }
 
 /// reqwest's error text without the URL (it may carry a query; keep logs clean).
@@ -243,7 +307,8 @@ mod answer_tests {
             r#"{{"active":true,"sub":"alice","username":"alice","scope":"salaryslip:self","exp":99,"iat":1,
                "client_id":"slipgate-cli","token_type":"httpsig","emp_id":"01234","name":"Alice Example","cnf":{CNF}}}"#
         );
-        let claims = parse_answer(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let claims =
+            parse_answer(body.as_bytes(), &ClaimMap::default(), None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(claims.cnf, serde_json::from_str(CNF).ok());
         assert_eq!(claims.token_type, Some(TokenType::Httpsig));
         assert_eq!(
@@ -257,14 +322,53 @@ mod answer_tests {
     fn another_confirmation_method_or_an_inactive_token_is_invalid_not_an_outage() {
         let jkt = br#"{"active":true,"sub":"alice","exp":99,"cnf":{"jkt":"abc"}}"#;
         assert_eq!(
-            parse_answer(jkt),
+            parse_answer(jkt, &ClaimMap::default(), None),
             Err(TokenError::Invalid("bound by a confirmation method other than htsk"))
         );
-        assert_eq!(parse_answer(br#"{"active":false}"#), Err(TokenError::Invalid("inactive")));
-        assert!(matches!(parse_answer(br#"{"active":true,"sub":"a"}"#), Err(TokenError::Unavailable(_))));
-        assert!(matches!(parse_answer(b"<html>"), Err(TokenError::Unavailable(_))));
+        assert_eq!(
+            parse_answer(br#"{"active":false}"#, &ClaimMap::default(), None),
+            Err(TokenError::Invalid("inactive"))
+        );
+        assert!(matches!(
+            parse_answer(br#"{"active":true,"sub":"a"}"#, &ClaimMap::default(), None),
+            Err(TokenError::Unavailable(_))
+        ));
+        assert!(matches!(
+            parse_answer(b"<html>", &ClaimMap::default(), None),
+            Err(TokenError::Unavailable(_))
+        ));
         // An active answer with a token_type this API does not know is an outage (fail closed).
         let dpop = br#"{"active":true,"sub":"a","exp":99,"token_type":"DPoP"}"#;
-        assert!(matches!(parse_answer(dpop), Err(TokenError::Unavailable(_))));
+        assert!(matches!(parse_answer(dpop, &ClaimMap::default(), None), Err(TokenError::Unavailable(_))));
+    }
+
+    #[test]
+    fn an_answer_for_another_audience_is_invalid_and_one_without_aud_is_read() {
+        let answer = |aud: &str| {
+            format!(
+                r#"{{"active":true,"sub":"alice","exp":99,"scope":"payslip.own","employee":"01234"{aud}}}"#
+            )
+        };
+        let map =
+            ClaimMap { emp_id: "employee".into(), scope_self: "payslip.own".into(), ..ClaimMap::default() };
+        let api = Some("https://slipgate.example");
+        for other in
+            [r#","aud":"https://reports.example""#, r#","aud":["https://reports.example"]"#, r#","aud":1"#]
+        {
+            assert_eq!(
+                parse_answer(answer(other).as_bytes(), &map, api),
+                Err(TokenError::Invalid("audience"))
+            );
+        }
+        for ours in ["", r#","aud":"https://slipgate.example""#, r#","aud":["x","https://slipgate.example"]"#]
+        {
+            let claims = parse_answer(answer(ours).as_bytes(), &map, api).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!((claims.scope.as_str(), claims.emp_id.as_deref()), ("salaryslip:self", Some("01234")));
+        }
+        let number = br#"{"active":true,"sub":"alice","exp":99,"employee":1234}"#;
+        assert_eq!(
+            parse_answer(number, &map, api),
+            Err(TokenError::Invalid("a mapped employee claim is not a string"))
+        );
     }
 }

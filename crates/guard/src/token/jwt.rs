@@ -1,13 +1,16 @@
-//! `auth.mode = "jwt"`: local verification of the identity server's EdDSA
-//! access tokens against its JWKS (SPEC §4, RFC 9068).
+//! `auth.mode = "jwt"`: local verification of RFC 9068 access tokens against
+//! the JWKS of the identity server (SPEC §4) or of another OpenID provider
+//! (`auth.jwks_url`).
 //!
 //! A token passes when, in this order: its JOSE `typ` is one of the accepted
 //! values (`auth.jwt_typ`, by default `at+jwt` and `application/at+jwt`, so an
 //! ID token or any other JWT signed by the same key cannot pass as an access
 //! token: RFC 9068 §4); its signature verifies with the JWKS key its `kid`
-//! names; `iss` and `aud` match; and its times hold with [`LEEWAY`] either
+//! names ([`slipgate_httpsig::jose::access`]: EdDSA, ECDSA or RSA, never
+//! HMAC); `iss` and `aud` match; and its times hold with [`LEEWAY`] either
 //! way: `exp` not passed, `nbf` (when present) reached, `iat` (required) not
-//! in the future.
+//! in the future. The employee record and the scopes are read through the
+//! [`ClaimMap`] (`auth.claims`, `auth.scopes`).
 //!
 //! The JWKS is fetched on first use, again once it is older than
 //! `auth.jwks_refresh` (default [`DEFAULT_JWKS_REFRESH`]) — so a key the
@@ -31,12 +34,13 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use serde::Deserialize;
-use slipgate_httpsig::jose::{self, Jwks, JwtError};
+use serde_json::{Map, Value};
+use slipgate_httpsig::jose::{Jwks, access};
 use slipgate_proto::clock::Clock;
 use slipgate_proto::oauth::JWKS_PATH;
 
 use super::claims::{TokenClaims, TokenError, TokenValidator};
+use super::mapping::{ClaimMap, MappingError};
 use futures_util::future::BoxFuture;
 
 /// Least time between two JWKS fetches triggered by unknown keys.
@@ -52,31 +56,37 @@ pub const DEFAULT_JWT_TYP: [&str; 2] = ["at+jwt", "application/at+jwt"];
 /// Largest JWKS body read.
 const MAX_JWKS: usize = 64 * 1024;
 
-#[derive(Debug, Deserialize)]
-struct JwtClaims {
-    iss: String,
-    aud: Audience,
-    iat: i64,
-    #[serde(default)]
-    nbf: Option<i64>,
-    #[serde(flatten)]
-    claims: TokenClaims,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Audience {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl Audience {
-    fn contains(&self, aud: &str) -> bool {
-        match self {
-            Audience::One(a) => a == aud,
-            Audience::Many(all) => all.iter().any(|a| a == aud),
-        }
+/// The claims a token passes with, and its times to check, from a verified payload:
+/// `iss` must be `issuer`, `aud` (a string or an array) must contain `audience`, `iat`
+/// is required, `nbf` optional, and the rest is read through `map`.
+fn read_claims(
+    object: &Map<String, Value>,
+    issuer: &str,
+    audience: &str,
+    map: &ClaimMap,
+) -> Result<(TokenClaims, JwtTimes), TokenError> {
+    if object.get("iss").and_then(Value::as_str) != Some(issuer) {
+        return Err(TokenError::Invalid("issuer"));
     }
+    let aud_ok = match object.get("aud") {
+        Some(Value::String(one)) => one == audience,
+        Some(Value::Array(all)) => all.iter().any(|a| a.as_str() == Some(audience)),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(TokenError::Invalid("audience"));
+    }
+    let iat = object.get("iat").and_then(Value::as_i64).ok_or(TokenError::Invalid("no integer iat"))?;
+    let nbf = match object.get("nbf") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_i64().ok_or(TokenError::Invalid("nbf is not an integer"))?),
+    };
+    let claims = map.claims(object).map_err(|e| match e {
+        MappingError::Confirmation => TokenError::Invalid("cnf is not an htsk confirmation"),
+        _ => TokenError::Invalid("claims of the wrong shape"),
+    })?;
+    let times = JwtTimes { exp: claims.exp, iat, nbf };
+    Ok((claims, times))
 }
 
 /// The time claims of a token, checked by [`JwtTimes::check`].
@@ -129,6 +139,7 @@ pub struct JwtValidator {
     issuer: String,
     audience: String,
     typ: Vec<String>,
+    claims: ClaimMap,
     refresh_every: i64,
     keys: RwLock<KeySet>,
     fetch: tokio::sync::Mutex<()>,
@@ -156,6 +167,7 @@ impl JwtValidator {
             issuer,
             audience,
             typ: DEFAULT_JWT_TYP.iter().map(|t| (*t).to_owned()).collect(),
+            claims: ClaimMap::default(),
             refresh_every: secs(DEFAULT_JWKS_REFRESH),
             keys: RwLock::new(KeySet::default()),
             fetch: tokio::sync::Mutex::new(()),
@@ -176,6 +188,21 @@ impl JwtValidator {
     #[must_use]
     pub fn with_typ(mut self, typ: Vec<String>) -> Self {
         self.typ = typ;
+        self
+    }
+
+    /// Reads the JWKS from `url` instead of `idp_url`/.well-known/jwks.json
+    /// (`auth.jwks_url`: another provider's `jwks_uri`).
+    #[must_use]
+    pub fn with_jwks_url(mut self, url: String) -> Self {
+        self.jwks_url = url;
+        self
+    }
+
+    /// Reads the employee record and scopes with these names (`auth.claims`, `auth.scopes`).
+    #[must_use]
+    pub fn with_claims(mut self, claims: ClaimMap) -> Self {
+        self.claims = claims;
         self
     }
 
@@ -262,29 +289,24 @@ impl JwtValidator {
         serde_json::from_slice(&body).map_err(|_| TokenError::Unavailable("JWKS is not a JWK set".into()))
     }
 
-    fn check(&self, token: &str, jwks: &Jwks) -> Result<JwtClaims, JwtError> {
-        let claims: JwtClaims = jose::verify_jwt(token, jwks)?;
-        if claims.iss != self.issuer || !claims.aud.contains(&self.audience) {
-            return Err(JwtError::Claims("issuer or audience".into()));
-        }
-        Ok(claims)
+    fn check(&self, token: &str, jwks: &Jwks) -> Result<(TokenClaims, JwtTimes), TokenError> {
+        let (_, object): (_, Map<String, Value>) = access::verify_access_token(token, jwks)
+            .map_err(|_| TokenError::Invalid("signature, key or header"))?;
+        read_claims(&object, &self.issuer, &self.audience, &self.claims)
     }
 }
 
 impl TokenValidator for JwtValidator {
     fn validate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<TokenClaims, TokenError>> {
         Box::pin(async move {
-            let header = jose::decode_header(token).map_err(|_| TokenError::Invalid("malformed"))?;
+            let header = access::decode_access_header(token).map_err(|_| TokenError::Invalid("malformed"))?;
             if !typ_accepted(&self.typ, &header.typ) {
                 return Err(TokenError::Invalid("typ is not an access token's"));
             }
             let jwks = self.key_set(&header.kid).await?;
-            let claims = self
-                .check(token, &jwks)
-                .map_err(|_| TokenError::Invalid("signature, issuer, audience or claims"))?;
-            JwtTimes { exp: claims.claims.exp, iat: claims.iat, nbf: claims.nbf }
-                .check(self.clock.unix_seconds())?;
-            Ok(claims.claims)
+            let (claims, times) = self.check(token, &jwks)?;
+            times.check(self.clock.unix_seconds())?;
+            Ok(claims)
         })
     }
 }
@@ -330,25 +352,36 @@ mod tests {
         assert!(!typ_accepted(&accepted, "jwt"));
     }
 
+    fn read(json: &str) -> Result<(TokenClaims, JwtTimes), TokenError> {
+        let value: Value = serde_json::from_str(json).unwrap();
+        read_claims(value.as_object().unwrap(), "i", "a", &ClaimMap::default())
+    }
+
     #[test]
     fn the_cnf_claim_is_read_and_other_confirmations_refused() {
         let bound =
             r#"{"iss":"i","aud":"a","sub":"s","exp":1,"iat":0,"cnf":{"htsk":{"alg":"ed25519","pub":"x"}}}"#;
-        let claims: JwtClaims = serde_json::from_str(bound).unwrap();
-        assert_eq!(claims.claims.cnf.map(|c| c.htsk.alg), Some("ed25519".to_owned()));
+        let (claims, _) = read(bound).unwrap();
+        assert_eq!(claims.cnf.map(|c| c.htsk.alg), Some("ed25519".to_owned()));
         let jkt = r#"{"iss":"i","aud":"a","sub":"s","exp":1,"iat":0,"cnf":{"jkt":"x"}}"#;
-        assert!(serde_json::from_str::<JwtClaims>(jkt).is_err());
-        let plain: JwtClaims =
-            serde_json::from_str(r#"{"iss":"i","aud":"a","sub":"s","exp":1,"iat":0}"#).unwrap();
-        assert!(!plain.claims.is_bound());
+        assert!(read(jkt).is_err());
+        let (plain, _) = read(r#"{"iss":"i","aud":"a","sub":"s","exp":1,"iat":0}"#).unwrap();
+        assert!(!plain.is_bound());
     }
 
     #[test]
-    fn claims_without_iat_do_not_parse() {
-        let json = r#"{"iss":"i","aud":"a","sub":"s","exp":1}"#;
-        assert!(serde_json::from_str::<JwtClaims>(json).is_err());
-        let json = r#"{"iss":"i","aud":["a","b"],"sub":"s","exp":1,"iat":0,"nbf":0}"#;
-        let claims: JwtClaims = serde_json::from_str(json).unwrap();
-        assert!(claims.aud.contains("b") && claims.nbf == Some(0));
+    fn claims_without_iat_or_of_another_issuer_or_audience_are_refused() {
+        assert!(read(r#"{"iss":"i","aud":"a","sub":"s","exp":1}"#).is_err());
+        let (_, times) = read(r#"{"iss":"i","aud":["a","b"],"sub":"s","exp":1,"iat":0,"nbf":0}"#).unwrap();
+        assert!(times.nbf == Some(0) && times.iat == 0);
+        assert_eq!(
+            read(r#"{"iss":"j","aud":"a","sub":"s","exp":1,"iat":0}"#).unwrap_err(),
+            TokenError::Invalid("issuer")
+        );
+        assert_eq!(
+            read(r#"{"iss":"i","aud":["b"],"sub":"s","exp":1,"iat":0}"#).unwrap_err(),
+            TokenError::Invalid("audience")
+        );
+        assert!(read(r#"{"iss":"i","aud":"a","sub":"s","exp":1,"iat":0,"nbf":"0"}"#).is_err());
     }
 }

@@ -1,8 +1,10 @@
 //! The token layer (SPEC §3.3 step 7, §3.4, §4): bearer tokens from the
 //! identity server, validated by RFC 7662 introspection ([`Introspector`],
 //! cached per token for at most `cache_ttl` and never past `exp`) or locally as
-//! EdDSA JWTs against the JWKS ([`JwtValidator`]: `typ`, `nbf`, `iat`, and a
-//! JWKS re-read at least every `auth.jwks_refresh`). Then the scope rule: a token
+//! RFC 9068 JWTs against the JWKS ([`JwtValidator`]: `typ`, `nbf`, `iat`, and a
+//! JWKS re-read at least every `auth.jwks_refresh`). Either reads the employee
+//! record and the scopes through a [`ClaimMap`], so another OpenID provider's
+//! claim and scope names work too. Then the scope rule: a token
 //! needs `salaryslip:self` or `salaryslip:any`; [`authorize_employee`] applies
 //! the object-level rule once the body is parsed: a `salaryslip:self` request
 //! must repeat the token's employee record exactly.
@@ -41,6 +43,7 @@ mod idp_http;
 mod introspect;
 mod jwt;
 mod layer;
+mod mapping;
 
 #[cfg(test)]
 mod tests;
@@ -58,3 +61,4 @@ pub use layer::{
     CHALLENGE_SCOPE, Presentation, TokenLayer, TokenService, authorize_employee, bearer, decide, decide_as,
     httpsig, validate_bound,
 };
+pub use mapping::{ClaimMap, MappingError};
