@@ -132,5 +132,38 @@ fn bench_bound(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_verify, bench_bound);
+/// The crypto floor of one slip request (issue 16): what no implementation of SPEC §3 can skip —
+/// one HMAC verification of the request's signature base, SHA-256 of the request body, one
+/// Ed25519 signature of the response's base — straight on aws-lc-rs, at the sizes `slipgate
+/// bench` sends and the server answers. The end-to-end harness measures the same three on the
+/// server's core in each run (`e2e.rs`, `crypto_floor`).
+fn bench_floor(c: &mut Criterion) {
+    use aws_lc_rs::{digest, hmac, rand::SystemRandom, signature::Ed25519KeyPair};
+    let rng = SystemRandom::new();
+    let key = hmac::Key::generate(hmac::HMAC_SHA256, &rng).expect("hmac key");
+    let request_base = vec![b'a'; 392];
+    let tag = hmac::sign(&key, &request_base);
+    let body = vec![b'{'; 110];
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("ed25519 key");
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("ed25519 key");
+    let response_base = vec![b'r'; 420];
+    let mut group = c.benchmark_group("crypto_floor");
+    group.bench_function("hmac-sha256 verify, 392-byte base", |b| {
+        b.iter(|| hmac::verify(&key, black_box(&request_base), tag.as_ref()).expect("verify"))
+    });
+    group.bench_function("sha-256 of a 110-byte body", |b| {
+        b.iter(|| digest::digest(&digest::SHA256, black_box(&body)))
+    });
+    group.bench_function("ed25519 sign, 420-byte base", |b| b.iter(|| pair.sign(black_box(&response_base))));
+    group.bench_function("all three", |b| {
+        b.iter(|| {
+            hmac::verify(&key, black_box(&request_base), tag.as_ref()).expect("verify");
+            black_box(digest::digest(&digest::SHA256, black_box(&body)));
+            pair.sign(black_box(&response_base))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_verify, bench_bound, bench_floor);
 criterion_main!(benches);
