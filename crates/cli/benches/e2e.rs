@@ -8,13 +8,28 @@
 //! cargo bench -p slipgate-cli --bench e2e -- --soak 15m --closed-loop   # sustained peak, defaults
 //! cargo bench -p slipgate-cli --bench e2e -- --redis       # memory vs Redis stores, round trips
 //! cargo bench -p slipgate-cli --bench e2e -- --test        # quick mode (CI): a few seconds
-//! cargo bench -p slipgate-cli --bench e2e -- --binding     # device key + bound token vs registry HMAC
+//! cargo bench -p slipgate-cli --bench e2e -- --paths       # JSON, PDF and key-bound (HTTPSig) slips
+//! cargo bench -p slipgate-cli --bench e2e -- --tail        # half-peak p99, three runs beside bare
 //! ```
 //!
+//! The default run alternates three servers — full, baseline and **bare** — three rounds each,
+//! and measures the **crypto floor** on the server's core between rounds: one HMAC verification
+//! of a request's signature base, SHA-256 of its body and one Ed25519 signature of a response's
+//! base (`--crypto-floor`; the criterion twin is the `crypto_floor` group of
+//! `cargo bench -p slipgate-httpsig`). Bare is TLS, HTTP and the slip handler's JSON slip
+//! with no security headers, no response signature, no audit line, no metrics and no guard
+//! (`slipgate bench --danger-accept-unsigned-responses` drives it): the ceiling. Every run also
+//! reports what else used the two cores (`/proc/stat`), steal, and the run-queue delay of the
+//! server's and the generator's threads (`schedstat`), the evidence for a tail that is not the
+//! server's. Environment: `SLIPGATE_E2E_WARMUP` (default 2s), `SLIPGATE_E2E_RATE` (the
+//! fixed rate instead of half the measured peak), `SLIPGATE_E2E_NICE=N` (run the measured
+//! processes under `nice -n N`), `SLIPGATE_E2E_PERF=DIR` (a `perf record` of each run's server
+//! into DIR; `scripts/perf-components.py` sums it by component).
+//!
 //! The comparison and the soak sign with the registry key `dev-hmac` and a `Bearer` token (profile
-//! `hmac`). `--binding` runs the full server only, alternating that profile with dev's `default`
-//! profile — its device key (Ed25519) and a token bound to it, `Authorization: HTTPSig` — three
-//! rounds each, to measure what the per-request Ed25519 verification of bound tokens costs.
+//! `hmac`). `--paths` (also `--binding`) runs the full server only, alternating that profile asking
+//! for JSON, the same asking for PDF (`Accept: application/pdf`), and dev's `default` profile — its
+//! device key (Ed25519) and a token bound to it, `Authorization: HTTPSig` — three rounds each.
 //!
 //! Set-up, as the performance issue describes it: `slipgate dev` provides the
 //! identity server, the demo keys and a logged-in profile (it and the load
@@ -257,7 +272,7 @@ impl CryptoFloor {
 }
 
 /// Times the three operations of the floor with aws-lc-rs (as the server uses it): the median
-/// of 7 batches each. `crates/httpsig/benches/verify.rs` (`crypto_floor`) is the criterion twin.
+/// of 7 batches each, in on-CPU time. `crates/httpsig/benches/verify.rs` (`crypto_floor`) is the criterion twin.
 fn crypto_floor(divisor: u32) -> anyhow::Result<CryptoFloor> {
     use aws_lc_rs::{digest, hmac, rand::SecureRandom as _, signature::Ed25519KeyPair};
     use std::hint::black_box;
@@ -271,30 +286,35 @@ fn crypto_floor(divisor: u32) -> anyhow::Result<CryptoFloor> {
     let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| anyhow::anyhow!("ed25519 key"))?;
     let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| anyhow::anyhow!("ed25519 key"))?;
     let response_base = vec![b'r'; FLOOR_RESPONSE_BASE];
-    let per_op = |n: u32, op: &dyn Fn()| {
-        let n = n / divisor;
-        let mut batches: Vec<f64> = (0..7)
-            .map(|_| {
-                let start = Instant::now();
-                for _ in 0..n {
-                    op();
-                }
-                start.elapsed().as_secs_f64() * 1e6 / f64::from(n)
-            })
-            .collect();
+    // On-CPU time of this thread (ns, `schedstat`), not wall time: the server's figure is CPU
+    // time too, and on a shared machine wall time would count the floor's waits for a CPU.
+    let on_cpu_ns = || -> anyhow::Result<u64> {
+        let text = std::fs::read_to_string("/proc/thread-self/schedstat")?;
+        text.split_whitespace().next().and_then(|v| v.parse().ok()).context("unexpected schedstat")
+    };
+    let per_op = |n: u32, op: &dyn Fn()| -> anyhow::Result<f64> {
+        let n = (n / divisor).max(1);
+        let mut batches = Vec::new();
+        for _ in 0..7 {
+            let start = on_cpu_ns()?;
+            for _ in 0..n {
+                op();
+            }
+            batches.push(on_cpu_ns()?.saturating_sub(start) as f64 / 1e3 / f64::from(n));
+        }
         batches.sort_by(f64::total_cmp);
-        batches[batches.len() / 2]
+        Ok(batches[batches.len() / 2])
     };
     let failed = std::cell::Cell::new(false);
     let hmac_verify_us = per_op(100_000, &|| {
         failed.set(failed.get() | hmac::verify(&key, black_box(&request_base), tag.as_ref()).is_err());
-    });
+    })?;
     let sha256_body_us = per_op(200_000, &|| {
         black_box(digest::digest(&digest::SHA256, black_box(&body)));
-    });
+    })?;
     let ed25519_sign_us = per_op(10_000, &|| {
         black_box(pair.sign(black_box(&response_base)));
-    });
+    })?;
     if failed.get() {
         bail!("the floor's HMAC did not verify");
     }
@@ -439,12 +459,22 @@ fn toml_quoted(s: &str) -> String {
     format!("{s:?}")
 }
 
-/// `taskset -c CPU` in front of `program` when pinning is possible.
+/// `taskset -c CPU` in front of `program` when pinning is possible; with
+/// `SLIPGATE_E2E_SCHED="chrt -f 1"` (as root) that command in front as well: the tail
+/// experiment of docs/performance.md, which lets the measured processes run as soon as they
+/// are runnable instead of queueing behind other work on the machine. (`nice` does not do
+/// that across sessions when the kernel groups tasks by session, `sched_autogroup_enabled`.)
 fn command(program: &str, cpu: Option<u8>) -> Command {
-    match cpu {
-        Some(cpu) => {
-            let mut c = Command::new("taskset");
-            c.args(["-c", &cpu.to_string(), program]);
+    #[allow(clippy::disallowed_methods, reason = "benchmark configuration from the environment")]
+    let sched = std::env::var("SLIPGATE_E2E_SCHED").ok();
+    let mut words: Vec<String> = sched.iter().flat_map(|s| s.split_whitespace()).map(str::to_owned).collect();
+    if let Some(cpu) = cpu {
+        words.extend(["taskset".into(), "-c".into(), cpu.to_string()]);
+    }
+    match words.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(program);
             c
         }
         None => Command::new(program),

@@ -96,7 +96,24 @@ impl Stats {
         })
     }
 
-    fn record(&mut self, latency: Duration, result: &Result<slipgate_client::Generated, ClientError>) {
+    fn record(
+        &mut self,
+        latency: Duration,
+        result: &Result<slipgate_client::Generated, ClientError>,
+        asked: Format,
+    ) {
+        let got = match result {
+            Ok(slipgate_client::Generated::Json(..)) => Some(Format::Json),
+            Ok(slipgate_client::Generated::Pdf(_)) => Some(Format::Pdf),
+            Err(_) => None,
+        };
+        if got.is_some_and(|got| got != asked) {
+            // A 200 in the other representation is not the answer that was asked for.
+            self.errors += 1;
+            self.first_error
+                .get_or_insert_with(|| format!("asked for {}, got another type", asked.media_type()));
+            return;
+        }
         let status = match result {
             Ok(_) => Some(200),
             Err(ClientError::Problem { status, .. }) => Some(*status),
@@ -257,7 +274,7 @@ pub async fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()
             while let Some(from) = schedule.next().await {
                 let result = client.generate(&request, format).await;
                 if from >= schedule.measure_from {
-                    stats.record(from.elapsed(), &result);
+                    stats.record(from.elapsed(), &result, format);
                 }
             }
             anyhow::Ok(stats)
@@ -400,9 +417,9 @@ mod tests {
         let ok: Result<slipgate_client::Generated, ClientError> =
             Ok(slipgate_client::Generated::Pdf(bytes_of(b"%PDF-")));
         for ms in 1..=100 {
-            stats.record(Duration::from_millis(ms), &ok);
+            stats.record(Duration::from_millis(ms), &ok, Format::Pdf);
         }
-        stats.record(Duration::from_millis(1), &Err(ClientError::Transport("refused".into())));
+        stats.record(Duration::from_millis(1), &Err(ClientError::Transport("refused".into())), Format::Pdf);
         let json = Report::new(&stats, Duration::from_secs(2), None).to_json();
         for key in [
             "requests",
@@ -426,6 +443,20 @@ mod tests {
         assert!((49.0..=51.0).contains(&p50), "{p50}");
         let max = json["max_ms"].as_f64().unwrap();
         assert!((99.0..=101.0).contains(&max), "{max}");
+    }
+
+    #[test]
+    fn an_answer_in_the_other_representation_counts_as_an_error_not_a_200() {
+        let mut stats = Stats::new().unwrap();
+        let pdf: Result<slipgate_client::Generated, ClientError> =
+            Ok(slipgate_client::Generated::Pdf(bytes_of(b"%PDF-")));
+        stats.record(Duration::from_millis(1), &pdf, Format::Json);
+        assert_eq!(stats.errors, 1);
+        assert!(stats.status.is_empty(), "{:?}", stats.status);
+        assert!(stats.latency_us.is_empty());
+        assert_eq!(stats.first_error.as_deref(), Some("asked for application/json, got another type"));
+        stats.record(Duration::from_millis(1), &pdf, Format::Pdf);
+        assert_eq!(stats.status.get(&200), Some(&1));
     }
 
     fn bytes_of(b: &'static [u8]) -> bytes::Bytes {
