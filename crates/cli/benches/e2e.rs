@@ -22,8 +22,8 @@
 //! reports what else used the two cores (`/proc/stat`), steal, and the run-queue delay of the
 //! server's and the generator's threads (`schedstat`), the evidence for a tail that is not the
 //! server's. Environment: `SLIPGATE_E2E_WARMUP` (default 2s), `SLIPGATE_E2E_RATE` (the
-//! fixed rate instead of half the measured peak), `SLIPGATE_E2E_NICE=N` (run the measured
-//! processes under `nice -n N`), `SLIPGATE_E2E_PERF=DIR` (a `perf record` of each run's server
+//! fixed rate instead of half the measured peak), `SLIPGATE_E2E_SCHED="chrt -f 1"` (as root:
+//! every process the harness starts at real-time priority, the tail experiment), `SLIPGATE_E2E_PERF=DIR` (a `perf record` of each run's server
 //! into DIR; `scripts/perf-components.py` sums it by component).
 //!
 //! The comparison and the soak sign with the registry key `dev-hmac` and a `Bearer` token (profile
