@@ -222,6 +222,11 @@ fn is_fatal(e: &ClientError) -> bool {
             *status == 401 || problem.problem_code() == Some(ProblemCode::InsufficientScope)
         }
         ClientError::Transport(_)
+        | ClientError::Refused { .. }
+        | ClientError::UnknownHost { .. }
+        | ClientError::TlsVerification { .. }
+        | ClientError::InvalidUrl { .. }
+        | ClientError::WrongService { .. }
         | ClientError::LoginRequired(_)
         | ClientError::Grant { .. }
         | ClientError::Sign(_)

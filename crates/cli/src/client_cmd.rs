@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use slipgate_client::{
-    Client, ClientError, DeviceKey, Format, Generated, IdpClient, RequestSigner, Revocation, TokenFile,
-    TokenManager,
+    Client, ClientError, DeviceKey, Format, Generated, IdpClient, PromptReason, RequestSigner, Revocation,
+    TokenFile, TokenManager,
 };
 use slipgate_proto::SlipRequest;
 
@@ -53,9 +53,18 @@ fn tokens(
 ) -> anyhow::Result<TokenManager> {
     let idp = idp_client(resolved, http, device);
     let manager = TokenManager::new(idp, Some(TokenFile::new(&resolved.token_file)))?;
+    let profile = resolved.profile.clone();
     Ok(if prompt::interactive() {
-        manager.with_prompt(Arc::new(|username| {
-            eprintln!("Your session has expired; log in again.");
+        manager.with_prompt(Arc::new(move |reason, username| {
+            match reason {
+                PromptReason::NotLoggedIn => {
+                    eprintln!("Not logged in (profile {profile}); log in, or run `slipgate login` first.")
+                }
+                PromptReason::WrongTokenType => {
+                    eprintln!("The stored tokens do not fit this profile's signing key; log in again.")
+                }
+                _ => eprintln!("Your session has expired; log in again."),
+            }
             match prompt::credentials(username) {
                 Ok(c) => Some(c),
                 Err(e) => {
@@ -307,7 +316,21 @@ fn current_month() -> String {
 /// Turns client errors into messages that say what to do.
 pub fn explain(e: ClientError) -> anyhow::Error {
     match e {
-        ClientError::LoginRequired(why) => anyhow::anyhow!("{why}"),
+        ClientError::LoginRequired(why) => anyhow::anyhow!("not logged in: {why}"),
+        ClientError::Problem { status, problem, .. } if !problem.errors.is_empty() => {
+            // Each field on its own line, as a form would show it.
+            let mut text = format!("{status} {}: {}", problem.code, problem.detail);
+            for field in &problem.errors {
+                text.push_str(&format!("\n  - {}: {}", field.field, field.message));
+            }
+            anyhow::anyhow!(text)
+        }
+        e @ ClientError::TlsVerification { .. } => {
+            anyhow::anyhow!("{e} (--ca or the profile's ca_file names the CA file to trust)")
+        }
+        e @ ClientError::WrongService { .. } => {
+            anyhow::anyhow!("{e} (--api takes the API's URL, --idp the identity server's)")
+        }
         ClientError::Grant { error, retry_after: Some(wait), .. } => {
             anyhow::anyhow!(
                 "the identity server refused ({error}); too many attempts, retry in {} s",

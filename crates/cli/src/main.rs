@@ -58,6 +58,7 @@ enum Command {
     ///
     /// Example: slipgate login --username alice
     /// Example: printf '%s\n' "$PASSWORD" | slipgate login --username alice --password-stdin
+    #[command(verbatim_doc_comment)]
     Login {
         #[command(flatten)]
         client: profile::ClientArgs,
@@ -71,6 +72,7 @@ enum Command {
     ///
     /// Example: slipgate logout
     /// Example: slipgate logout --profile staging
+    #[command(verbatim_doc_comment)]
     Logout {
         #[command(flatten)]
         client: profile::ClientArgs,
@@ -79,6 +81,7 @@ enum Command {
     ///
     /// Example: slipgate generate --emp-id 01234 --emp-code ENG --emp-name 'Alice Example' --grade 7.1 --working-days 24
     /// Example: slipgate generate ... --format pdf --out slip.pdf
+    #[command(verbatim_doc_comment)]
     Generate {
         #[command(flatten)]
         client: profile::ClientArgs,
@@ -205,10 +208,29 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(dispatch(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", render(&e));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `e` and its causes, `outer: cause: …`, each said once: an error that
+/// prints its source and also returns it from `source()` (common in the
+/// libraries below) would otherwise repeat it ("Address already in use …
+/// Address already in use").
+fn render(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if part.is_empty() || text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<()> {

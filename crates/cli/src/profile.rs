@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
 use serde::{Deserialize, Serialize};
+use slipgate_client::origin::{Service, parse_origin};
 
 /// Where a client talks to and with which key.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -77,6 +78,8 @@ pub struct ClientArgs {
 /// A profile with every field the command needs.
 #[derive(Debug, Clone)]
 pub struct Resolved {
+    /// The profile's name (or file), as given to `--profile`.
+    pub profile: String,
     pub api_url: String,
     pub idp_url: String,
     pub ca_file: Option<PathBuf>,
@@ -201,6 +204,7 @@ impl ClientArgs {
                 path.display()
             )
         })?;
+        checked_origin(&api_url, Service::Api, self.api.is_some(), "--api", "api_url", &path)?;
         Ok(PinTarget {
             api_url,
             ca_file: self.ca.clone().or(p.ca_file.clone()),
@@ -238,9 +242,16 @@ impl ClientArgs {
         };
         let identity = self.identity(&p)?;
         let trust = self.trust(&path, &p)?;
+        let api_url = self.api.clone().or(p.api_url).ok_or_else(|| missing("API URL", "--api"))?;
+        let idp_url =
+            self.idp.clone().or(p.idp_url).ok_or_else(|| missing("identity server URL", "--idp"))?;
+        // Before any connection: a wrong URL is named here, not as a failed request.
+        checked_origin(&api_url, Service::Api, self.api.is_some(), "--api", "api_url", &path)?;
+        checked_origin(&idp_url, Service::IdentityServer, self.idp.is_some(), "--idp", "idp_url", &path)?;
         Ok(Resolved {
-            api_url: self.api.clone().or(p.api_url).ok_or_else(|| missing("API URL", "--api"))?,
-            idp_url: self.idp.clone().or(p.idp_url).ok_or_else(|| missing("identity server URL", "--idp"))?,
+            profile: self.profile.clone(),
+            api_url,
+            idp_url,
             ca_file: self.ca.clone().or(p.ca_file),
             signing: match (self.key_id.clone().or(p.key_id), self.key_file.clone().or(p.key_file)) {
                 (Some(key_id), Some(key_file)) => Signing::Registry { key_id, key_file },
@@ -257,6 +268,23 @@ impl ClientArgs {
     /// The HTTPS client for `resolved`: its CA, and its certificate for mutual TLS.
     pub fn https(resolved: &Resolved, timeout: std::time::Duration) -> anyhow::Result<reqwest::Client> {
         https_for(resolved.ca_file.as_deref(), resolved.identity.as_ref(), timeout)
+    }
+}
+
+/// Checks that `url` is an `https://` origin ([`parse_origin`]); the error
+/// says where the URL came from (`flag`, or `key` in the profile `path`).
+fn checked_origin(
+    url: &str,
+    service: Service,
+    from_flag: bool,
+    flag: &str,
+    key: &str,
+    path: &Path,
+) -> anyhow::Result<()> {
+    match parse_origin(url, service) {
+        Ok(_) => Ok(()),
+        Err(e) if from_flag => Err(anyhow!("{flag}: {e}")),
+        Err(e) => Err(anyhow!("{key} in the profile {}: {e}", path.display())),
     }
 }
 

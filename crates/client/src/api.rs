@@ -33,7 +33,10 @@ pub enum Generated {
 }
 
 /// An HTTPS client (rustls, aws-lc-rs, TLS 1.2/1.3) trusting `ca` when given,
-/// else the system roots. It offers HTTP/2 and HTTP/1.1.
+/// else the system roots. It offers HTTP/2 and HTTP/1.1. Its failures name
+/// their cause: [`ClientError::Refused`], [`ClientError::UnknownHost`],
+/// [`ClientError::TlsVerification`] (with the certificate's issuer and what
+/// was trusted).
 pub fn https_client(ca: Option<&Path>, timeout: Duration) -> Result<reqwest::Client, ClientError> {
     https_client_with(ca, None, timeout, false)
 }
@@ -56,34 +59,15 @@ pub(crate) fn https_client_with(
     timeout: Duration,
     http1_only: bool,
 ) -> Result<reqwest::Client, ClientError> {
-    let builder = reqwest::Client::builder().timeout(timeout).https_only(true);
+    let mut config = crate::tls::client_config(ca, identity)?;
+    config.alpn_protocols =
+        if http1_only { vec![b"http/1.1".to_vec()] } else { vec![b"h2".to_vec(), b"http/1.1".to_vec()] };
+    let builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .https_only(true)
+        .dns_resolver(crate::connect::SystemResolver)
+        .tls_backend_preconfigured(config);
     let builder = if http1_only { builder.http1_only() } else { builder };
-    let builder = match ca {
-        None => match identity {
-            None => builder,
-            Some((cert, key)) => {
-                let mut pem = std::fs::read(cert)
-                    .map_err(|e| ClientError::Config(format!("cannot read {}: {e}", cert.display())))?;
-                pem.extend(
-                    std::fs::read(key)
-                        .map_err(|e| ClientError::Config(format!("cannot read {}: {e}", key.display())))?,
-                );
-                let identity = reqwest::Identity::from_pem(&pem)
-                    .map_err(|e| ClientError::Config(format!("unusable client certificate or key: {e}")))?;
-                builder.identity(identity)
-            }
-        },
-        Some(ca) => {
-            let mut config = slipgate_proto::tls::client_config(ca, identity)
-                .map_err(|e| ClientError::Config(e.to_string()))?;
-            config.alpn_protocols = if http1_only {
-                vec![b"http/1.1".to_vec()]
-            } else {
-                vec![b"h2".to_vec(), b"http/1.1".to_vec()]
-            };
-            builder.tls_backend_preconfigured(config)
-        }
-    };
     builder.build().map_err(|e| ClientError::Config(format!("cannot build the HTTPS client: {e}")))
 }
 
@@ -114,8 +98,8 @@ impl Client {
         signer: RequestSigner,
         tokens: Arc<TokenManager>,
     ) -> Result<Self, ClientError> {
-        let slip_url = reqwest::Url::parse(api_url)
-            .and_then(|u| u.join(slipgate_proto::SLIP_PATH))
+        let slip_url = crate::origin::parse_origin(api_url, crate::origin::Service::Api)?
+            .join(slipgate_proto::SLIP_PATH)
             .map_err(|e| ClientError::Config(format!("invalid API URL `{api_url}`: {e}")))?;
         if signer.token_type() != tokens.token_type() {
             // The API refuses a bound token signed by a registry key, and an
@@ -293,7 +277,17 @@ impl Client {
         let created = match &self.verifier {
             Some(verifier) => match verifier.verify(&sent, status.as_u16(), &headers, &bytes).await {
                 Ok(verified) => Some(verified.created),
-                Err(e) => return (Err(e), None),
+                Err(e) => {
+                    let origin = self.slip_url.origin().ascii_serialization();
+                    let diagnosed = crate::origin::wrong_service(
+                        &origin,
+                        crate::origin::Service::Api,
+                        status.as_u16(),
+                        &headers,
+                        &bytes,
+                    );
+                    return (Err(diagnosed.unwrap_or(e)), None);
+                }
             },
             None => None,
         };

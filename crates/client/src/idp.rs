@@ -66,7 +66,8 @@ impl IdpClient {
     }
 
     fn url(&self, path: &str) -> Result<reqwest::Url, ClientError> {
-        reqwest::Url::parse(&format!("{}{path}", self.idp_url))
+        crate::origin::parse_origin(&self.idp_url, crate::origin::Service::IdentityServer)?
+            .join(path)
             .map_err(|e| ClientError::Config(format!("invalid identity server URL `{}`: {e}", self.idp_url)))
     }
 
@@ -106,13 +107,13 @@ impl IdpClient {
         if status.is_success() {
             return Ok(());
         }
-        Err(oauth_error(status, None, &body))
+        Err(self.oauth_error(status, None, &body))
     }
 
     async fn grant(&self, form: &[(&str, &str)]) -> Result<TokenSet, ClientError> {
         let (status, retry, body) = self.post(oauth::TOKEN_PATH, form, true).await?;
         if !status.is_success() {
-            return Err(oauth_error(status, retry, &body));
+            return Err(self.oauth_error(status, retry, &body));
         }
         let t: TokenResponse = serde_json::from_slice(&body)
             .map_err(|_| ClientError::InvalidResponse("token endpoint answer is not RFC 6749 JSON".into()))?;
@@ -185,9 +186,26 @@ impl IdpClient {
     }
 }
 
-fn oauth_error(status: reqwest::StatusCode, retry: Option<std::time::Duration>, body: &[u8]) -> ClientError {
-    match serde_json::from_slice::<OAuthErrorBody>(body) {
-        Ok(e) => ClientError::Grant { error: e.error, description: e.error_description, retry_after: retry },
-        Err(_) => ClientError::InvalidResponse(format!("the identity server answered {status}")),
+impl IdpClient {
+    /// The error of a refused grant or revocation (RFC 6749 §5.2), or, when
+    /// the answer is the API's, an error saying the URL names the API.
+    fn oauth_error(
+        &self,
+        status: reqwest::StatusCode,
+        retry: Option<std::time::Duration>,
+        body: &[u8],
+    ) -> ClientError {
+        let idp = crate::origin::Service::IdentityServer;
+        if let Some(e) =
+            crate::origin::wrong_service(&self.idp_url, idp, status.as_u16(), &HeaderMap::new(), body)
+        {
+            return e;
+        }
+        match serde_json::from_slice::<OAuthErrorBody>(body) {
+            Ok(e) => {
+                ClientError::Grant { error: e.error, description: e.error_description, retry_after: retry }
+            }
+            Err(_) => ClientError::InvalidResponse(format!("the identity server answered {status}")),
+        }
     }
 }

@@ -27,6 +27,13 @@
 //!   on first use in a [`PinStore`] (re-pinned after an announced rotation
 //!   with [`PinStore::repin`], `slipgate keys pin`).
 //!
+//! - Failures name their cause: [`ClientError::Refused`] (retried),
+//!   [`ClientError::UnknownHost`] and [`ClientError::TlsVerification`] (with
+//!   the certificate's issuer and the CA file checked against; not retried),
+//!   [`ClientError::InvalidUrl`] before any connection ([`origin`]), and
+//!   [`ClientError::WrongService`] when the identity server's URL is used as
+//!   the API's or the reverse.
+//!
 //! A complete program is `examples/generate_slip.rs`.
 //!
 //! ```
@@ -46,15 +53,18 @@
 
 mod api;
 pub mod builder;
+mod connect;
 pub mod device;
 mod error;
 mod files;
 mod idp;
+pub mod origin;
 pub mod pins;
 pub mod response;
 mod retry;
 mod signer;
 pub mod skew;
+mod tls;
 mod tokens;
 
 pub use api::{Client, Format, Generated, https_client, https_client_mtls};
@@ -72,5 +82,6 @@ pub use signer::{
 };
 pub use skew::OffsetClock;
 pub use tokens::{
-    Credentials, Logout, PUBLIC_CLIENT_ID, Password, Prompt, Revocation, TokenFile, TokenManager, TokenSet,
+    Credentials, Logout, PUBLIC_CLIENT_ID, Password, Prompt, PromptReason, Revocation, TokenFile,
+    TokenManager, TokenSet,
 };

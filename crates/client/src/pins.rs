@@ -283,17 +283,31 @@ fn create_private_dir(dir: &Path) -> Result<(), ClientError> {
 
 /// `<api_url>/.well-known/slipgate-keys`.
 pub fn keys_url(api_url: &str) -> Result<reqwest::Url, ClientError> {
-    reqwest::Url::parse(api_url)
-        .and_then(|u| u.join("/.well-known/slipgate-keys"))
+    crate::origin::parse_origin(api_url, crate::origin::Service::Api)?
+        .join("/.well-known/slipgate-keys")
         .map_err(|e| ClientError::Config(format!("cannot derive the keys URL from `{api_url}`: {e}")))
 }
 
 /// Fetches the key set served at `url`, bounded in size.
 pub async fn fetch_keys(http: &reqwest::Client, url: &reqwest::Url) -> Result<Jwks, ClientError> {
     let refused = |why: String| ClientError::ResponseSignature(why);
-    let response = http.get(url.clone()).send().await.map_err(|e| ClientError::transport(&e))?;
+    let mut response = http.get(url.clone()).send().await.map_err(|e| ClientError::transport(&e))?;
     if !response.status().is_success() {
-        return Err(refused(format!("the API's keys answered {}", response.status())));
+        let status = response.status();
+        let headers = response.headers().clone();
+        // An error document, read (bounded) only to say what answered.
+        let mut body = Vec::new();
+        while let Ok(Some(chunk)) = response.chunk().await {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_KEYS_DOCUMENT {
+                break;
+            }
+        }
+        let body = &body[..body.len().min(MAX_KEYS_DOCUMENT)];
+        let origin = url.origin().ascii_serialization();
+        let api = crate::origin::Service::Api;
+        return Err(crate::origin::wrong_service(&origin, api, status.as_u16(), &headers, body)
+            .unwrap_or_else(|| refused(format!("the API's keys answered {status}"))));
     }
     if response.content_length().is_some_and(|n| n > MAX_KEYS_DOCUMENT as u64) {
         return Err(refused("the API's key set is too large".into()));

@@ -11,6 +11,11 @@
 //!   transport failures (refused or reset connections, timeouts): jittered
 //!   exponential backoff, or `Retry-After` when the server sent one.
 //!
+//! A host name that does not resolve and a certificate that does not verify
+//! are reported at once ([`ClientError::UnknownHost`],
+//! [`ClientError::TlsVerification`]): another attempt a second later meets
+//! the same answer.
+//!
 //! Bulk callers can let `429`s not count as attempts at all
 //! ([`RetryPolicy::with_rate_limit_budget`]): they then go exactly as fast as
 //! the server's quota allows.
@@ -125,7 +130,7 @@ impl RetryPolicy {
                 Some(wait) => self.after(*wait, unit),
                 None => self.backoff(attempt, unit),
             }),
-            ClientError::Transport(_) => Some(self.backoff(attempt, unit)),
+            e if e.is_transient_transport() => Some(self.backoff(attempt, unit)),
             _ => None,
         }
     }

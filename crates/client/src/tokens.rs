@@ -132,8 +132,22 @@ pub enum Revocation {
     Failed(ClientError),
 }
 
-/// Asks the user for credentials (a terminal prompt); `None` when impossible.
-pub type Prompt = Arc<dyn Fn(Option<&str>) -> Option<Credentials> + Send + Sync>;
+/// Why a [`Prompt`] is asked for credentials, so it can tell the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PromptReason {
+    /// There are no stored tokens: the first login (or after a logout).
+    NotLoggedIn,
+    /// The session ended and the refresh token was refused.
+    SessionExpired,
+    /// The stored tokens are of the other kind (bearer where the profile now
+    /// signs with a device key, or the reverse).
+    WrongTokenType,
+}
+
+/// Asks the user for credentials (a terminal prompt), saying why, with the
+/// username last used when known; `None` when impossible.
+pub type Prompt = Arc<dyn Fn(PromptReason, Option<&str>) -> Option<Credentials> + Send + Sync>;
 
 /// Holds the current tokens and renews them.
 pub struct TokenManager {
@@ -230,12 +244,12 @@ impl TokenManager {
     /// the stored one is not of [`Self::token_type`] (a bearer token where the
     /// profile now has a device key, or the reverse: the API would refuse it).
     pub async fn access_token(&self) -> Result<String, ClientError> {
-        let username = match self.tokens.lock().await.as_ref() {
+        let (reason, username) = match self.tokens.lock().await.as_ref() {
             Some(set) if set.token_type == self.token_type() => return Ok(set.access_token.clone()),
-            Some(set) => Some(set.username.clone()).filter(|u| !u.is_empty()),
-            None => None,
+            Some(set) => (PromptReason::WrongTokenType, Some(set.username.clone()).filter(|u| !u.is_empty())),
+            None => (PromptReason::NotLoggedIn, None),
         };
-        self.reprompt(username.as_deref()).await
+        self.reprompt(reason, username.as_deref()).await
     }
 
     /// The API refused `rejected` as `token_invalid`: refresh, else re-prompt.
@@ -261,25 +275,30 @@ impl TokenManager {
                 }
             }
         }
-        self.reprompt(username.as_deref()).await
+        let reason = if username.is_some() || self.tokens.lock().await.is_some() {
+            PromptReason::SessionExpired
+        } else {
+            PromptReason::NotLoggedIn
+        };
+        self.reprompt(reason, username.as_deref()).await
     }
 
-    async fn reprompt(&self, username: Option<&str>) -> Result<String, ClientError> {
+    async fn reprompt(&self, reason: PromptReason, username: Option<&str>) -> Result<String, ClientError> {
         let Some(prompt) = &self.prompt else {
-            let why = match self.tokens.lock().await.as_ref() {
-                Some(set) if set.token_type != self.token_type() => format!(
+            let why = match (reason, self.tokens.lock().await.as_ref()) {
+                (_, Some(set)) if set.token_type != self.token_type() => format!(
                     "the stored token is a {} token, but this profile signs as {}; run `slipgate login`",
                     set.token_type,
                     self.token_type().scheme()
                 ),
-                Some(_) => "the session expired and cannot be refreshed; run `slipgate login`".into(),
-                None => "no stored tokens; run `slipgate login`".into(),
+                (PromptReason::NotLoggedIn, _) | (_, None) => "no stored tokens; run `slipgate login`".into(),
+                _ => "the session expired and cannot be refreshed; run `slipgate login`".into(),
             };
             return Err(ClientError::LoginRequired(why));
         };
         let prompt = prompt.clone();
         let username = username.map(str::to_owned);
-        let credentials = tokio::task::spawn_blocking(move || prompt(username.as_deref()))
+        let credentials = tokio::task::spawn_blocking(move || prompt(reason, username.as_deref()))
             .await
             .map_err(|e| ClientError::Config(e.to_string()))?
             .ok_or_else(|| ClientError::LoginRequired("no credentials given".into()))?;

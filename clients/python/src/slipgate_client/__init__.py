@@ -17,8 +17,10 @@ from .client import AsyncClient, Client
 from .errors import (
     AuthError,
     BadRequest,
+    ConnectionRefused,
     Forbidden,
     GrantError,
+    InvalidUrl,
     LoginRequired,
     NotBound,
     RateLimited,
@@ -26,9 +28,12 @@ from .errors import (
     ServerError,
     ServerKeysChanged,
     SlipgateError,
+    TlsVerificationError,
     TransportError,
     Unavailable,
+    UnknownHost,
     ValidationFailed,
+    WrongService,
 )
 from .keys import DeviceKey, RegistryKey
 from .verify import ServerKeys
@@ -38,9 +43,11 @@ __all__ = [
     "AuthError",
     "BadRequest",
     "Client",
+    "ConnectionRefused",
     "DeviceKey",
     "Forbidden",
     "GrantError",
+    "InvalidUrl",
     "LoginRequired",
     "NotBound",
     "RateLimited",
@@ -50,8 +57,11 @@ __all__ = [
     "ServerKeys",
     "ServerKeysChanged",
     "SlipgateError",
+    "TlsVerificationError",
     "TransportError",
     "Unavailable",
+    "UnknownHost",
     "ValidationFailed",
+    "WrongService",
     "__version__",
 ]

@@ -17,16 +17,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, TypeAlias, TypeVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
+from ._transport import DESCRIBE, parse_origin
 from .errors import (
     LoginRequired,
     NotBound,
     RateLimited,
+    ResponseVerificationError,
     ServerError,
     SlipgateError,
     TransportError,
     Unavailable,
+    WrongService,
     from_grant_error,
     from_problem,
 )
@@ -66,9 +69,11 @@ class Reply:
 
 @dataclass(frozen=True)
 class Failed:
-    """The request got no answer (connection, TLS, timeout, an oversized body)."""
+    """The request got no answer (connection, TLS, timeout, an oversized body); ``error`` is
+    the typed cause when the driver could name it."""
 
     why: str
+    error: TransportError | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,7 @@ class Tokens:
 def _send(request: Send) -> Generator[Op, object, Reply]:
     result = yield request
     if isinstance(result, Failed):
-        raise TransportError("transport", result.why)
+        raise result.error or TransportError("transport", result.why)
     assert isinstance(result, Reply)
     return result
 
@@ -180,11 +185,9 @@ class Session:
         clock: Callable[[], float],
         client_id: str | None,
     ) -> None:
-        for url in (api_url, idp_url):
-            if urlsplit(url).scheme != "https":
-                raise ValueError(f"{url} is not an https URL (Slipgate speaks TLS only)")
-        self.api_url = api_url.rstrip("/")
-        self.idp_url = idp_url.rstrip("/")
+        # Before any connection: InvalidUrl (a ValueError) says what to write instead.
+        self.api_url = parse_origin(api_url, "api")
+        self.idp_url = parse_origin(idp_url, "idp")
         self.registry_key = registry_key
         self.device_key_file = Path(device_key_file) if device_key_file is not None else None
         self.device_key: DeviceKey | None = None
@@ -219,6 +222,16 @@ class Session:
         reply = yield from _send(Send("POST", url, headers, body))
         if reply.status != 200:
             doc = _grant_error_body(reply)
+            if _is_problem(doc):
+                raise WrongService(
+                    self.idp_url,
+                    DESCRIBE["idp"],
+                    DESCRIBE["api"],
+                    f"it answered {reply.status} with a Slipgate problem ({doc.get('code')!r}) where the "
+                    "identity server answers OAuth errors; pass the API's URL as api_url and the identity "
+                    "server's as idp_url",
+                    status=reply.status,
+                )
             raise from_grant_error(reply.status, doc, retry_after(reply))
         return self._tokens(reply, bound)
 
@@ -323,7 +336,9 @@ class Session:
     def _fetch_server_keys(self) -> Generator[Op, object, dict[str, bytes]]:
         reply = yield from _send(Send("GET", self.api_url + KEYS_PATH, [("Accept", "application/json")], b""))
         if reply.status != 200:
-            raise refused(f"fetching the server keys answered {reply.status}", reply.status)
+            raise self._wrong_api(reply) or refused(
+                f"fetching the server keys answered {reply.status}", reply.status
+            )
         return parse_jwks(reply.body)
 
     def repin(self) -> Flow[list[str]]:
@@ -335,11 +350,37 @@ class Session:
         trust.pin(served)
         return sorted(served)
 
+    def _wrong_api(self, reply: Reply) -> WrongService | None:
+        """When an answer that should be the API's is the identity server's: unsigned, and an
+        OAuth error (the API signs every answer and sends RFC 9457 problems)."""
+        if reply.header("signature") is not None:
+            return None
+        try:
+            doc = _json_object(reply.body, "the answer")
+        except ServerError:
+            return None
+        error = doc.get("error")
+        if not isinstance(error, str) or _is_problem(doc):
+            return None
+        return WrongService(
+            self.api_url,
+            DESCRIBE["api"],
+            DESCRIBE["idp"],
+            f"it answered {reply.status} with an unsigned OAuth error ({error!r}) where the API signs every "
+            "answer; pass the identity server's URL as idp_url and the API's as api_url",
+            status=reply.status,
+        )
+
     def _verify(self, request: Message, reply: Reply) -> Flow[None]:
         trust = self.server_keys
         if trust is None:  # dangerously_skip_response_verification
             return None
-        keyid, _, signature, base = check_response(request, LABEL, reply.status, reply.headers, reply.body)
+        try:
+            keyid, _, signature, base = check_response(
+                request, LABEL, reply.status, reply.headers, reply.body
+            )
+        except ResponseVerificationError as e:
+            raise self._wrong_api(reply) or e from None
         keys = trust.keys
         if keys is None:
             served = yield from self._fetch_server_keys()
@@ -409,6 +450,16 @@ def _api_error(reply: Reply) -> SlipgateError:
     else:
         problem = {}
     return from_problem(reply.status, problem, retry_after(reply))
+
+
+def _is_problem(doc: Mapping[str, Any]) -> bool:
+    """An RFC 9457 problem as the Slipgate API writes it."""
+    kind = doc.get("type")
+    return (
+        isinstance(doc.get("code"), str)
+        and isinstance(kind, str)
+        and kind.startswith("urn:slipgate:problem:")
+    )
 
 
 def _grant_error_body(reply: Reply) -> dict[str, Any]:

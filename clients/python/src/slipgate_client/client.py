@@ -36,6 +36,7 @@ from ._session import (
     default_clock,
     headers_of,
 )
+from ._transport import certificate_names, is_certificate_failure, transport_error
 from ._version import __version__
 from .keys import DeviceKey, RegistryKey
 from .verify import ServerKeys
@@ -136,6 +137,8 @@ class _Base:
         )
         tls = ssl.create_default_context(cafile=os.fspath(ca) if ca else None)
         tls.minimum_version = ssl.TLSVersion.TLSv1_2
+        self._trusted = f"the CA file {os.fspath(ca)}" if ca else "the system's trusted roots"
+        self._timeout = timeout
         self._connect(tls, timeout)
 
     def _connect(self, tls: ssl.SSLContext, timeout: float) -> None:
@@ -210,7 +213,8 @@ class Client(_Base):
                         return Failed(f"the answer is larger than {MAX_BODY} bytes")
                 return Reply(r.status_code, headers_of(r.headers.raw), bytes(body))
         except httpx.HTTPError as e:
-            return Failed(f"{type(e).__name__}: {e}")
+            names = certificate_names(op.url, self._timeout) if is_certificate_failure(e) else (None, None)
+            return Failed(f"{type(e).__name__}: {e}", transport_error(e, op.url, self._trusted, names))
 
     def login(self, username: str, password: str, *, scope: str | None = None) -> None:
         """Password grant. Without a registry key: a device key (made now, or loaded from
@@ -326,7 +330,10 @@ class AsyncClient(_Base):
                         return Failed(f"the answer is larger than {MAX_BODY} bytes")
                 return Reply(r.status_code, headers_of(r.headers.raw), bytes(body))
         except httpx.HTTPError as e:
-            return Failed(f"{type(e).__name__}: {e}")
+            names: tuple[str | None, str | None] = (None, None)
+            if is_certificate_failure(e):
+                names = await asyncio.to_thread(certificate_names, op.url, self._timeout)
+            return Failed(f"{type(e).__name__}: {e}", transport_error(e, op.url, self._trusted, names))
 
     async def login(self, username: str, password: str, *, scope: str | None = None) -> None:
         await self._run(self._session.login(username, password, scope))

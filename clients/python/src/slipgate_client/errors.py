@@ -13,8 +13,10 @@ from typing import Any
 __all__ = [
     "AuthError",
     "BadRequest",
+    "ConnectionRefused",
     "Forbidden",
     "GrantError",
+    "InvalidUrl",
     "LoginRequired",
     "NotBound",
     "RateLimited",
@@ -22,9 +24,12 @@ __all__ = [
     "ServerError",
     "ServerKeysChanged",
     "SlipgateError",
+    "TlsVerificationError",
     "TransportError",
     "Unavailable",
+    "UnknownHost",
     "ValidationFailed",
+    "WrongService",
 ]
 
 
@@ -82,7 +87,8 @@ class BadRequest(SlipgateError):
 
 
 class ValidationFailed(SlipgateError):
-    """422 ``validation_failed``; ``errors`` is the server's list of ``{field, message}``."""
+    """422 ``validation_failed``; ``errors`` is the server's list of ``{field, message}``, which
+    the message lists too (``… (emp_code: …; emp_name: …)``)."""
 
     def __init__(
         self,
@@ -96,6 +102,9 @@ class ValidationFailed(SlipgateError):
     ) -> None:
         super().__init__(code, detail, status=status, request_id=request_id, title=title)
         self.errors = errors
+        if errors:
+            fields = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+            self.args = (f"{self.args[0]} ({fields})",)
 
 
 class RateLimited(SlipgateError):
@@ -139,7 +148,75 @@ class ServerError(SlipgateError):
 
 
 class TransportError(SlipgateError):
-    """No answer: connection refused, TLS failure, timeout. ``status`` is 0."""
+    """No answer: connection refused, TLS failure, timeout. ``status`` is 0. The subclasses below
+    name the causes that have a fix of their own; others (a reset, a timeout) are this class."""
+
+
+class ConnectionRefused(TransportError):
+    """Nothing accepted the connection: the server is down, or the URL's host or port is wrong.
+    ``address`` is ``host:port``."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(
+            "connection_refused",
+            f"connection refused by {address}: is the server running, and is this its address and port?",
+        )
+        self.address = address
+
+
+class UnknownHost(TransportError):
+    """The URL's host name does not resolve (DNS)."""
+
+    def __init__(self, host: str, why: str) -> None:
+        super().__init__("unknown_host", f"unknown host {host!r}: the name does not resolve (DNS: {why})")
+        self.host = host
+
+
+class TlsVerificationError(TransportError):
+    """The server's certificate failed verification: issued by a CA the client does not trust,
+    expired, or not valid for the host. ``issuer`` and ``subject`` (RFC 4514) are the
+    certificate's, when it could be read; ``trusted`` says what it was checked against."""
+
+    def __init__(
+        self,
+        address: str,
+        reason: str,
+        *,
+        issuer: str | None,
+        subject: str | None,
+        trusted: str,
+    ) -> None:
+        names = ""
+        if issuer is not None:
+            names = f" (subject `{subject}`, issued by `{issuer}`)" if subject else f" (issued by `{issuer}`)"
+        super().__init__(
+            "tls_verification",
+            f"TLS verification of {address} failed: the server's certificate{names} was checked against "
+            f"{trusted}: {reason}",
+        )
+        self.address = address
+        self.reason = reason
+        self.issuer = issuer
+        self.subject = subject
+        self.trusted = trusted
+
+
+class InvalidUrl(SlipgateError, ValueError):
+    """A base URL that cannot name a Slipgate service: not ``https://``, or with a path, query,
+    fragment or credentials. Raised by the constructor, before any connection."""
+
+
+class WrongService(SlipgateError):
+    """The URL given for one service answers like the other: the identity server's URL used as
+    the API's (it answers unsigned OAuth errors) or the API's as the identity server's (it
+    answers Slipgate problems). ``expected`` and ``found`` name the two."""
+
+    def __init__(self, url: str, expected: str, found: str, evidence: str, *, status: int = 0) -> None:
+        super().__init__(
+            "wrong_service", f"{url} looks like {found}, not {expected}: {evidence}", status=status
+        )
+        self.expected = expected
+        self.found = found
 
 
 class ResponseVerificationError(SlipgateError):

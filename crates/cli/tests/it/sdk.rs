@@ -95,7 +95,8 @@ async fn generate_against_a_closed_port_gives_up_after_bounded_retries() {
         .build()
         .unwrap();
     let err = client.generate(&seed(), Format::Json).await.unwrap_err();
-    assert!(matches!(err, ClientError::Transport(_)), "{err}");
+    assert!(matches!(err, ClientError::Refused { .. }), "{err}");
+    assert!(err.to_string().contains(&format!("connection refused by {closed}")), "{err}");
     api.stop().await;
 }
 

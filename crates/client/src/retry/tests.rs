@@ -63,6 +63,24 @@ fn service_unavailable_and_transport_errors_are_retried() {
         Some(Duration::from_secs(2))
     );
     assert!(policy.delay(1, &ClientError::Transport("cannot connect".into()), 0.5).is_some());
+    assert!(policy.delay(1, &ClientError::Refused { addr: "127.0.0.1:9".into() }, 0.5).is_some());
+}
+
+#[test]
+fn never_retries_an_unknown_host_or_a_refused_certificate() {
+    let policy = attempts(10);
+    let dns = ClientError::UnknownHost { host: "nonexistent.invalid".into(), detail: "no such name".into() };
+    assert_eq!(policy.delay(1, &dns, 0.5), None);
+    let tls = ClientError::TlsVerification {
+        addr: "127.0.0.1:8443".into(),
+        reason: "its issuer is not a trusted CA".into(),
+        issuer: Some("CN=Other CA".into()),
+        subject: None,
+        trusted: "the CA file ca.pem".into(),
+    };
+    assert_eq!(policy.delay(1, &tls, 0.5), None);
+    let url = ClientError::InvalidUrl { service: "API", url: "http://h/".into(), why: "http".into() };
+    assert_eq!(policy.delay(1, &url, 0.5), None);
 }
 
 #[test]
