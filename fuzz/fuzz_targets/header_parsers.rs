@@ -1,6 +1,7 @@
 //! Arbitrary bytes into the Signature-Input / Signature / Content-Digest parsers, and, when a
-//! signature parses, into the signature base builder; the fast `Signature-Input` path is checked
-//! against the general parser on every input, also with the input spliced in as the value of
+//! signature parses, into the signature base builder; the fast `Signature-Input` and
+//! `Content-Digest` paths are checked against the general parser on every input (the digest's
+//! also with the input as a `sha-256` member's base64), also with the input spliced in as the value of
 //! the key-binding parameters `tag` and `pub` (SPEC §3.2.1, §4); the raw keys that parse go
 //! through the raw-key import.
 #![no_main]
@@ -9,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use slipgate_httpsig::{
     base::{Message, signature_base},
     binding::{BOUND_REQUEST_TAG, BoundKey, Htsk, TOKEN_REQUEST_TAG, parse_tagged_signature},
-    digest::verify_content_digest,
+    digest::{verify_content_digest, verify_content_digest_general},
     params::{parse_signature_headers, parse_signature_input, parse_signature_input_general},
 };
 
@@ -17,7 +18,15 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     // Split the input in two so the label-matching paths are reached too.
     let (input, signature) = text.split_once('\n').unwrap_or((&text, "sig1=:AAAA:"));
-    let _ = verify_content_digest(Some(input), signature.as_bytes());
+    assert_eq!(
+        verify_content_digest(Some(input), signature.as_bytes()),
+        verify_content_digest_general(Some(input), signature.as_bytes())
+    );
+    let member = format!("sha-256=:{input}:");
+    assert_eq!(
+        verify_content_digest(Some(&member), signature.as_bytes()),
+        verify_content_digest_general(Some(&member), signature.as_bytes())
+    );
     // The fast path for the common form must agree with the general parser.
     assert_eq!(parse_signature_input(input), parse_signature_input_general(input));
     let head =

@@ -8,13 +8,28 @@
 //! cargo bench -p slipgate-cli --bench e2e -- --soak 15m --closed-loop   # sustained peak, defaults
 //! cargo bench -p slipgate-cli --bench e2e -- --redis       # memory vs Redis stores, round trips
 //! cargo bench -p slipgate-cli --bench e2e -- --test        # quick mode (CI): a few seconds
-//! cargo bench -p slipgate-cli --bench e2e -- --binding     # device key + bound token vs registry HMAC
+//! cargo bench -p slipgate-cli --bench e2e -- --paths       # JSON, PDF and key-bound (HTTPSig) slips
+//! cargo bench -p slipgate-cli --bench e2e -- --tail        # half-peak p99, three runs beside bare
 //! ```
 //!
+//! The default run alternates three servers — full, baseline and **bare** — three rounds each,
+//! and measures the **crypto floor** on the server's core between rounds: one HMAC verification
+//! of a request's signature base, SHA-256 of its body and one Ed25519 signature of a response's
+//! base (`--crypto-floor`; the criterion twin is the `crypto_floor` group of
+//! `cargo bench -p slipgate-httpsig`). Bare is TLS, HTTP and the slip handler's JSON slip
+//! with no security headers, no response signature, no audit line, no metrics and no guard
+//! (`slipgate bench --danger-accept-unsigned-responses` drives it): the ceiling. Every run also
+//! reports what else used the two cores (`/proc/stat`), steal, and the run-queue delay of the
+//! server's and the generator's threads (`schedstat`), the evidence for a tail that is not the
+//! server's. Environment: `SLIPGATE_E2E_WARMUP` (default 2s), `SLIPGATE_E2E_RATE` (the
+//! fixed rate instead of half the measured peak), `SLIPGATE_E2E_SCHED="chrt -f 1"` (as root:
+//! every process the harness starts at real-time priority, the tail experiment), `SLIPGATE_E2E_PERF=DIR` (a `perf record` of each run's server
+//! into DIR; `scripts/perf-components.py` sums it by component).
+//!
 //! The comparison and the soak sign with the registry key `dev-hmac` and a `Bearer` token (profile
-//! `hmac`). `--binding` runs the full server only, alternating that profile with dev's `default`
-//! profile — its device key (Ed25519) and a token bound to it, `Authorization: HTTPSig` — three
-//! rounds each, to measure what the per-request Ed25519 verification of bound tokens costs.
+//! `hmac`). `--paths` (also `--binding`) runs the full server only, alternating that profile asking
+//! for JSON, the same asking for PDF (`Accept: application/pdf`), and dev's `default` profile — its
+//! device key (Ed25519) and a token bound to it, `Authorization: HTTPSig` — three rounds each.
 //!
 //! Set-up, as the performance issue describes it: `slipgate dev` provides the
 //! identity server, the demo keys and a logged-in profile (it and the load
@@ -49,6 +64,12 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = if let Some(config) = flag_value(&args, "--serve-baseline") {
         serve_baseline(Path::new(&config))
+    } else if let Some(config) = flag_value(&args, "--serve-bare") {
+        serve_bare(Path::new(&config))
+    } else if args.iter().any(|a| a == "--crypto-floor") {
+        // Quick mode: a fiftieth of the iterations, enough to fail loudly.
+        let divisor = if args.iter().any(|a| a == "--test") { 50 } else { 1 };
+        crypto_floor(divisor).map(|floor| println!("{}", floor.to_json()))
     } else {
         let quick = args.iter().any(|a| a == "--test");
         let closed_loop = args.iter().any(|a| a == "--closed-loop");
@@ -62,8 +83,11 @@ fn main() -> ExitCode {
             // its steady size early in the soak and the rest shows whether anything else grows.
             Some(d) => parse_duration(&d)
                 .and_then(|d| Harness::start(quick, Some("60s"), false)?.soak(d, Some(2000))),
-            None if args.iter().any(|a| a == "--binding") => {
-                Harness::start(quick, Some("300s"), false).and_then(|h| h.binding())
+            None if args.iter().any(|a| a == "--binding" || a == "--paths") => {
+                Harness::start(quick, Some("300s"), false).and_then(|h| h.paths())
+            }
+            None if args.iter().any(|a| a == "--tail") => {
+                Harness::start(quick, Some("300s"), false).and_then(|h| h.tail())
             }
             None if args.iter().any(|a| a == "--redis") => {
                 Harness::start(quick, Some("300s"), true).and_then(|h| h.compare_redis())
@@ -94,7 +118,6 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
     use axum::Router;
     use axum::routing::post;
     use slipgate_api::{AppState, ConfigLoader, Listeners, respond, routes};
-    use slipgate_guard::token::TokenClaims;
     use slipgate_transport::{self as transport, ConnLimits, tls};
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -105,20 +128,7 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
         let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
         let state = AppState::from_config(&config)?;
-        let claims = TokenClaims {
-            sub: "alice".into(),
-            scope: "salaryslip:self".into(),
-            emp_id: Some("01234".into()),
-            // slipgate dev's alice, whose record `slipgate bench` sends (SPEC §3.4 self rule).
-            emp_code: Some("ENG".into()),
-            emp_name: Some("Alice Example".into()),
-            emp_grade: Some("7.1".into()),
-            exp: i64::MAX,
-            client_id: None,
-            username: Some("alice".into()),
-            cnf: None,
-            token_type: None,
-        };
+        let claims = alice_claims();
         let app = Router::new()
             .route(slipgate_proto::SLIP_PATH, post(routes::slip::generate).layer(axum::Extension(claims)))
             .route("/.well-known/slipgate-keys", axum::routing::get(routes::openapi::response_keys))
@@ -149,6 +159,168 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
     })
 }
 
+/// The claims the token layer would have proved for `slipgate dev`'s alice, whose record
+/// `slipgate bench` sends (SPEC §3.4 self rule).
+fn alice_claims() -> slipgate_guard::token::TokenClaims {
+    slipgate_guard::token::TokenClaims {
+        sub: "alice".into(),
+        scope: "salaryslip:self".into(),
+        emp_id: Some("01234".into()),
+        emp_code: Some("ENG".into()),
+        emp_name: Some("Alice Example".into()),
+        emp_grade: Some("7.1".into()),
+        exp: i64::MAX,
+        client_id: None,
+        username: Some("alice".into()),
+        cnf: None,
+        token_type: None,
+    }
+}
+
+/// Slips the bare server has answered (its only counter; read by the harness).
+static BARE_SERVED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The bare server, the ceiling: TLS, HTTP and the slip handler's JSON slip (strict parsing,
+/// validation, the slip, JSON) — no security headers, no response signature, no audit line,
+/// no metrics, no request id, no guard layers. One atomic counter, served as the one line of
+/// `/metrics` on the admin port, tells the harness how many slips it answered.
+fn serve_bare(config_file: &Path) -> anyhow::Result<()> {
+    use axum::Router;
+    use axum::routing::{get, post};
+    use slipgate_api::{AppState, ConfigLoader, Listeners, routes};
+    use slipgate_transport::{self as transport, ConnLimits, tls};
+    use std::sync::atomic::Ordering;
+
+    async fn slip(
+        state: axum::extract::State<AppState>,
+        request: axum::extract::Request,
+    ) -> axum::response::Response {
+        BARE_SERVED.fetch_add(1, Ordering::Relaxed);
+        axum::response::IntoResponse::into_response(routes::slip::generate(state, request).await)
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let config: slipgate_api::Config = ConfigLoader::new().file(config_file)?.load()?;
+        let state = AppState::from_config(&config)?;
+        let app = Router::new()
+            .route(slipgate_proto::SLIP_PATH, post(slip).layer(axum::Extension(alice_claims())))
+            .with_state(state);
+        let admin = Router::new().route(
+            "/metrics",
+            get(|| async {
+                format!(
+                    "slipgate_http_requests_total{{route=\"/generate/salaryslip\"}} {}\n",
+                    BARE_SERVED.load(Ordering::Relaxed)
+                )
+            }),
+        );
+        let (Some(cert), Some(key)) = (&config.tls.cert, &config.tls.key) else {
+            bail!("tls.cert and tls.key are required");
+        };
+        let tls = tls::server_config_with_client_ca(cert, key, None)?;
+        let limits = ConnLimits { header_timeout: config.limits.header_timeout.0, ..ConnLimits::default() };
+        let listeners = Listeners::bind(&config).await?;
+        let stop = || async {
+            if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                term.recv().await;
+            }
+        };
+        let admin = tokio::spawn(transport::serve_plain(listeners.admin, admin, limits.clone(), stop()));
+        transport::serve_tls(listeners.api, tls, app, limits, stop()).await;
+        admin.abort();
+        Ok(())
+    })
+}
+
+/// The crypto floor of one slip request, in µs per operation: what no implementation can skip.
+#[derive(Debug, Clone, Copy)]
+struct CryptoFloor {
+    hmac_verify_us: f64,
+    sha256_body_us: f64,
+    ed25519_sign_us: f64,
+}
+
+/// Sizes of the floor's inputs, as `slipgate bench` sends and the server answers: the request's
+/// signature base (six components and its parameters), the seed request's JSON body, the
+/// response's signature base (status, type, digest and the request's signature, `;req`).
+const FLOOR_REQUEST_BASE: usize = 392;
+const FLOOR_BODY: usize = 110;
+const FLOOR_RESPONSE_BASE: usize = 420;
+
+impl CryptoFloor {
+    fn total_us(&self) -> f64 {
+        self.hmac_verify_us + self.sha256_body_us + self.ed25519_sign_us
+    }
+
+    fn to_json(self) -> serde_json::Value {
+        serde_json::json!({
+            "hmac_verify_us": self.hmac_verify_us,
+            "sha256_body_us": self.sha256_body_us,
+            "ed25519_sign_us": self.ed25519_sign_us,
+        })
+    }
+
+    fn from_json(v: &serde_json::Value) -> anyhow::Result<Self> {
+        let f = |k: &str| v[k].as_f64().with_context(|| format!("crypto floor without {k}"));
+        Ok(Self {
+            hmac_verify_us: f("hmac_verify_us")?,
+            sha256_body_us: f("sha256_body_us")?,
+            ed25519_sign_us: f("ed25519_sign_us")?,
+        })
+    }
+}
+
+/// Times the three operations of the floor with aws-lc-rs (as the server uses it): the median
+/// of 7 batches each, in on-CPU time. `crates/httpsig/benches/verify.rs` (`crypto_floor`) is the criterion twin.
+fn crypto_floor(divisor: u32) -> anyhow::Result<CryptoFloor> {
+    use aws_lc_rs::{digest, hmac, rand::SecureRandom as _, signature::Ed25519KeyPair};
+    use std::hint::black_box;
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let mut secret = [0u8; 32];
+    rng.fill(&mut secret).map_err(|_| anyhow::anyhow!("no randomness"))?;
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &secret);
+    let request_base = vec![b'a'; FLOOR_REQUEST_BASE];
+    let tag = hmac::sign(&key, &request_base);
+    let body = vec![b'{'; FLOOR_BODY];
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| anyhow::anyhow!("ed25519 key"))?;
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| anyhow::anyhow!("ed25519 key"))?;
+    let response_base = vec![b'r'; FLOOR_RESPONSE_BASE];
+    // On-CPU time of this thread (ns, `schedstat`), not wall time: the server's figure is CPU
+    // time too, and on a shared machine wall time would count the floor's waits for a CPU.
+    let on_cpu_ns = || -> anyhow::Result<u64> {
+        let text = std::fs::read_to_string("/proc/thread-self/schedstat")?;
+        text.split_whitespace().next().and_then(|v| v.parse().ok()).context("unexpected schedstat")
+    };
+    let per_op = |n: u32, op: &dyn Fn()| -> anyhow::Result<f64> {
+        let n = (n / divisor).max(1);
+        let mut batches = Vec::new();
+        for _ in 0..7 {
+            let start = on_cpu_ns()?;
+            for _ in 0..n {
+                op();
+            }
+            batches.push(on_cpu_ns()?.saturating_sub(start) as f64 / 1e3 / f64::from(n));
+        }
+        batches.sort_by(f64::total_cmp);
+        Ok(batches[batches.len() / 2])
+    };
+    let failed = std::cell::Cell::new(false);
+    let hmac_verify_us = per_op(100_000, &|| {
+        failed.set(failed.get() | hmac::verify(&key, black_box(&request_base), tag.as_ref()).is_err());
+    })?;
+    let sha256_body_us = per_op(200_000, &|| {
+        black_box(digest::digest(&digest::SHA256, black_box(&body)));
+    })?;
+    let ed25519_sign_us = per_op(10_000, &|| {
+        black_box(pair.sign(black_box(&response_base)));
+    })?;
+    if failed.get() {
+        bail!("the floor's HMAC did not verify");
+    }
+    Ok(CryptoFloor { hmac_verify_us, sha256_body_us, ed25519_sign_us })
+}
+
 /// A child process killed on drop.
 struct Proc(Child);
 
@@ -177,7 +349,10 @@ struct Run {
     rps: f64,
     p50_ms: f64,
     p99_ms: f64,
+    p999_ms: f64,
     max_ms: f64,
+    /// What else ran on the machine during the run.
+    contention: Contention,
     non_200: u64,
     cpu_us_per_request: f64,
     hwm_kib: u64,
@@ -190,6 +365,50 @@ struct Run {
     /// Redis commands by name during the run (`INFO commandstats` delta), for
     /// [`Server::FullRedis`].
     redis_calls: std::collections::BTreeMap<String, u64>,
+}
+
+/// The columns of [`Run::row`].
+const RUN_HEADER: &str = "| run | requests/s | p50 | p99 | p99.9 | max | server CPU per request | peak RSS | generator busy | > 5 ms inside the server | others on the server's core | generator's core busy | steal | run-queue wait: server / generator |";
+const RUN_RULE: &str = "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+
+impl Run {
+    /// One Markdown row under [`RUN_HEADER`].
+    fn row(&self, name: &str) -> String {
+        let c = &self.contention;
+        format!(
+            "| {name} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.1} µs | {:.1} MiB | {:.0} % | {} | {:.0} % | {:.0} % | {:.1} % | {:.1} / {:.1} ms/s |",
+            self.rps,
+            self.p50_ms,
+            self.p99_ms,
+            self.p999_ms,
+            self.max_ms,
+            self.cpu_us_per_request,
+            self.hwm_kib as f64 / 1024.0,
+            100.0 * self.generator_busy,
+            self.slow_inside,
+            100.0 * c.others_on_server_core,
+            100.0 * c.generator_core_busy,
+            100.0 * c.steal,
+            c.server_wait_ms_per_s,
+            c.generator_wait_ms_per_s,
+        )
+    }
+}
+
+/// What else used the two cores during a run: the evidence for a tail that is not the server's.
+#[derive(Debug, Clone, Copy, Default)]
+struct Contention {
+    /// Share of core 0 (the server's) used by anything but the server (`/proc/stat` − its own CPU).
+    others_on_server_core: f64,
+    /// Share of core 1 (the generator's and `slipgate dev`'s) used by anything.
+    generator_core_busy: f64,
+    /// Share of both cores the hypervisor gave to other guests (steal).
+    steal: f64,
+    /// Milliseconds per second that the server's threads were runnable but waiting for a CPU
+    /// (`/proc/<pid>/task/*/schedstat`, run-queue delay).
+    server_wait_ms_per_s: f64,
+    /// The same for the load generator's threads.
+    generator_wait_ms_per_s: f64,
 }
 
 /// The profile signing with the registry key `dev-hmac` and a `Bearer` token.
@@ -221,6 +440,8 @@ enum Server {
     Full,
     /// The harness's layer-free server.
     Baseline,
+    /// The harness's bare server: TLS, HTTP and the handler only (the ceiling).
+    Bare,
     /// `slipgate serve` with both stores in the private Redis.
     FullRedis,
 }
@@ -238,12 +459,22 @@ fn toml_quoted(s: &str) -> String {
     format!("{s:?}")
 }
 
-/// `taskset -c CPU` in front of `program` when pinning is possible.
+/// `taskset -c CPU` in front of `program` when pinning is possible; with
+/// `SLIPGATE_E2E_SCHED="chrt -f 1"` (as root) that command in front as well: the tail
+/// experiment of docs/performance.md, which lets the measured processes run as soon as they
+/// are runnable instead of queueing behind other work on the machine. (`nice` does not do
+/// that across sessions when the kernel groups tasks by session, `sched_autogroup_enabled`.)
 fn command(program: &str, cpu: Option<u8>) -> Command {
-    match cpu {
-        Some(cpu) => {
-            let mut c = Command::new("taskset");
-            c.args(["-c", &cpu.to_string(), program]);
+    #[allow(clippy::disallowed_methods, reason = "benchmark configuration from the environment")]
+    let sched = std::env::var("SLIPGATE_E2E_SCHED").ok();
+    let mut words: Vec<String> = sched.iter().flat_map(|s| s.split_whitespace()).map(str::to_owned).collect();
+    if let Some(cpu) = cpu {
+        words.extend(["taskset".into(), "-c".into(), cpu.to_string()]);
+    }
+    match words.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(program);
             c
         }
         None => Command::new(program),
@@ -395,15 +626,17 @@ max_concurrency = 100000
         let log_name = match server {
             Server::Full => "serve.log",
             Server::Baseline => "baseline.log",
+            Server::Bare => "bare.log",
             Server::FullRedis => "serve-redis.log",
         };
         let log = std::fs::File::create(self.dir.path().join(log_name))?;
         let cpu = self.pinned.then_some(0);
         let mut cmd = match server {
-            Server::Baseline => {
+            Server::Baseline | Server::Bare => {
                 let exe = std::env::current_exe()?;
                 let mut c = command(&exe.display().to_string(), cpu);
-                c.arg("--serve-baseline").arg(&self.config);
+                let mode = if server == Server::Bare { "--serve-bare" } else { "--serve-baseline" };
+                c.arg(mode).arg(&self.config);
                 c
             }
             Server::Full => {
@@ -436,26 +669,54 @@ max_concurrency = 100000
 
     /// One `slipgate bench` run against a fresh server process.
     fn run(&self, kind: Server, duration: &str, rate: Option<f64>) -> anyhow::Result<Run> {
-        self.run_as(HMAC_PROFILE, kind, duration, rate)
+        self.run_as(HMAC_PROFILE, "json", kind, duration, rate)
     }
 
-    /// [`Harness::run`] signing as `profile`.
-    fn run_as(&self, profile: &str, kind: Server, duration: &str, rate: Option<f64>) -> anyhow::Result<Run> {
+    /// [`Harness::run`] signing as `profile`, asking for `format` (`json` or `pdf`).
+    fn run_as(
+        &self,
+        profile: &str,
+        format: &str,
+        kind: Server,
+        duration: &str,
+        rate: Option<f64>,
+    ) -> anyhow::Result<Run> {
         let server = self.spawn_server(kind)?;
         let pid = server.0.id();
         let connections = if self.quick { "4" } else { "32" };
         let mut cmd = command(SLIPGATE, self.pinned.then_some(1));
         cmd.args(["bench", "--profile", profile, "--api", &format!("https://127.0.0.1:{}", self.api_port)])
             .args(["--duration", duration, "--connections", connections, "--json", "--warmup", &self.warmup])
+            .args(["--format", format])
             .env("XDG_CONFIG_HOME", &self.config_home);
+        if kind == Server::Bare {
+            // The ceiling signs nothing; the measured answers are never checked anyway.
+            cmd.arg("--danger-accept-unsigned-responses");
+        }
         if let Some(rate) = rate {
             cmd.args(["--rate", &format!("{rate:.0}/s")]);
         }
         let redis_port = self.redis.as_ref().map(|r| r.1).filter(|_| kind == Server::FullRedis);
         let redis_before = redis_port.map(redis_commandstats).transpose()?;
         let before = (cpu_ticks(pid)?, self.served()?, children_ticks()?, Instant::now());
-        let out = cmd.output()?;
+        let perf = self.perf_record(pid, &format!("{kind:?}-{profile}-{format}"))?;
+        let (cores_before, wait_before) = (core_ticks()?, run_delay_ns(pid)?);
+        // The generator's own run-queue delay, sampled until it exits (its threads are gone after).
+        let mut generator = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+        let generator_pid = generator.id();
+        let mut generator_wait_ns = 0;
+        while generator.try_wait()?.is_none() {
+            generator_wait_ns = run_delay_ns(generator_pid).unwrap_or(generator_wait_ns);
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "polls a real child process or socket: there is no event to await"
+            )]
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = generator.wait_with_output()?;
+        drop(perf);
         let after = (cpu_ticks(pid)?, self.served()?, children_ticks()?);
+        let (cores_after, wait_after) = (core_ticks()?, run_delay_ns(pid)?);
         let redis_calls = match (redis_port, redis_before) {
             (Some(port), Some(before)) => {
                 let mut after = redis_commandstats(port)?;
@@ -481,12 +742,26 @@ max_concurrency = 100000
         let hwm_kib = vm_hwm_kib(pid)?;
         let slow_inside = self.slow_inside()?;
         let generator_busy = (after.2.saturating_sub(before.2)) as f64 / ticks_per_s / wall;
+        let share = |core: usize, field: fn(&CoreTicks) -> u64| {
+            let (a, b) = (&cores_after[core], &cores_before[core]);
+            field(a).saturating_sub(field(b)) as f64 / a.total.saturating_sub(b.total).max(1) as f64
+        };
+        let server_busy = (after.0.saturating_sub(before.0)) as f64 / ticks_per_s / wall;
+        let contention = Contention {
+            others_on_server_core: (share(0, |c| c.busy) - server_busy).max(0.0),
+            generator_core_busy: share(1, |c| c.busy),
+            steal: (share(0, |c| c.steal) + share(1, |c| c.steal)) / 2.0,
+            server_wait_ms_per_s: wait_after.saturating_sub(wait_before) as f64 / 1e6 / wall,
+            generator_wait_ms_per_s: generator_wait_ns as f64 / 1e6 / wall,
+        };
         drop(server);
         Ok(Run {
             rps: f("rps"),
             p50_ms: f("p50_ms"),
             p99_ms: f("p99_ms"),
+            p999_ms: f("p999_ms"),
             max_ms: f("max_ms"),
+            contention,
             non_200: requests.saturating_sub(ok) + report["errors"].as_u64().unwrap_or(0),
             cpu_us_per_request: cpu_us / served as f64,
             hwm_kib,
@@ -495,6 +770,28 @@ max_concurrency = 100000
             served,
             redis_calls,
         })
+    }
+
+    /// With `SLIPGATE_E2E_PERF=DIR`: `perf record` (CPU clock, DWARF call graphs) of the server
+    /// `pid` until dropped, into `DIR/<n>-<name>.data` (warm-up included).
+    fn perf_record(&self, pid: u32, name: &str) -> anyhow::Result<Option<Proc>> {
+        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        #[allow(clippy::disallowed_methods, reason = "benchmark configuration from the environment")]
+        let Some(dir) = std::env::var_os("SLIPGATE_E2E_PERF").map(PathBuf::from) else {
+            return Ok(None);
+        };
+        let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let out = dir.join(format!("{n:02}-{name}.data"));
+        let child = Command::new("perf")
+            .args(["record", "-q", "-e", "cpu-clock", "-F", "999", "--call-graph", "dwarf,16384", "-p"])
+            .arg(pid.to_string())
+            .arg("-o")
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start perf record (SLIPGATE_E2E_PERF is set)")?;
+        Ok(Some(Proc(child)))
     }
 
     /// Slips the server has answered, from its `/metrics`.
@@ -527,107 +824,153 @@ max_concurrency = 100000
             .sum())
     }
 
+    /// The crypto floor measured on the server's core, in a process of its own.
+    fn floor(&self) -> anyhow::Result<CryptoFloor> {
+        let exe = std::env::current_exe()?;
+        let mut cmd = command(&exe.display().to_string(), self.pinned.then_some(0));
+        cmd.arg("--crypto-floor");
+        if self.quick {
+            cmd.arg("--test");
+        }
+        let out = cmd.output()?;
+        if !out.status.success() {
+            bail!("--crypto-floor failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        CryptoFloor::from_json(&serde_json::from_slice(&out.stdout)?)
+    }
+
+    /// Full, baseline and bare alternating (three rounds, one in quick mode) with the crypto
+    /// floor measured between them; then the fixed-rate runs. Fails on any answer but 200.
     fn compare(&self) -> anyhow::Result<()> {
         let (rounds, duration) = if self.quick { (1, "1s") } else { (3, "10s") };
-        let mut full = Vec::new();
-        let mut base = Vec::new();
+        let kinds = [
+            (Server::Full, "full (`slipgate serve`)"),
+            (Server::Baseline, "baseline (guard layers removed)"),
+            (Server::Bare, "bare (TLS + HTTP + handler)"),
+        ];
+        let mut runs: Vec<Vec<Run>> = vec![Vec::new(); kinds.len()];
+        let mut floors = Vec::new();
+        println!("{RUN_HEADER}");
+        println!("{RUN_RULE}");
         for round in 1..=rounds {
-            for baseline in [false, true] {
-                let run = self.run(if baseline { Server::Baseline } else { Server::Full }, duration, None)?;
-                let name = if baseline { "baseline" } else { "full" };
-                eprintln!("e2e: round {round} {name:8} {run:?}");
+            for (i, (kind, name)) in kinds.iter().enumerate() {
+                let run = self.run(*kind, duration, None)?;
+                eprintln!("e2e: round {round} {kind:?} {run:?}");
                 if run.non_200 > 0 {
                     bail!("{name}: {} answers were not 200 ({run:?})", run.non_200);
                 }
-                if baseline { base.push(run) } else { full.push(run) }
+                println!("{}", run.row(&format!("{round}: {name}, peak")));
+                runs[i].push(run);
             }
+            floors.push(self.floor()?);
         }
-        let (full, base) = (median(full), median(base));
+        println!(
+            "\n| round | full/bare throughput | full/baseline throughput | full CPU per request | bare CPU per request | crypto floor | full − bare − floor (target ≤ 15 µs) |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+        let rounds = runs[0].iter().zip(&runs[1]).zip(&runs[2]).zip(&floors).enumerate();
+        for (round, (((full, base), bare), floor)) in rounds {
+            println!(
+                "| {} | {:.1} % | {:.1} % | {:.1} µs | {:.1} µs | {:.1} µs (HMAC {:.2} + SHA-256 {:.2} + Ed25519 {:.2}) | {:.1} µs |",
+                round + 1,
+                100.0 * full.rps / bare.rps,
+                100.0 * full.rps / base.rps,
+                full.cpu_us_per_request,
+                bare.cpu_us_per_request,
+                floor.total_us(),
+                floor.hmac_verify_us,
+                floor.sha256_body_us,
+                floor.ed25519_sign_us,
+                full.cpu_us_per_request - bare.cpu_us_per_request - floor.total_us(),
+            );
+        }
+        let full = median(runs[0].clone());
         #[allow(clippy::disallowed_methods, reason = "benchmark configuration from the environment")]
         let half = match std::env::var("SLIPGATE_E2E_RATE").ok().and_then(|r| r.parse::<f64>().ok()) {
             Some(rate) => rate,
             None => (full.rps / 2.0).round(),
         };
-        let mut fixed = Vec::new();
-        for (name, baseline, rate) in [
-            (format!("full at {half:.0}/s (half of its peak)"), false, half),
-            (format!("baseline at {half:.0}/s"), true, half),
-            ("full at 200/s".to_owned(), false, 200.0),
+        println!("\n{RUN_HEADER}");
+        println!("{RUN_RULE}");
+        for (name, kind, rate) in [
+            (format!("full at {half:.0}/s (half of its peak)"), Server::Full, half),
+            (format!("baseline at {half:.0}/s"), Server::Baseline, half),
+            (format!("bare at {half:.0}/s"), Server::Bare, half),
+            ("full at 200/s".to_owned(), Server::Full, 200.0),
         ] {
-            let kind = if baseline { Server::Baseline } else { Server::Full };
             let run = self.run(kind, duration, Some(rate))?;
             eprintln!("e2e: {name:8} {run:?}");
             if run.non_200 > 0 {
                 bail!("{name}: {} answers were not 200", run.non_200);
             }
-            fixed.push((name, run));
+            println!("{}", run.row(&name));
         }
-        println!(
-            "| server | requests/s | p50 | p99 | max | server CPU per request | peak RSS | generator busy | > 5 ms inside the server |"
-        );
-        println!("|---|---|---|---|---|---|---|---|---|");
-        let peak = [
-            ("full (`slipgate serve`), peak".to_owned(), full.clone()),
-            ("baseline (guard layers removed), peak".to_owned(), base.clone()),
-        ];
-        for (name, r) in peak.iter().chain(fixed.iter()) {
-            println!(
-                "| {name} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {:.1} µs | {:.1} MiB | {:.0} % | {} |",
-                r.rps,
-                r.p50_ms,
-                r.p99_ms,
-                r.max_ms,
-                r.cpu_us_per_request,
-                r.hwm_kib as f64 / 1024.0,
-                100.0 * r.generator_busy,
-                r.slow_inside
-            );
-        }
-        println!(
-            "\nthroughput full/baseline = {:.1} %; CPU per request baseline/full = {:.1} %",
-            100.0 * full.rps / base.rps,
-            100.0 * base.cpu_us_per_request / full.cpu_us_per_request
-        );
         Ok(())
     }
 
-    /// The full server with a device key and bound tokens against the registry HMAC key, alternating,
-    /// three rounds each (one in quick mode): every run and the medians.
-    fn binding(&self) -> anyhow::Result<()> {
+    /// Target 4: the full server at half of its closed-loop peak, three runs, each beside the bare
+    /// server at the same rate, with what else used the cores during each run.
+    fn tail(&self) -> anyhow::Result<()> {
         let (rounds, duration) = if self.quick { (1, "1s") } else { (3, "10s") };
-        let kinds = [
-            ("registry key `dev-hmac` (HMAC), `Bearer`", HMAC_PROFILE),
-            ("device key (Ed25519), bound token, `HTTPSig`", DEVICE_PROFILE),
-        ];
-        let mut runs: Vec<Vec<Run>> = vec![Vec::new(), Vec::new()];
-        println!("| round | signed with | requests/s | p50 | p99 | server CPU per request |");
-        println!("|---|---|---|---|---|---|");
+        #[allow(clippy::disallowed_methods, reason = "benchmark configuration from the environment")]
+        let half = match std::env::var("SLIPGATE_E2E_RATE").ok().and_then(|r| r.parse::<f64>().ok()) {
+            Some(rate) => rate,
+            None => {
+                let peak = self.run(Server::Full, duration, None)?;
+                println!("full, closed-loop peak: {:.0} requests/s", peak.rps);
+                (peak.rps / 2.0).round()
+            }
+        };
+        println!("{RUN_HEADER}");
+        println!("{RUN_RULE}");
         for round in 1..=rounds {
-            for (i, (name, profile)) in kinds.iter().enumerate() {
-                let run = self.run_as(profile, Server::Full, duration, None)?;
-                eprintln!("e2e: round {round} {profile:8} {run:?}");
+            for (kind, name) in [(Server::Full, "full"), (Server::Bare, "bare")] {
+                let run = self.run(kind, duration, Some(half))?;
+                eprintln!("e2e: round {round} {kind:?} {run:?}");
                 if run.non_200 > 0 {
                     bail!("{name}: {} answers were not 200 ({run:?})", run.non_200);
                 }
-                println!(
-                    "| {round} | {name} | {:.0} | {:.2} ms | {:.2} ms | {:.1} µs |",
-                    run.rps, run.p50_ms, run.p99_ms, run.cpu_us_per_request
-                );
+                println!("{}", run.row(&format!("{round}: {name} at {half:.0}/s")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Target 6: the JSON slip with the registry HMAC key, the PDF slip with it, and the JSON slip
+    /// with a device key and a bound token, alternating, three rounds (one in quick mode).
+    fn paths(&self) -> anyhow::Result<()> {
+        let (rounds, duration) = if self.quick { (1, "1s") } else { (3, "10s") };
+        let kinds = [
+            ("JSON, registry key `dev-hmac` (HMAC), `Bearer`", HMAC_PROFILE, "json"),
+            ("PDF, registry key `dev-hmac` (HMAC), `Bearer`", HMAC_PROFILE, "pdf"),
+            ("JSON, device key (Ed25519), bound token, `HTTPSig`", DEVICE_PROFILE, "json"),
+        ];
+        let mut runs: Vec<Vec<Run>> = vec![Vec::new(); kinds.len()];
+        println!("{RUN_HEADER}");
+        println!("{RUN_RULE}");
+        for round in 1..=rounds {
+            for (i, (name, profile, format)) in kinds.iter().enumerate() {
+                let run = self.run_as(profile, format, Server::Full, duration, None)?;
+                eprintln!("e2e: round {round} {profile} {format} {run:?}");
+                if run.non_200 > 0 {
+                    bail!("{name}: {} answers were not 200 ({run:?})", run.non_200);
+                }
+                println!("{}", run.row(&format!("{round}: {name}")));
                 runs[i].push(run);
             }
         }
-        let medians: Vec<Run> = runs.into_iter().map(median).collect();
-        for ((name, _), r) in kinds.iter().zip(&medians) {
+        println!(
+            "\n| round | PDF/JSON throughput | PDF − JSON CPU per request | bound/HMAC throughput | bound − HMAC CPU per request |"
+        );
+        println!("|---|---|---|---|---|");
+        for (round, ((json, pdf), bound)) in runs[0].iter().zip(&runs[1]).zip(&runs[2]).enumerate() {
             println!(
-                "| median | {name} | {:.0} | {:.2} ms | {:.2} ms | {:.1} µs |",
-                r.rps, r.p50_ms, r.p99_ms, r.cpu_us_per_request
-            );
-        }
-        if let [hmac, bound] = medians.as_slice() {
-            println!(
-                "\nthroughput bound/HMAC = {:.1} %; server CPU per request bound − HMAC = {:.1} µs",
-                100.0 * bound.rps / hmac.rps,
-                bound.cpu_us_per_request - hmac.cpu_us_per_request
+                "| {} | {:.1} % | {:.1} µs | {:.1} % | {:.1} µs |",
+                round + 1,
+                100.0 * pdf.rps / json.rps,
+                pdf.cpu_us_per_request - json.cpu_us_per_request,
+                100.0 * bound.rps / json.rps,
+                bound.cpu_us_per_request - json.cpu_us_per_request,
             );
         }
         Ok(())
@@ -991,4 +1334,40 @@ fn status_kib(pid: u32, key: &str) -> anyhow::Result<u64> {
 
 fn vm_hwm_kib(pid: u32) -> anyhow::Result<u64> {
     status_kib(pid, "VmHWM:")
+}
+
+/// One core's `/proc/stat` line, in clock ticks.
+#[derive(Debug, Clone, Copy, Default)]
+struct CoreTicks {
+    busy: u64,
+    steal: u64,
+    total: u64,
+}
+
+/// `cpu0` and `cpu1` of `/proc/stat` (zeros for a core that is absent).
+fn core_ticks() -> anyhow::Result<[CoreTicks; 2]> {
+    let stat = std::fs::read_to_string("/proc/stat")?;
+    let mut cores = [CoreTicks::default(); 2];
+    for (i, core) in cores.iter_mut().enumerate() {
+        let Some(line) = stat.lines().find(|l| l.starts_with(&format!("cpu{i} "))) else { continue };
+        // user nice system idle iowait irq softirq steal guest guest_nice
+        let v: Vec<u64> = line.split_whitespace().skip(1).map(|x| x.parse().unwrap_or(0)).collect();
+        let at = |n: usize| v.get(n).copied().unwrap_or(0);
+        *core = CoreTicks {
+            busy: at(0) + at(1) + at(2) + at(5) + at(6),
+            steal: at(7),
+            total: (0..8).map(at).sum(),
+        };
+    }
+    Ok(cores)
+}
+
+/// Run-queue delay of all of `pid`'s threads so far, in ns (`schedstat`'s second field).
+fn run_delay_ns(pid: u32) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let Ok(text) = std::fs::read_to_string(task?.path().join("schedstat")) else { continue };
+        total += text.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    }
+    Ok(total)
 }

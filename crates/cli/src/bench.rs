@@ -13,9 +13,10 @@
 //! timers tick in whole milliseconds and that slack is the generator's own. The warm-up runs the
 //! same traffic unmeasured. Nothing is retried: a 429 or 503 is counted, not
 //! waited out. The first answer on each connection is verified in full,
-//! response signature included, before the run starts; the measured answers
-//! are not (an Ed25519 verification each would load the generator, not the
-//! server).
+//! response signature included, before the run starts (unless
+//! `--danger-accept-unsigned-responses`, for a server that does not sign); the
+//! measured answers are not (an Ed25519 verification each would load the
+//! generator, not the server). `--format pdf` asks for PDF slips.
 //!
 //! Bounds: duration ≤ 1 h, warm-up ≤ 10 min, connections ≤ 1024.
 
@@ -55,6 +56,14 @@ pub struct BenchArgs {
     /// Print one JSON object on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// The representation to ask for: json or pdf (`Accept: application/pdf`).
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: crate::client_cmd::OutputFormat,
+    /// Do not check the response signature of the first answer on each
+    /// connection: only to measure a server that does not sign its answers
+    /// (a benchmark's ceiling). The measured answers are never checked.
+    #[arg(long)]
+    pub danger_accept_unsigned_responses: bool,
 }
 
 /// `200/s`, `6000/min`, `36000/h` or a bare per-second number → requests per second.
@@ -87,7 +96,24 @@ impl Stats {
         })
     }
 
-    fn record(&mut self, latency: Duration, result: &Result<slipgate_client::Generated, ClientError>) {
+    fn record(
+        &mut self,
+        latency: Duration,
+        result: &Result<slipgate_client::Generated, ClientError>,
+        asked: Format,
+    ) {
+        let got = match result {
+            Ok(slipgate_client::Generated::Json(..)) => Some(Format::Json),
+            Ok(slipgate_client::Generated::Pdf(_)) => Some(Format::Pdf),
+            Err(_) => None,
+        };
+        if got.is_some_and(|got| got != asked) {
+            // A 200 in the other representation is not the answer that was asked for.
+            self.errors += 1;
+            self.first_error
+                .get_or_insert_with(|| format!("asked for {}, got another type", asked.media_type()));
+            return;
+        }
         let status = match result {
             Ok(_) => Some(200),
             Err(ClientError::Problem { status, .. }) => Some(*status),
@@ -198,6 +224,10 @@ pub async fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()
         }
         clients.push(builder.build()?);
     }
+    let format = match args.format {
+        crate::client_cmd::OutputFormat::Json => Format::Json,
+        crate::client_cmd::OutputFormat::Pdf => Format::Pdf,
+    };
     let mode = match args.rate {
         Some(rate) => format!("open loop at {rate:.1}/s"),
         None => "closed loop".into(),
@@ -208,8 +238,9 @@ pub async fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()
         format!("Bearer, registry key {}", signer.keyid())
     };
     eprintln!(
-        "bench: POST {} with {} connection(s), {mode}, signed as {signing}, {} measured after {} warm-up",
+        "bench: POST {} ({}) with {} connection(s), {mode}, signed as {signing}, {} measured after {} warm-up",
         clients.first().map(|c| c.slip_url().to_string()).unwrap_or_default(),
+        format.media_type(),
         args.connections,
         args.duration,
         args.warmup
@@ -224,6 +255,7 @@ pub async fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()
         next_slot: Arc::new(AtomicU64::new(0)),
     };
     let request = seed_request();
+    let check_first = !args.danger_accept_unsigned_responses;
     let mut workers = Vec::new();
     for client in clients {
         let (schedule, request) = (schedule.clone(), request.clone());
@@ -232,16 +264,17 @@ pub async fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()
             // signature included; the measured ones are not, since an Ed25519
             // verification per answer would load the generator, not the server.
             // A refusal (say 429) is fine here; an answer that fails the check is not.
-            if let Err(e @ ClientError::ResponseSignature(_)) = client.generate(&request, Format::Json).await
+            if check_first
+                && let Err(e @ ClientError::ResponseSignature(_)) = client.generate(&request, format).await
             {
                 return Err(crate::client_cmd::explain(e).context("the server's answer failed verification"));
             }
             let client = client.danger_accept_unsigned_responses();
             let mut stats = Stats::new()?;
             while let Some(from) = schedule.next().await {
-                let result = client.generate(&request, Format::Json).await;
+                let result = client.generate(&request, format).await;
                 if from >= schedule.measure_from {
-                    stats.record(from.elapsed(), &result);
+                    stats.record(from.elapsed(), &result, format);
                 }
             }
             anyhow::Ok(stats)
@@ -384,9 +417,9 @@ mod tests {
         let ok: Result<slipgate_client::Generated, ClientError> =
             Ok(slipgate_client::Generated::Pdf(bytes_of(b"%PDF-")));
         for ms in 1..=100 {
-            stats.record(Duration::from_millis(ms), &ok);
+            stats.record(Duration::from_millis(ms), &ok, Format::Pdf);
         }
-        stats.record(Duration::from_millis(1), &Err(ClientError::Transport("refused".into())));
+        stats.record(Duration::from_millis(1), &Err(ClientError::Transport("refused".into())), Format::Pdf);
         let json = Report::new(&stats, Duration::from_secs(2), None).to_json();
         for key in [
             "requests",
@@ -410,6 +443,20 @@ mod tests {
         assert!((49.0..=51.0).contains(&p50), "{p50}");
         let max = json["max_ms"].as_f64().unwrap();
         assert!((99.0..=101.0).contains(&max), "{max}");
+    }
+
+    #[test]
+    fn an_answer_in_the_other_representation_counts_as_an_error_not_a_200() {
+        let mut stats = Stats::new().unwrap();
+        let pdf: Result<slipgate_client::Generated, ClientError> =
+            Ok(slipgate_client::Generated::Pdf(bytes_of(b"%PDF-")));
+        stats.record(Duration::from_millis(1), &pdf, Format::Json);
+        assert_eq!(stats.errors, 1);
+        assert!(stats.status.is_empty(), "{:?}", stats.status);
+        assert!(stats.latency_us.is_empty());
+        assert_eq!(stats.first_error.as_deref(), Some("asked for application/json, got another type"));
+        stats.record(Duration::from_millis(1), &pdf, Format::Pdf);
+        assert_eq!(stats.status.get(&200), Some(&1));
     }
 
     fn bytes_of(b: &'static [u8]) -> bytes::Bytes {

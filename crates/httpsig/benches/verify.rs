@@ -11,7 +11,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use slipgate_httpsig::{
     base::{Message, signature_base},
     binding::{BOUND_REQUEST_TAG, BoundKey, Confirmation, parse_tagged_signature},
-    digest::{DigestAlgorithm, content_digest, verify_content_digest},
+    digest::{DigestAlgorithm, content_digest, verify_content_digest, verify_content_digest_general},
     keys::{Algorithm, SigningKey},
     params::{Component, parse_signature_headers},
     received::ReceivedRequest,
@@ -62,6 +62,16 @@ fn bench_verify(c: &mut Criterion) {
     });
     parts.bench_function("sha-256 Content-Digest of 1 KiB", |b| {
         b.iter(|| verify_content_digest(Some(&digest), black_box(&body)))
+    });
+    // The fast path against the general structured-field parser, side by side, on the request
+    // body `slipgate bench` sends (110 bytes).
+    let small = vec![b'{'; 110];
+    let small_digest = content_digest(DigestAlgorithm::Sha256, &small);
+    parts.bench_function("sha-256 Content-Digest of 110 bytes", |b| {
+        b.iter(|| verify_content_digest(Some(&small_digest), black_box(&small)))
+    });
+    parts.bench_function("sha-256 Content-Digest of 110 bytes, general parser", |b| {
+        b.iter(|| verify_content_digest_general(Some(&small_digest), black_box(&small)))
     });
     for alg in [Algorithm::HmacSha256, Algorithm::EcdsaP256Sha256, Algorithm::Ed25519] {
         let (key, _) = SigningKey::generate(alg).expect("key");
@@ -132,5 +142,38 @@ fn bench_bound(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_verify, bench_bound);
+/// The crypto floor of one slip request (issue 16): what no implementation of SPEC §3 can skip —
+/// one HMAC verification of the request's signature base, SHA-256 of the request body, one
+/// Ed25519 signature of the response's base — straight on aws-lc-rs, at the sizes `slipgate
+/// bench` sends and the server answers. The end-to-end harness measures the same three on the
+/// server's core in each run (`e2e.rs`, `crypto_floor`).
+fn bench_floor(c: &mut Criterion) {
+    use aws_lc_rs::{digest, hmac, rand::SystemRandom, signature::Ed25519KeyPair};
+    let rng = SystemRandom::new();
+    let key = hmac::Key::generate(hmac::HMAC_SHA256, &rng).expect("hmac key");
+    let request_base = vec![b'a'; 392];
+    let tag = hmac::sign(&key, &request_base);
+    let body = vec![b'{'; 110];
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("ed25519 key");
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("ed25519 key");
+    let response_base = vec![b'r'; 420];
+    let mut group = c.benchmark_group("crypto_floor");
+    group.bench_function("hmac-sha256 verify, 392-byte base", |b| {
+        b.iter(|| hmac::verify(&key, black_box(&request_base), tag.as_ref()).expect("verify"))
+    });
+    group.bench_function("sha-256 of a 110-byte body", |b| {
+        b.iter(|| digest::digest(&digest::SHA256, black_box(&body)))
+    });
+    group.bench_function("ed25519 sign, 420-byte base", |b| b.iter(|| pair.sign(black_box(&response_base))));
+    group.bench_function("all three", |b| {
+        b.iter(|| {
+            hmac::verify(&key, black_box(&request_base), tag.as_ref()).expect("verify");
+            black_box(digest::digest(&digest::SHA256, black_box(&body)));
+            pair.sign(black_box(&response_base))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_verify, bench_bound, bench_floor);
 criterion_main!(benches);

@@ -46,6 +46,27 @@ fn bench_prints_one_json_object_with_throughput_latency_and_status_counts() {
 }
 
 #[test]
+fn bench_asks_for_pdf_slips_with_format_pdf_and_gets_only_pdf_answers() {
+    let dev = DevProcess::start_with(NO_RATE_LIMITS);
+    dev.login("alice");
+    let out = dev
+        .command()
+        .args(["bench", "--duration", "1s", "--connections", "2", "--warmup", "200ms", "--json"])
+        .args(["--format", "pdf"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("(application/pdf)"), "the format is announced: {stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let requests = report["requests"].as_u64().unwrap();
+    assert!(requests > 0, "{report}");
+    // A JSON answer to a PDF request would be counted as an error, not as a 200.
+    assert_eq!(report["status"]["200"].as_u64(), Some(requests), "{report}");
+    assert_eq!(report["errors"], 0, "{report}");
+}
+
+#[test]
 fn bench_refuses_durations_and_connections_past_its_hard_caps() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {

@@ -257,3 +257,35 @@ proptest! {
         let _ = parse_tagged_signature(Some(&text), Some(&input), "httpsig-oauth");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    /// The `Content-Digest` fast path (`sha-256=:…:` exactly) answers as the general parser does:
+    /// right and wrong digests, non-canonical base64, whitespace, parameters, other members.
+    #[test]
+    fn content_digest_fast_path_agrees_with_the_general_parser(
+        body in proptest::collection::vec(any::<u8>(), 0..64),
+        right in any::<bool>(),
+        other in proptest::collection::vec(any::<u8>(), 32),
+        cut in 0usize..4,
+        edit in proptest::option::of((0usize..44, "[A-Za-z0-9+/= ]")),
+        prefix in proptest::sample::select(vec!["sha-256=:", "sha-256=:", "sha-256=:", " sha-256=:", "SHA-256=:", "sha-512=:", "x, sha-256=:"]),
+        suffix in proptest::sample::select(vec![":", ":", ":", ": ", ":;a=1", ":, sha-512=:AA==:", ":, md5=:AA==:"]),
+    ) {
+        use base64::Engine as _;
+        use slipgate_httpsig::digest::verify_content_digest_general;
+        let bytes = if right { aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &body).as_ref().to_vec() } else { other };
+        let mut encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        if let Some((at, with)) = edit {
+            encoded.replace_range(at..=at, &with);
+        }
+        encoded.truncate(encoded.len() - cut.min(encoded.len()));
+        let value = format!("{prefix}{encoded}{suffix}");
+        prop_assert_eq!(
+            verify_content_digest(Some(&value), &body),
+            verify_content_digest_general(Some(&value), &body),
+            "{}", value
+        );
+    }
+}
