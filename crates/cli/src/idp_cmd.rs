@@ -74,8 +74,8 @@ pub enum SessionCommand {
         db: Database,
         #[arg(long)]
         user: String,
-        /// The session id, as `session list` shows it.
-        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        /// The session id, as `session list` shows it (it may begin with `-`).
+        #[arg(long, required_unless_present = "all", conflicts_with = "all", allow_hyphen_values = true)]
         id: Option<String>,
         /// Every session of the user.
         #[arg(long)]
@@ -572,5 +572,33 @@ impl SecretFile {
     fn abandon(self) {
         drop(self.file);
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Session {
+        #[command(subcommand)]
+        command: SessionCommand,
+    }
+
+    #[test]
+    fn a_session_id_beginning_with_a_hyphen_is_a_value_not_a_flag() {
+        // Session ids are random base64url: one in 64 begins with `-`.
+        let parsed = Session::try_parse_from([
+            "session",
+            "revoke",
+            "--user",
+            "alice",
+            "--id",
+            "-eFp4Xqs8GepElC9le_J1Q",
+        ])
+        .expect("parses");
+        let SessionCommand::Revoke { id, .. } = parsed.command else { panic!("not revoke: {parsed:?}") };
+        assert_eq!(id.as_deref(), Some("-eFp4Xqs8GepElC9le_J1Q"));
     }
 }

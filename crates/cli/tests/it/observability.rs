@@ -332,7 +332,16 @@ async fn a_full_disk_under_stderr_refuses_slips_and_turns_both_servers_unready()
     }
     let after = rss_kib(dev.pid());
     assert!(after < before + 64 * 1024, "RSS grew from {before} KiB to {after} KiB");
-    let (_, metrics) = get(&format!("{}/metrics", dev.str("admin_url"))).await;
+    // The writer runs behind a queue: the flood's last lines may still be queued
+    // when the flood ends, so wait (bounded) until the writer has tried them all.
+    let mut metrics = String::new();
+    for _ in 0..200 {
+        metrics = get(&format!("{}/metrics", dev.str("admin_url"))).await.1;
+        if sample(&metrics, "slipgate_log_lines_lost_total") >= 3000.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(sample(&metrics, "slipgate_log_sink_failing"), 1.0);
     assert!(sample(&metrics, "slipgate_log_lines_lost_total") >= 3000.0, "{metrics}");
     // The CLI's request (and its retries), the first probe, then the flood.

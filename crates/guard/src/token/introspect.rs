@@ -12,8 +12,8 @@ use tokio::sync::OnceCell;
 
 use super::cache::TokenCache;
 use super::claims::{TokenClaims, TokenError, TokenValidator};
-use crate::metrics::GuardMetrics;
 use super::mapping::{ClaimMap, MappingError};
+use crate::metrics::GuardMetrics;
 use futures_util::future::BoxFuture;
 
 /// The introspection client's secret: redacted in `Debug`, zeroized on drop.
