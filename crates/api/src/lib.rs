@@ -28,17 +28,14 @@
 //! 9457 problems that never echo tokens or salary data. Not covered here: the
 //! identity server's own defences (`slipgate-idp`).
 
-pub mod authority;
 pub mod config;
 pub mod devpki;
 pub mod error;
 pub mod keys;
 pub mod metrics;
 pub mod readiness;
-pub mod respond;
-pub mod response_sig;
+pub mod middleware;
 pub mod routes;
-pub mod shed;
 pub mod state;
 
 use std::future::Future;
@@ -60,7 +57,8 @@ use tokio::net::TcpListener;
 
 pub use config::{Config, ConfigError, ConfigLoader};
 pub use error::ApiError;
-pub use respond::RequestId;
+pub use middleware::respond::RequestId;
+use middleware::{authority, respond, response_sig, shed};
 pub use state::AppState;
 
 /// Why the service could not start or stopped with an error.

@@ -93,7 +93,8 @@ fn parse_duration(s: &str) -> anyhow::Result<Duration> {
 fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
     use axum::Router;
     use axum::routing::post;
-    use slipgate_api::{AppState, ConfigLoader, Listeners, respond, routes};
+    use slipgate_api::middleware::respond;
+    use slipgate_api::{AppState, ConfigLoader, Listeners, routes};
     use slipgate_guard::token::TokenClaims;
     use slipgate_transport::{self as transport, ConnLimits, tls};
 

@@ -24,7 +24,7 @@ use slipgate_guard::token::AuditSubject;
 use slipgate_proto::{Problem, ProblemCode, headers};
 
 use crate::error::ApiError;
-use crate::response_sig::RequestSummary;
+use crate::middleware::response_sig::RequestSummary;
 use crate::state::AppState;
 
 /// The id of the request being served; handlers read it from the extensions.

@@ -12,7 +12,7 @@
 //! `bad_request`.
 //!
 //! ```
-//! use slipgate_api::authority::Authorities;
+//! use slipgate_api::middleware::authority::Authorities;
 //!
 //! let names = Authorities::new(None, &["api.example.com".to_owned()]).unwrap();
 //! let mut headers = http::HeaderMap::new();
