@@ -24,7 +24,10 @@ impl AppState {
 
     /// This state with another response signer (a test injects one that fails).
     #[must_use]
-    pub fn with_response_signer(self, signer: Arc<dyn crate::middleware::response_sig::ResponseSigning>) -> Self {
+    pub fn with_response_signer(
+        self,
+        signer: Arc<dyn crate::middleware::response_sig::ResponseSigning>,
+    ) -> Self {
         let mut shared = Arc::unwrap_or_clone(self.0);
         shared.response_signer = signer;
         Self::new(shared)

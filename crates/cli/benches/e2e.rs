@@ -92,9 +92,7 @@ fn parse_duration(s: &str) -> anyhow::Result<Duration> {
 /// The baseline server: `slipgate serve` minus the guard layers (see the module docs).
 fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
     use axum::Router;
-    use axum::routing::post;
-    use slipgate_api::middleware::respond;
-    use slipgate_api::{AppState, ConfigLoader, Listeners, routes};
+    use slipgate_api::{AppState, ConfigLoader, Listeners, routes, with_response_layers};
     use slipgate_guard::token::TokenClaims;
     use slipgate_transport::{self as transport, ConnLimits, tls};
 
@@ -121,12 +119,10 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
             token_type: None,
         };
         let app = Router::new()
-            .route(slipgate_proto::SLIP_PATH, post(routes::slip::generate).layer(axum::Extension(claims)))
+            .route(slipgate_proto::SLIP_PATH, slipgate_test_support::router::unguarded_slip_route(claims))
             .route("/.well-known/slipgate-keys", axum::routing::get(routes::openapi::response_keys))
-            .fallback(routes::not_found)
-            .layer(axum::middleware::from_fn_with_state(state.clone(), respond::respond))
-            .layer(axum::middleware::from_fn_with_state(state.clone(), respond::sign_response))
-            .with_state(state.clone());
+            .fallback(routes::not_found);
+        let app = with_response_layers(app, &state);
         let (Some(cert), Some(key)) = (&config.tls.cert, &config.tls.key) else {
             bail!("tls.cert and tls.key are required");
         };
