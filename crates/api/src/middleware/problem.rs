@@ -72,7 +72,7 @@ pub fn log_cause(rejection: &Rejection, request_id: &str) {
     if rejection.code == ProblemCode::Overloaded {
         tracing::warn!(code, %cause, request_id, "refused: the server is at capacity");
     } else {
-        tracing::error!(code, %cause, request_id, "refused: a dependency failed");
+        tracing::error!(code, %cause, request_id, "refused: the server could not complete the request");
     }
 }
 

@@ -1,9 +1,10 @@
 //! Requests presenting a key-bound token, `Authorization: HTTPSig <token>`
 //! (SPEC §3.2.1, draft-richer-oauth-httpsig-03 §7–§8), as pure functions.
 //!
-//! The order differs from a registry key's: [`check`] parses the one signature tagged `httpsig-oauth` and checks its parameters,
-//! components and freshness with no key lookup (there is no `keyid`); the
-//! token is validated next (the layer asks the validator, then
+//! The order differs from a registry key's: [`check`] parses the one
+//! signature tagged `httpsig-oauth` and checks its parameters, components and
+//! freshness with no key lookup (there is no `keyid`); the token is validated
+//! next (the layer asks the validator, then
 //! [`crate::token::bound::check`] demands a `cnf.htsk`); only then are the
 //! body and digest read and the signature verified with the token's key
 //! ([`super::body::check`]), and only a verified request spends
