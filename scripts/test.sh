@@ -26,6 +26,10 @@ need_pkg pdftotext poppler-utils
 need_pkg cc gcc
 need_pkg script bsdutils   # a pseudo-terminal for the credential-prompt test
 need_pkg systemd-analyze systemd   # verifies the units in deploy/systemd/
+# The docs' shell examples (crates/cli/tests/it/docs_examples.rs) use these, as a reader would.
+need_pkg jq jq
+need_pkg curl curl
+need_pkg openssl openssl
 
 need_pkg python3 python3
 # The venvs of the Python SDK, the browser tests and the OpenAPI validator.

@@ -192,6 +192,7 @@ pub enum ClientCommand {
     /// Example: slipgate idp client add --client-id slipgate-api --secret-file api.secret
     /// Example: slipgate idp client add --public --client-id my-console --redirect-uri `https://api.example/console/callback`
     /// Example: slipgate idp client add --client-id payroll-batch --scope salaryslip:any --secret-file batch.secret
+    #[command(verbatim_doc_comment)]
     Add {
         #[command(flatten)]
         db: Database,

@@ -58,6 +58,7 @@ enum Command {
     ///
     /// Example: slipgate login --username alice
     /// Example: printf '%s\n' "$PASSWORD" | slipgate login --username alice --password-stdin
+    #[command(verbatim_doc_comment)]
     Login {
         #[command(flatten)]
         client: profile::ClientArgs,
@@ -71,6 +72,7 @@ enum Command {
     ///
     /// Example: slipgate logout
     /// Example: slipgate logout --profile staging
+    #[command(verbatim_doc_comment)]
     Logout {
         #[command(flatten)]
         client: profile::ClientArgs,
@@ -79,6 +81,7 @@ enum Command {
     ///
     /// Example: slipgate generate --emp-id 01234 --emp-code ENG --emp-name 'Alice Example' --grade 7.1 --working-days 24
     /// Example: slipgate generate ... --format pdf --out slip.pdf
+    #[command(verbatim_doc_comment)]
     Generate {
         #[command(flatten)]
         client: profile::ClientArgs,

@@ -8,6 +8,8 @@ mod batch;
 mod bench;
 mod client;
 mod dev;
+mod docs_config;
+mod docs_examples;
 mod packaging;
 mod scaleout;
 mod sdk;
