@@ -6,7 +6,7 @@
 
 use http::{HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use slipgate_guard::signature::{KeyRing, SINGLETON_FIELDS, SignaturePolicy};
+use slipgate_guard::signature::{KeyRing, SINGLETON_FIELDS, SignaturePolicy, body, head};
 use slipgate_httpsig::VerifyingKey;
 use slipgate_proto::ProblemCode;
 
@@ -24,7 +24,7 @@ const NAMES: [&str; 8] = [
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let (lines, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+    let (lines, content) = text.split_once("\n\n").unwrap_or((&text, ""));
     let Ok(request) = http::Request::post("https://api.example:8443/generate/salaryslip").body(()) else {
         return;
     };
@@ -47,11 +47,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = ring.insert("k", key);
     }
     let policy = SignaturePolicy::new();
-    match policy.check_head(&parts, &ring, 1_767_225_600) {
+    match head::check(&policy, &parts, &ring, 1_767_225_600) {
         Err(rejection) if repeated => assert_eq!(rejection.code, ProblemCode::BadRequest),
         Ok(_) if repeated => panic!("a repeated singleton field passed the head check"),
-        Ok(head) => {
-            let _ = policy.check_body(head, &parts, body.as_bytes());
+        Ok(checked) => {
+            let _ = body::check(checked.parsed(), &parts, content.as_bytes(), checked.key());
         }
         Err(_) => {}
     }

@@ -18,11 +18,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::post;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use slipgate_api::routes::slip::{generate, shape};
-use slipgate_api::{AppState, respond};
-use slipgate_guard::ratelimit::RateLimitLayer;
-use slipgate_guard::signature::SignatureLayer;
-use slipgate_guard::token::{TokenClaims, TokenLayer};
+use slipgate_api::routes::slip::generate;
+use slipgate_api::{AppState, guard_stack, with_response_layers};
+use slipgate_guard::token::TokenClaims;
+use slipgate_test_support::router::{StandIn, unguarded_slip_route};
 use slipgate_test_support::{SEED_BODY, TestConfig};
 use tower::{ServiceBuilder, ServiceExt as _};
 
@@ -39,56 +38,44 @@ fn claims() -> TokenClaims {
     }
 }
 
-/// The handler alone, with the claims the token layer would have proved.
+/// The handler alone, with what the guard stack would have proved.
 fn handler_only(state: &AppState) -> Router {
-    Router::new()
-        .route(slipgate_proto::SLIP_PATH, post(generate))
-        .layer(axum::Extension(claims()))
-        .with_state(state.clone())
+    Router::new().route(slipgate_proto::SLIP_PATH, unguarded_slip_route(claims())).with_state(state.clone())
 }
 
-/// The layers every answer gets whether or not it is guarded: request id,
-/// problem rendering, security headers, audit line, metrics, and the
-/// `Content-Digest` and Ed25519 signature of the response (SPEC §3.8).
+/// The baseline (handler and the response layers every answer gets whether or
+/// not it is guarded: request id, problem rendering, security headers, audit
+/// line, metrics, and the `Content-Digest` and Ed25519 signature of the
+/// response, SPEC §3.8) plus the innermost `depth` layers of [`guard_stack`],
+/// in its order: 1 = per-user rate limit and scope, 2 = + token, 3 = +
+/// signature, digest and nonce, 4 = + request shape (the whole route stack).
+/// `depth` 0 is the baseline itself. What a left-out layer would have proved
+/// comes from a [`StandIn`].
 ///
 /// Without the signature layer the response is still bound to the request's
 /// signature fields (parsed, not verified), as clients require.
-fn with_response_layers(state: &AppState, router: Router<AppState>) -> Router {
-    router
-        .layer(axum::middleware::from_fn_with_state(state.clone(), respond::respond))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), respond::sign_response))
-        .with_state(state.clone())
-}
-
-fn signature(state: &AppState) -> SignatureLayer {
-    SignatureLayer::new(state.keys.clone(), state.nonces.clone(), state.clock.clone())
-        .with_policy(state.policy.clone())
-        .with_body_limits(state.max_body, state.request_timeout)
-}
-
-/// The baseline (handler and response layers) plus the guard layers up to
-/// `depth`: 1 = per-user rate limit, 2 = + token, 3 = + signature, digest and
-/// nonce, 4 = + request shape. `depth` 0 is the baseline itself.
 fn partial(state: &AppState, depth: u8) -> Router {
-    // Composed as `router()` composes them: one stack on the route.
-    let user = RateLimitLayer::per_user(state.rate_store.clone(), state.limits.user, state.clock.clone());
-    let token = TokenLayer::new(state.tokens.clone());
-    let shape = axum::middleware::from_fn_with_state(state.clone(), shape);
+    let g = guard_stack(state);
+    let stand_in = |read_body, claims| StandIn { read_body, claims };
     let route = match depth {
-        0 => post(generate),
-        1 => post(generate).route_layer(user),
-        2 => post(generate).route_layer(ServiceBuilder::new().layer(token).layer(user)),
-        3 => {
-            post(generate).route_layer(ServiceBuilder::new().layer(signature(state)).layer(token).layer(user))
-        }
-        _ => post(generate)
-            .route_layer(ServiceBuilder::new().layer(shape).layer(signature(state)).layer(token).layer(user)),
+        0 => unguarded_slip_route(claims()),
+        1 => post(generate).route_layer(
+            ServiceBuilder::new().layer(stand_in(true, Some(claims()))).layer(g.per_user).layer(g.scope),
+        ),
+        2 => post(generate).route_layer(
+            ServiceBuilder::new().layer(stand_in(true, None)).layer(g.token).layer(g.per_user).layer(g.scope),
+        ),
+        3 => post(generate).route_layer(
+            ServiceBuilder::new()
+                .layer(stand_in(false, None))
+                .layer(g.signature)
+                .layer(g.token)
+                .layer(g.per_user)
+                .layer(g.scope),
+        ),
+        _ => post(generate).route_layer(g),
     };
-    let router = Router::new().route(slipgate_proto::SLIP_PATH, route);
-    if depth < 2 {
-        return with_response_layers(state, router.layer(axum::Extension(claims())));
-    }
-    with_response_layers(state, router)
+    with_response_layers(Router::new().route(slipgate_proto::SLIP_PATH, route), state)
 }
 
 fn signed_request(signer: &slipgate_client::RequestSigner, bearer: &str) -> http::Request<Body> {
@@ -131,7 +118,7 @@ fn stack(c: &mut Criterion) {
             "1 baseline: handler + response layers (id, problems, audit, metrics, Ed25519 signature)",
             partial(&state, 0),
         ),
-        ("2 + per-user rate limit", partial(&state, 1)),
+        ("2 + per-user rate limit and scope", partial(&state, 1)),
         ("3 + token (warm cache)", partial(&state, 2)),
         ("4 + signature, digest, nonce", partial(&state, 3)),
         ("5 + request shape", partial(&state, 4)),

@@ -43,7 +43,7 @@ use prometheus_client::registry::Registry;
 use slipgate_proto::ProblemCode;
 use slipgate_proto::logsink;
 
-use crate::error::ApiError;
+use slipgate_guard::Rejection;
 
 /// A W3C Trace Context `traceparent` (version `00`), validated strictly.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,9 +158,9 @@ pub fn record(line: &AuditLine<'_>) {
 
 /// The refusal of a slip request while the audit trail cannot be written
 /// (fail closed); `None` otherwise.
-pub fn gate(route: &str) -> Option<ApiError> {
+pub fn gate(route: &str) -> Option<Rejection> {
     (route == slipgate_proto::SLIP_PATH && logsink::health().failing()).then(|| {
-        ApiError::new(
+        Rejection::new(
             ProblemCode::StoreUnavailable,
             "the service cannot record requests right now; retry later",
         )

@@ -795,7 +795,7 @@ impl Validate for Config {
                 message: format!("{} entries is out of range: use 0 to 256", self.server.authorities.len()),
             });
         }
-        if let Err(e) = crate::authority::validate_names(&self.server.authorities) {
+        if let Err(e) = crate::middleware::authority::validate_names(&self.server.authorities) {
             return Err(ConfigError::Value { key: "server.authorities", message: e.to_string() });
         }
         self.check_transport()?;

@@ -16,31 +16,28 @@
 //! ```
 //!
 //! # Security
-//! Every check of SPEC §3.3, in one stack built by [`router`]: the per-IP rate
-//! limit and load shedding, the request shape and `Host`, the RFC 9421
-//! signature with its `Content-Digest` and nonce (registry keys, or key-bound
-//! `HTTPSig` tokens, SPEC §3.2.1), the bearer token and its
-//! scope, the per-user rate limit (the layers come from `slipgate-guard`),
-//! then the strict parse, the object-level rule of §3.4 and field validation
-//! in the handler. TLS 1.2/1.3 only, connection caps and timeouts come from
+//! Every check of SPEC §3.3, in its order, in one stack built by [`router`]
+//! from [`guard_stack`]: the per-IP rate limit and load shedding, the `Host`
+//! and the request shape, the RFC 9421 signature with its `Content-Digest` and
+//! nonce (registry keys, or key-bound `HTTPSig` tokens, SPEC §3.2.1), the
+//! token, the per-user rate limit, the scope (the layers come from
+//! `slipgate-guard`), then the strict parse, the object-level rule of §3.4 and
+//! field validation in the handler. Every refusal is one type, [`Rejection`],
+//! written out by one renderer ([`middleware::problem`]). TLS 1.2/1.3 only, connection caps and timeouts come from
 //! `slipgate-transport`. Every response carries `Cache-Control: no-store`,
 //! HSTS, `nosniff` and an Ed25519 response signature (§3.8); errors are RFC
 //! 9457 problems that never echo tokens or salary data. Not covered here: the
 //! identity server's own defences (`slipgate-idp`).
 
 pub mod audit;
-pub mod authority;
 pub mod config;
 pub mod devpki;
-pub mod error;
 pub mod keys;
 pub mod logging;
 pub mod metrics;
+pub mod middleware;
 pub mod readiness;
-pub mod respond;
-pub mod response_sig;
 pub mod routes;
-pub mod shed;
 pub mod state;
 
 use std::future::Future;
@@ -49,20 +46,23 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
+use slipgate_guard::Guarded;
 use slipgate_guard::ratelimit::{
-    MemoryRateLimitStore, RateLimitLayer, RateLimitStore, RateLimits, RedisRateLimitStore, TrustedProxies,
+    MemoryRateLimitStore, PerIpLimit, PerUserLimit, RateLimitStore, RateLimits, RedisRateLimitStore,
+    TrustedProxies,
 };
 use slipgate_guard::replay::{MemoryNonceStore, NonceStore, RedisNonceStore};
 use slipgate_guard::signature::{SignatureLayer, SignaturePolicy};
-use slipgate_guard::token::{self, TokenLayer, TokenValidator};
+use slipgate_guard::token::{self, ScopeLayer, TokenLayer, TokenValidator};
 use slipgate_guard::{Clock, DEFAULT_REDIS_CONNECT_TIMEOUT, RedisConnection, SystemClock};
 use slipgate_payroll::{PayScale, PdfRenderer};
 use slipgate_transport::{self as transport, ConnLimits, tls};
 use tokio::net::TcpListener;
 
 pub use config::{Config, ConfigError, ConfigLoader};
-pub use error::ApiError;
-pub use respond::RequestId;
+pub use middleware::respond::RequestId;
+use middleware::{authority, respond, response_sig, shape, shed, sign};
+pub use slipgate_guard::Rejection;
 pub use state::AppState;
 
 /// Why the service could not start or stopped with an error.
@@ -282,39 +282,90 @@ fn token_validator(
     })
 }
 
+/// Every guard layer of SPEC §3.3, built once from the state: the per-IP
+/// limit (step 1), which [`router`] puts around the whole API (before
+/// shedding and routing), and the slip route's layers, which this value
+/// applies as one [`tower::Layer`], outermost first: the request shape (step
+/// 2), signature, digest and nonce (steps 3–6; for `Authorization: HTTPSig`
+/// the token is validated inside between steps 3 and 4, SPEC §3.2.1), the
+/// token (step 7), the per-user rate limit (step 8) and the scope (step 9).
+/// The handler runs steps 10–13.
+#[derive(Debug, Clone)]
+pub struct GuardStack {
+    /// Step 1, around everything.
+    pub per_ip: PerIpLimit,
+    /// Step 2 on the slip route.
+    pub shape: shape::ShapeCheck,
+    /// Steps 3–6.
+    pub signature: SignatureLayer,
+    /// Step 7.
+    pub token: TokenLayer,
+    /// Step 8.
+    pub per_user: PerUserLimit,
+    /// Step 9.
+    pub scope: ScopeLayer,
+}
+
+/// The guard layers `state` configures (see [`GuardStack`]).
+pub fn guard_stack(state: &AppState) -> GuardStack {
+    GuardStack {
+        per_ip: PerIpLimit::new(
+            state.rate_store.clone(),
+            state.limits,
+            state.trusted_proxies.clone(),
+            state.clock.clone(),
+        )
+        .with_ipv6_prefix(state.ipv6_prefix),
+        shape: shape::ShapeCheck::new(state.max_body),
+        signature: SignatureLayer::new(state.keys.clone(), state.nonces.clone(), state.clock.clone())
+            .with_policy(state.policy.clone())
+            .with_body_limits(state.max_body, state.request_timeout)
+            .with_bound_tokens(state.tokens.clone()),
+        token: TokenLayer::new(state.tokens.clone()).with_require_bound(state.require_bound_tokens),
+        per_user: PerUserLimit::new(state.rate_store.clone(), state.limits.user, state.clock.clone()),
+        scope: ScopeLayer,
+    }
+}
+
+/// The slip route's guards, steps 2 → 9 (the per-IP limit is not in it).
+type RouteGuards<S> = Guarded<
+    shape::ShapeCheck,
+    Guarded<SignatureLayer, Guarded<TokenLayer, Guarded<PerUserLimit, Guarded<ScopeLayer, S>>>>,
+>;
+
+impl<S> tower::Layer<S> for GuardStack {
+    type Service = RouteGuards<S>;
+
+    // One composed stack on the route, not five `route_layer`s: each of those
+    // boxes the service below it, and every request would clone the boxes.
+    fn layer(&self, inner: S) -> Self::Service {
+        let inner = self.per_user.layer(self.scope.layer(inner));
+        self.shape.layer(self.signature.layer(self.token.layer(inner)))
+    }
+}
+
+/// `router` with the layers every API answer passes, guarded or not:
+/// problem rendering, security headers, request id, audit and metrics
+/// ([`respond`]) inside response signing ([`sign`], outermost, SPEC §3.8).
+pub fn with_response_layers(router: Router<AppState>, state: &AppState) -> Router {
+    router
+        .layer(axum::middleware::from_fn_with_state(state.clone(), respond::respond))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), sign::sign_response))
+        .with_state(state.clone())
+}
+
 /// The API's routes with every layer in SPEC §3.3 order.
 ///
-/// Layers listed later wrap earlier ones, so the request meets them bottom-up:
-/// response signing (outermost, §3.8), problem rendering and security headers
-/// (`respond`), the per-IP rate limit then the per-IP and global concurrency
-/// caps (step 1), the `Host` check and routing (step 2), then on the slip
-/// route the request shape (step 2), signature, digest and nonce (steps 3–6;
-/// for `Authorization: HTTPSig` the token is validated inside that layer between steps 3 and 4,
-/// SPEC §3.2.1),
-/// the bearer token and its scope (steps 7 and 9, one layer), the per-user
-/// rate limit (step 8), and the handler's JSON parse, object-level rule,
-/// validation and generation (steps 10–13).
+/// Layers listed later wrap earlier ones, so the request meets them
+/// outermost first: response signing (§3.8) and problem rendering
+/// ([`with_response_layers`]), the per-IP rate limit then the per-IP and
+/// global concurrency caps (step 1), the `Host` check and routing (step 2),
+/// then on the slip route the rest of [`guard_stack`] (steps 2–9) and the
+/// handler's JSON parse, object-level rule, validation and generation (steps
+/// 10–13).
 pub fn router(state: AppState) -> Router {
-    let signature = SignatureLayer::new(state.keys.clone(), state.nonces.clone(), state.clock.clone())
-        .with_policy(state.policy.clone())
-        .with_body_limits(state.max_body, state.request_timeout)
-        .with_bound_tokens(state.tokens.clone());
-    let per_user = RateLimitLayer::per_user(state.rate_store.clone(), state.limits.user, state.clock.clone());
-    let per_ip = RateLimitLayer::per_ip(
-        state.rate_store.clone(),
-        state.limits,
-        state.trusted_proxies.clone(),
-        state.clock.clone(),
-    )
-    .with_ipv6_prefix(state.ipv6_prefix);
-    // One composed stack on the route, not four `route_layer`s: each of those
-    // boxes the service below it, and every request would clone the boxes.
-    let guard = tower::ServiceBuilder::new()
-        .layer(axum::middleware::from_fn_with_state(state.clone(), routes::slip::shape))
-        .layer(signature)
-        .layer(TokenLayer::new(state.tokens.clone()).with_require_bound(state.require_bound_tokens))
-        .layer(per_user);
-    let slip = post(routes::slip::generate).route_layer(guard);
+    let guards = guard_stack(&state);
+    let slip = post(routes::slip::generate).route_layer(guards.clone());
     let api = Router::new()
         .route(slipgate_proto::SLIP_PATH, slip)
         .route("/openapi.json", get(routes::openapi::openapi))
@@ -324,10 +375,8 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), authority::authority))
         // Shedding after the per-IP rate limit (SPEC §3.3 step 1).
         .layer(axum::middleware::from_fn_with_state(state.in_flight.clone(), shed::shed))
-        .layer(per_ip)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), respond::respond))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), respond::sign_response))
-        .with_state(state.clone());
+        .layer(guards.per_ip);
+    let api = with_response_layers(api, &state);
     // The console's static files: outside the guard stack, with their own headers (SPEC §8).
     Router::new().merge(routes::console::router(state.console.clone())).merge(api)
 }

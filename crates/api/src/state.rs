@@ -24,7 +24,10 @@ impl AppState {
 
     /// This state with another response signer (a test injects one that fails).
     #[must_use]
-    pub fn with_response_signer(self, signer: Arc<dyn crate::response_sig::ResponseSigning>) -> Self {
+    pub fn with_response_signer(
+        self,
+        signer: Arc<dyn crate::middleware::response_sig::ResponseSigning>,
+    ) -> Self {
         let mut shared = Arc::unwrap_or_clone(self.0);
         shared.response_signer = signer;
         Self::new(shared)
@@ -68,11 +71,11 @@ pub struct Shared {
     /// What `/readyz` checks.
     pub probes: Vec<Arc<dyn crate::readiness::Probe>>,
     /// Permits for load shedding (`limits.max_concurrency`, `limits.max_concurrency_per_ip`).
-    pub in_flight: crate::shed::InFlight,
+    pub in_flight: crate::middleware::shed::InFlight,
     /// Signs every response (SPEC §3.8).
-    pub response_signer: Arc<dyn crate::response_sig::ResponseSigning>,
+    pub response_signer: Arc<dyn crate::middleware::response_sig::ResponseSigning>,
     /// The names requests must be addressed to (SPEC §3.2).
-    pub authorities: crate::authority::Authorities,
+    pub authorities: crate::middleware::authority::Authorities,
     /// Request counters and latencies.
     pub metrics: Arc<Metrics>,
     /// Largest accepted request body in bytes.

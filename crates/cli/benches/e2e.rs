@@ -116,8 +116,7 @@ fn parse_duration(s: &str) -> anyhow::Result<Duration> {
 /// The baseline server: `slipgate serve` minus the guard layers (see the module docs).
 fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
     use axum::Router;
-    use axum::routing::post;
-    use slipgate_api::{AppState, ConfigLoader, Listeners, respond, routes};
+    use slipgate_api::{AppState, ConfigLoader, Listeners, routes, with_response_layers};
     use slipgate_transport::{self as transport, ConnLimits, tls};
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -130,12 +129,10 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
         let state = AppState::from_config(&config)?;
         let claims = alice_claims();
         let app = Router::new()
-            .route(slipgate_proto::SLIP_PATH, post(routes::slip::generate).layer(axum::Extension(claims)))
+            .route(slipgate_proto::SLIP_PATH, slipgate_test_support::router::unguarded_slip_route(claims))
             .route("/.well-known/slipgate-keys", axum::routing::get(routes::openapi::response_keys))
-            .fallback(routes::not_found)
-            .layer(axum::middleware::from_fn_with_state(state.clone(), respond::respond))
-            .layer(axum::middleware::from_fn_with_state(state.clone(), respond::sign_response))
-            .with_state(state.clone());
+            .fallback(routes::not_found);
+        let app = with_response_layers(app, &state);
         let (Some(cert), Some(key)) = (&config.tls.cert, &config.tls.key) else {
             bail!("tls.cert and tls.key are required");
         };
@@ -186,17 +183,17 @@ static BARE_SERVED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64:
 /// `/metrics` on the admin port, tells the harness how many slips it answered.
 fn serve_bare(config_file: &Path) -> anyhow::Result<()> {
     use axum::Router;
-    use axum::routing::{get, post};
-    use slipgate_api::{AppState, ConfigLoader, Listeners, routes};
+    use axum::routing::get;
+    use slipgate_api::{AppState, ConfigLoader, Listeners};
     use slipgate_transport::{self as transport, ConnLimits, tls};
     use std::sync::atomic::Ordering;
 
-    async fn slip(
-        state: axum::extract::State<AppState>,
+    async fn count(
         request: axum::extract::Request,
+        next: axum::middleware::Next,
     ) -> axum::response::Response {
         BARE_SERVED.fetch_add(1, Ordering::Relaxed);
-        axum::response::IntoResponse::into_response(routes::slip::generate(state, request).await)
+        next.run(request).await
     }
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -204,7 +201,11 @@ fn serve_bare(config_file: &Path) -> anyhow::Result<()> {
         let config: slipgate_api::Config = ConfigLoader::new().file(config_file)?.load()?;
         let state = AppState::from_config(&config)?;
         let app = Router::new()
-            .route(slipgate_proto::SLIP_PATH, post(slip).layer(axum::Extension(alice_claims())))
+            .route(
+                slipgate_proto::SLIP_PATH,
+                slipgate_test_support::router::unguarded_slip_route(alice_claims())
+                    .layer(axum::middleware::from_fn(count)),
+            )
             .with_state(state);
         let admin = Router::new().route(
             "/metrics",

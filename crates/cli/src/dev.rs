@@ -218,7 +218,7 @@ fn write_server_keys(dir: &Path, config: &slipgate_api::Config) -> anyhow::Resul
     let Some(key) = &config.signature.response_key_file else {
         anyhow::bail!("slipgate dev needs signature.response_key_file");
     };
-    let signer = slipgate_api::response_sig::ResponseSigner::from_pem_file(key)?;
+    let signer = slipgate_api::middleware::response_sig::ResponseSigner::from_pem_file(key)?;
     let path = dir.join("server-keys.json");
     devpki::write_file(&path, &serde_json::to_vec_pretty(signer.jwks())?, false)?;
     Ok(path)

@@ -1,6 +1,6 @@
 //! The signature decision per request, pure functions only (no I/O): a registry
-//! HMAC key (`check_head` + `check_body`) beside a key-bound request
-//! (`check_bound_head`, the `cnf` import, `check_bound_body` with Ed25519, and
+//! HMAC key (`head::check` + `body::check`) beside a key-bound request
+//! (`bound::check`, the `cnf` import, `body::check` with Ed25519, and
 //! the thumbprint of the replay key), over the same body.
 
 use std::hint::black_box;
@@ -8,7 +8,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::request::Parts;
 use slipgate_guard::signature::{
-    BOUND_REQUIRED, DEFAULT_REQUIRED, KeyRing, SignaturePolicy, bound_replay_key,
+    BOUND_REQUIRED, DEFAULT_REQUIRED, KeyRing, SignaturePolicy, body, bound, bound_replay_key, head,
 };
 use slipgate_httpsig::binding::{BOUND_REQUEST_TAG, BoundKey};
 use slipgate_httpsig::params::Component;
@@ -52,8 +52,10 @@ fn decision(c: &mut Criterion) {
     let registry = signed("Bearer t0ken", &hmac, &params, &DEFAULT_REQUIRED);
     group.bench_function("registry key, hmac-sha256", |b| {
         b.iter(|| {
-            let head = policy.check_head(black_box(&registry), &ring, NOW).unwrap_or_else(|e| panic!("{e}"));
-            black_box(policy.check_body(head, &registry, BODY).unwrap_or_else(|e| panic!("{e}")))
+            let head =
+                head::check(&policy, black_box(&registry), &ring, NOW).unwrap_or_else(|e| panic!("{e}"));
+            body::check(head.parsed(), &registry, BODY, head.key()).unwrap_or_else(|e| panic!("{e}"));
+            black_box(head.verified())
         })
     });
 
@@ -63,11 +65,10 @@ fn decision(c: &mut Criterion) {
     let bound = signed("HTTPSig t0ken", &device, &params, &BOUND_REQUIRED);
     group.bench_function("key-bound token, ed25519 from cnf", |b| {
         b.iter(|| {
-            let head = policy.check_bound_head(black_box(&bound), NOW).unwrap_or_else(|e| panic!("{e}"));
+            let head = bound::check(&policy, black_box(&bound), NOW).unwrap_or_else(|e| panic!("{e}"));
             let key = BoundKey::from_confirmation(black_box(&cnf)).unwrap_or_else(|e| panic!("{e}"));
-            let verified =
-                policy.check_bound_body(head, &key, &bound, BODY).unwrap_or_else(|e| panic!("{e}"));
-            black_box((verified, bound_replay_key(&key)))
+            body::check(head.parsed(), &bound, BODY, key.verifying_key()).unwrap_or_else(|e| panic!("{e}"));
+            black_box((head.verified(&key), bound_replay_key(&key)))
         })
     });
     group.finish();

@@ -1,9 +1,16 @@
 //! Tower layers that guard the Slipgate API (SPEC §3.3).
 //!
-//! One folder per concern, each with a pure `check` function and pluggable
-//! stores: the signature layer with its nonce stores ([`replay`]), the token
-//! layer and the rate-limit layer (the connection-level defences live in
-//! `slipgate-transport`). What the stores share is at the root: [`StoreError`]
+//! One folder per concern, each with pure decisions named `check` and
+//! pluggable stores: the signature layer with its nonce stores ([`replay`]),
+//! the token and scope layers ([`token`]) and the two rate-limit layers
+//! ([`ratelimit`]); the connection-level defences live in
+//! `slipgate-transport`. Every layer has one shape: a [`Guard`] that admits or
+//! refuses a request, run by the generic [`Guarded`] service over any body
+//! type; every refusal is one type, [`Rejection`], which the server renders.
+//! In SPEC order: [`ratelimit::PerIpLimit`] (step 1), then, after the
+//! server's own shedding and shape checks, [`signature::SignatureLayer`]
+//! (3–6), [`token::TokenLayer`] (7), [`ratelimit::PerUserLimit`] (8) and
+//! [`token::ScopeLayer`] (9). What the stores share is at the root: [`StoreError`]
 //! and the Redis connection ([`RedisConnection`]). Every
 //! decision reads time through [`Clock`] (defined in `slipgate-proto`, re-exported here).
 //!
@@ -17,6 +24,7 @@
 //! assert_eq!(clock.now(), UNIX_EPOCH + Duration::from_secs(1_767_225_900));
 //! ```
 
+mod guarded;
 pub mod metrics;
 pub mod ratelimit;
 pub mod redis;
@@ -27,6 +35,7 @@ mod store;
 pub mod token;
 
 pub use self::redis::{DEFAULT_REDIS_CONNECT_TIMEOUT, DEFAULT_REDIS_TIMEOUT, RedisConnection};
+pub use guarded::{Guard, Guarded};
 pub use rejection::Rejection;
 pub use store::StoreError;
 

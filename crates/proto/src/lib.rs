@@ -53,7 +53,7 @@ pub mod tls;
 pub mod units;
 
 pub use format::Format;
-pub use problem::{FieldError, Problem, ProblemCode, UnknownProblemCode};
+pub use problem::{FieldError, Presentation, Problem, ProblemCode, UnknownProblemCode};
 pub use request::{RequestError, SlipBody, SlipRequest, check_member, parse_period};
 pub use slip::{Employee, LineItem, Period, Slip};
 

@@ -2,8 +2,36 @@
 
 use serde::{Deserialize, Serialize};
 
+/// How a request presented its credentials, which picks the scheme of a
+/// refusal's `WWW-Authenticate` challenge (SPEC §3.6, §3.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Presentation {
+    /// A registry key's signature with `Authorization: Bearer` (SPEC §3.2):
+    /// challenges name `Signature` or `Bearer`.
+    #[default]
+    Bearer,
+    /// A key-bound token, `Authorization: HTTPSig` (SPEC §3.2.1): every
+    /// challenge names `HTTPSig`.
+    HttpSig,
+}
+
+/// The `WWW-Authenticate` value of the table's challenge column, for both
+/// presentations: `$scheme` (`Signature` or `Bearer`) with optional
+/// parameters, or `HTTPSig` with the same parameters.
+macro_rules! challenge {
+    () => {
+        None
+    };
+    ($scheme:ident) => {
+        Some((stringify!($scheme), "HTTPSig"))
+    };
+    ($scheme:ident $params:literal) => {
+        Some((concat!(stringify!($scheme), " ", $params), concat!("HTTPSig ", $params)))
+    };
+}
+
 macro_rules! problem_codes {
-    ($($variant:ident => ($code:literal, $status:literal, $title:literal),)*) => {
+    ($($variant:ident => ($code:literal, $status:literal, $title:literal $(, $scheme:ident $($params:literal)?)?),)*) => {
         /// Every problem `code` the API answers with (SPEC §3.6).
         ///
         /// The code is the stable, machine-readable part of an error; clients map it
@@ -35,6 +63,22 @@ macro_rules! problem_codes {
             pub const fn title(self) -> &'static str {
                 match self { $(ProblemCode::$variant => $title,)* }
             }
+
+            /// The `WWW-Authenticate` challenge this code is sent with, for a
+            /// request presented as `presented`; `None` for codes without one.
+            /// Signature codes challenge `Signature`, token codes `Bearer` with
+            /// the RFC 6750 `error` (SPEC §3.6); on a key-bound request every
+            /// challenge names `HTTPSig` instead (SPEC §3.2.1).
+            pub const fn challenge(self, presented: Presentation) -> Option<&'static str> {
+                let pair: Option<(&'static str, &'static str)> = match self {
+                    $(ProblemCode::$variant => challenge!($($scheme $($params)?)?),)*
+                };
+                match (pair, presented) {
+                    (Some((registry, _)), Presentation::Bearer) => Some(registry),
+                    (Some((_, bound)), Presentation::HttpSig) => Some(bound),
+                    (None, _) => None,
+                }
+            }
         }
 
         impl std::str::FromStr for ProblemCode {
@@ -49,23 +93,25 @@ macro_rules! problem_codes {
     };
 }
 
+// code => (wire name, status, title, `WWW-Authenticate` challenge if any)
 problem_codes! {
     BadRequest => ("bad_request", 400, "Bad request"),
     InvalidJson => ("invalid_json", 400, "Body is not valid JSON"),
-    SignatureMissing => ("signature_missing", 401, "Request signature missing"),
-    SignatureMalformed => ("signature_malformed", 401, "Request signature malformed"),
-    UnknownKey => ("unknown_key", 401, "Unknown signing key"),
-    AlgorithmMismatch => ("algorithm_mismatch", 401, "Signature algorithm does not match the key"),
-    ComponentsMissing => ("components_missing", 401, "Required signature components missing"),
-    DigestMissing => ("digest_missing", 401, "Content-Digest missing"),
-    DigestMismatch => ("digest_mismatch", 401, "Content-Digest does not match the body"),
-    SignatureInvalid => ("signature_invalid", 401, "Signature does not verify"),
-    RequestExpired => ("request_expired", 401, "Request outside its freshness window"),
-    NonceMissing => ("nonce_missing", 401, "Signature nonce missing"),
-    Replayed => ("replayed", 401, "Request replayed"),
-    TokenMissing => ("token_missing", 401, "Bearer token missing"),
-    TokenInvalid => ("token_invalid", 401, "Bearer token invalid"),
-    InsufficientScope => ("insufficient_scope", 403, "Insufficient scope"),
+    SignatureMissing => ("signature_missing", 401, "Request signature missing", Signature),
+    SignatureMalformed => ("signature_malformed", 401, "Request signature malformed", Signature),
+    UnknownKey => ("unknown_key", 401, "Unknown signing key", Signature),
+    AlgorithmMismatch => ("algorithm_mismatch", 401, "Signature algorithm does not match the key", Signature),
+    ComponentsMissing => ("components_missing", 401, "Required signature components missing", Signature),
+    DigestMissing => ("digest_missing", 401, "Content-Digest missing", Signature),
+    DigestMismatch => ("digest_mismatch", 401, "Content-Digest does not match the body", Signature),
+    SignatureInvalid => ("signature_invalid", 401, "Signature does not verify", Signature),
+    RequestExpired => ("request_expired", 401, "Request outside its freshness window", Signature),
+    NonceMissing => ("nonce_missing", 401, "Signature nonce missing", Signature),
+    Replayed => ("replayed", 401, "Request replayed", Signature),
+    TokenMissing => ("token_missing", 401, "Bearer token missing", Bearer),
+    TokenInvalid => ("token_invalid", 401, "Bearer token invalid", Bearer "error=\"invalid_token\""),
+    InsufficientScope => ("insufficient_scope", 403, "Insufficient scope",
+        Bearer "error=\"insufficient_scope\", scope=\"salaryslip:self salaryslip:any\""),
     Forbidden => ("forbidden", 403, "Forbidden"),
     NotFound => ("not_found", 404, "Not found"),
     MethodNotAllowed => ("method_not_allowed", 405, "Method not allowed"),
@@ -183,6 +229,32 @@ mod tests {
             "https://iana.org/assignments/http-problem-types#quota-exceeded"
         );
         assert_eq!(ProblemCode::Replayed.type_uri(), "urn:slipgate:problem:replayed");
+    }
+
+    #[test]
+    fn challenges_come_from_the_table_for_both_presentations() {
+        use Presentation::{Bearer, HttpSig};
+        let signature_codes = ProblemCode::ALL.iter().filter(|c| c.status() == 401);
+        for code in
+            signature_codes.filter(|c| !matches!(c, ProblemCode::TokenMissing | ProblemCode::TokenInvalid))
+        {
+            assert_eq!(code.challenge(Bearer), Some("Signature"), "{code}");
+            assert_eq!(code.challenge(HttpSig), Some("HTTPSig"), "{code}");
+        }
+        assert_eq!(ProblemCode::TokenMissing.challenge(Bearer), Some("Bearer"));
+        assert_eq!(ProblemCode::TokenInvalid.challenge(Bearer), Some("Bearer error=\"invalid_token\""));
+        assert_eq!(ProblemCode::TokenInvalid.challenge(HttpSig), Some("HTTPSig error=\"invalid_token\""));
+        assert_eq!(
+            ProblemCode::InsufficientScope.challenge(Bearer),
+            Some("Bearer error=\"insufficient_scope\", scope=\"salaryslip:self salaryslip:any\"")
+        );
+        assert_eq!(
+            ProblemCode::InsufficientScope.challenge(HttpSig),
+            Some("HTTPSig error=\"insufficient_scope\", scope=\"salaryslip:self salaryslip:any\"")
+        );
+        for code in [ProblemCode::Forbidden, ProblemCode::RateLimited, ProblemCode::Overloaded] {
+            assert_eq!((code.challenge(Bearer), code.challenge(HttpSig)), (None, None), "{code}");
+        }
     }
 
     #[test]

@@ -181,3 +181,55 @@ impl TestRouter {
         self.config.idp.halt().await;
     }
 }
+
+/// A layer standing in for guard layers a benchmark leaves out: it hands the
+/// handler what they would have proved — always the representation `Accept`
+/// asks for (the shape check), with `read_body` the body as read (the
+/// signature layer), with `claims` the token's claims (the token layer). A
+/// baseline for benchmarks, never part of the service.
+#[derive(Debug, Clone)]
+pub struct StandIn {
+    /// Read the body into a `VerifiedBody`.
+    pub read_body: bool,
+    /// Claims to hand on as if the token layer had validated them.
+    pub claims: Option<slipgate_guard::token::TokenClaims>,
+}
+
+impl<S> tower::Layer<S> for StandIn {
+    type Service = slipgate_guard::Guarded<Self, S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        slipgate_guard::Guarded::new(self.clone(), inner)
+    }
+}
+
+impl slipgate_guard::Guard<Body> for StandIn {
+    type Note = ();
+
+    async fn admit(
+        &self,
+        request: http::Request<Body>,
+        _: &mut (),
+    ) -> Result<http::Request<Body>, slipgate_guard::Rejection> {
+        let (mut parts, mut body) = request.into_parts();
+        let accept = parts.headers.get(http::header::ACCEPT);
+        let format = slipgate_api::middleware::shape::negotiate(accept).unwrap_or_default();
+        parts.extensions.insert(format);
+        if self.read_body {
+            let bytes = axum::body::to_bytes(std::mem::take(&mut body), usize::MAX).await.unwrap_or_default();
+            parts.extensions.insert(slipgate_guard::signature::VerifiedBody(bytes));
+        }
+        if let Some(claims) = &self.claims {
+            parts.extensions.insert(claims.clone());
+        }
+        Ok(http::Request::from_parts(parts, body))
+    }
+}
+
+/// The slip handler without the guard stack, handed what the whole stack
+/// would have proved for `claims` ([`StandIn`]).
+pub fn unguarded_slip_route(
+    claims: slipgate_guard::token::TokenClaims,
+) -> axum::routing::MethodRouter<AppState> {
+    let stand_in = StandIn { read_body: true, claims: Some(claims) };
+    axum::routing::post(slipgate_api::routes::slip::generate).route_layer(stand_in)
+}

@@ -15,6 +15,7 @@ mod errors;
 mod jwt;
 mod mtls;
 mod openapi;
+mod order;
 mod ratelimit;
 mod response_sig;
 mod signatures;

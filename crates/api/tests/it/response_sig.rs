@@ -85,14 +85,14 @@ async fn problem_responses_are_signed_too() {
 /// A signer that fails for every answer but a 500 (or for all, `fail_all`).
 #[derive(Debug)]
 struct FailingSigner {
-    inner: slipgate_api::response_sig::ResponseSigner,
+    inner: slipgate_api::middleware::response_sig::ResponseSigner,
     fail_all: bool,
 }
 
-impl slipgate_api::response_sig::ResponseSigning for FailingSigner {
+impl slipgate_api::middleware::response_sig::ResponseSigning for FailingSigner {
     fn sign(
         &self,
-        request: &slipgate_api::response_sig::RequestSummary,
+        request: &slipgate_api::middleware::response_sig::RequestSummary,
         parts: &mut http::response::Parts,
         body: &[u8],
         now: i64,
@@ -111,7 +111,7 @@ impl slipgate_api::response_sig::ResponseSigning for FailingSigner {
 /// The in-process router with `signer` in its state, and a signed slip request by paula.
 async fn with_signer(fail_all: bool) -> (slipgate_test_support::TestConfig, axum::Router, Jwks) {
     let test = slipgate_test_support::TestConfig::new(&[]).await;
-    let inner = slipgate_api::response_sig::ResponseSigner::generate().unwrap();
+    let inner = slipgate_api::middleware::response_sig::ResponseSigner::generate().unwrap();
     let jwks = inner.jwks().clone();
     let state = slipgate_api::AppState::from_config(&test.config)
         .unwrap()

@@ -54,8 +54,9 @@ pub fn interval_and_limit(rate: Rate) -> (u64, u64) {
     (interval, interval.saturating_mul(quota))
 }
 
-/// Decides one request at `now_ms` for a key whose stored TAT is `tat`.
-pub fn decide(tat: Option<u64>, now_ms: u64, rate: Rate) -> Decision {
+/// Decides one request at `now_ms` for a key whose stored TAT is `tat` (the pure
+/// decision the stores apply atomically).
+pub fn check(tat: Option<u64>, now_ms: u64, rate: Rate) -> Decision {
     let (interval, limit) = interval_and_limit(rate);
     let tat = tat.unwrap_or(now_ms).max(now_ms);
     let new_tat = tat.saturating_add(interval);
@@ -99,7 +100,7 @@ mod tests {
 
     /// Runs one request against `tat`, storing the new TAT.
     fn hit(tat: &mut Option<u64>, clock: &ManualClock, rate: Rate) -> Decision {
-        let d = decide(*tat, now_ms(clock), rate);
+        let d = check(*tat, now_ms(clock), rate);
         *tat = Some(d.new_tat);
         d
     }
@@ -171,12 +172,12 @@ mod tests {
     #[test]
     fn a_refusal_does_not_move_the_tat() {
         let r = rate("1/s");
-        let first = decide(None, 1000, r);
-        let refused = decide(Some(first.new_tat), 1500, r);
+        let first = check(None, 1000, r);
+        let refused = check(Some(first.new_tat), 1500, r);
         assert!(!refused.allowed);
         assert_eq!(refused.new_tat, first.new_tat);
         assert_eq!(refused.retry_after, Some(Duration::from_millis(500)));
-        assert!(decide(Some(refused.new_tat), 2000, r).allowed);
+        assert!(check(Some(refused.new_tat), 2000, r).allowed);
     }
 
     #[test]
@@ -197,7 +198,7 @@ mod tests {
     #[test]
     fn an_old_tat_counts_as_a_full_quota() {
         let r = rate("3/s");
-        assert_eq!(decide(Some(5), 10_000, r), decide(None, 10_000, r));
+        assert_eq!(check(Some(5), 10_000, r), check(None, 10_000, r));
     }
 
     #[test]
@@ -208,7 +209,7 @@ mod tests {
         let mut tat = None;
         let mut allowed = 0;
         for ms in (0..10_000).step_by(10) {
-            let d = decide(tat, 1_000_000 + ms, r);
+            let d = check(tat, 1_000_000 + ms, r);
             tat = Some(d.new_tat);
             allowed += u32::from(d.allowed);
         }

@@ -6,20 +6,23 @@
 //! `RateLimit: "<policy nearest its limit>";r=<remaining>;t=<seconds>`.
 //! A refused request gets 429 `rate_limited` with `Retry-After` and the
 //! violated policies in the [`Rejection`](crate::Rejection); a store that
-//! cannot decide gets 503 `store_unavailable`.
+//! cannot decide gets 503 `store_unavailable`. Two layers, [`PerIpLimit`] and
+//! [`PerUserLimit`]; the pure decisions are [`gcra::check`] (one request
+//! against a stored TAT) and [`policy::check`] (a store's answer as outcome
+//! and refusal).
 //!
 //! ```
 //! use std::sync::Arc;
-//! use slipgate_guard::ratelimit::{MemoryRateLimitStore, RateLimitLayer, RateLimits, TrustedProxies};
+//! use slipgate_guard::ratelimit::{MemoryRateLimitStore, PerIpLimit, PerUserLimit, RateLimits, TrustedProxies};
 //! use slipgate_guard::SystemClock;
 //!
 //! let store = Arc::new(MemoryRateLimitStore::new(1_000_000));
 //! let limits = RateLimits { ip: "600/min".parse().unwrap(), user: "120/min".parse().unwrap() };
 //! let trusted = TrustedProxies::parse(&["10.0.0.0/8", "::1"]).unwrap();
 //! // Outermost, before the signature layer:
-//! let per_ip = RateLimitLayer::per_ip(store.clone(), limits, trusted, Arc::new(SystemClock));
+//! let per_ip = PerIpLimit::new(store.clone(), limits, trusted, Arc::new(SystemClock));
 //! // Inside the token layer, which provides `TokenClaims`:
-//! let per_user = RateLimitLayer::per_user(store, limits.user, Arc::new(SystemClock));
+//! let per_user = PerUserLimit::new(store, limits.user, Arc::new(SystemClock));
 //! # let _ = (per_ip, per_user);
 //! ```
 //!
@@ -35,8 +38,9 @@
 //! with the memory store (use [`RedisRateLimitStore`]).
 
 mod client_ip;
-mod gcra;
+pub mod gcra;
 mod layer;
+pub mod policy;
 mod redis;
 mod store;
 
@@ -44,10 +48,8 @@ mod store;
 mod tests;
 
 pub use client_ip::{InvalidProxy, IpRange, MAX_FORWARDED_ENTRIES, TrustedProxies, client_ip};
-pub use gcra::{Decision, decide, interval_and_limit};
-pub use layer::{
-    ClientAddr, Outcome, POLICY_IP, POLICY_USER, RATELIMIT, RATELIMIT_POLICY, RateLimitLayer,
-    RateLimitService, RateLimits, judge, policy_header, ratelimit_header,
-};
+pub use gcra::{Decision, interval_and_limit};
+pub use layer::{ClientAddr, Outcomes, PerIpLimit, PerUserLimit, RATELIMIT, RATELIMIT_POLICY, UserNote};
+pub use policy::{Outcome, POLICY_IP, POLICY_USER, RateLimits, policy_header, ratelimit_header};
 pub use redis::{RATE_LIMIT_PREFIX, RedisRateLimitStore};
 pub use store::{MemoryRateLimitStore, RateLimitStore};

@@ -100,7 +100,7 @@ impl MemoryRateLimitStore {
         };
         let mut shard =
             shard.lock().map_err(|_| StoreError::Unavailable("rate-limit shard poisoned".into()))?;
-        let decision = gcra::decide(shard.get(&hash).copied(), now_ms, rate);
+        let decision = gcra::check(shard.get(&hash).copied(), now_ms, rate);
         if !decision.allowed {
             return Ok(decision);
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use futures_util::future::BoxFuture;
-use http::{Request, Response, StatusCode, header::RETRY_AFTER};
+use http::{Request, Response, StatusCode};
 use slipgate_proto::ProblemCode;
 use slipgate_proto::clock::ManualClock;
 use slipgate_proto::units::Rate;
@@ -81,10 +81,15 @@ fn header<'a>(response: &'a Response<Body>, name: &http::HeaderName) -> Option<&
     response.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The `Retry-After` the server's renderer writes for this refusal.
+fn retry_after(response: &Response<Body>) -> Option<String> {
+    response.extensions().get::<Rejection>()?.retry_after_secs().map(|s| s.to_string())
+}
+
 #[tokio::test]
 async fn refuses_the_sixth_request_under_five_per_minute_with_headers() {
     let store = Arc::new(MemoryRateLimitStore::new(1000));
-    let layer = RateLimitLayer::per_ip(store, limits("5/min", "120/min"), TrustedProxies::none(), clock());
+    let layer = PerIpLimit::new(store, limits("5/min", "120/min"), TrustedProxies::none(), clock());
     let (calls, inner) = counting();
     let svc = layer.layer(inner);
     for i in 0..5u32 {
@@ -96,7 +101,7 @@ async fn refuses_the_sixth_request_under_five_per_minute_with_headers() {
     }
     let response = svc.clone().oneshot(request("203.0.113.9", None, None)).await.unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(header(&response, &RETRY_AFTER), Some("12"));
+    assert_eq!(retry_after(&response).as_deref(), Some("12"));
     // On a 429, `t` equals Retry-After.
     assert_eq!(header(&response, &RATELIMIT), Some("\"ip\";r=0;t=12"));
     assert_eq!(header(&response, &RATELIMIT_POLICY), Some("\"ip\";q=5;w=60, \"user\";q=120;w=60"));
@@ -110,7 +115,7 @@ async fn refuses_the_sixth_request_under_five_per_minute_with_headers() {
 #[tokio::test]
 async fn refused_request_never_calls_the_inner_service() {
     let store = Arc::new(MemoryRateLimitStore::new(1000));
-    let layer = RateLimitLayer::per_ip(store, limits("1/h", "1/h"), TrustedProxies::none(), clock());
+    let layer = PerIpLimit::new(store, limits("1/h", "1/h"), TrustedProxies::none(), clock());
     let (calls, inner) = counting();
     let svc = layer.layer(inner);
     let _ = svc.clone().oneshot(request("192.0.2.1", None, None)).await.unwrap();
@@ -125,7 +130,7 @@ async fn refused_request_never_calls_the_inner_service() {
 async fn ignores_spoofed_xff_unless_the_peer_is_trusted() {
     let store = Arc::new(MemoryRateLimitStore::new(1000));
     let trusted = TrustedProxies::parse(&["10.0.0.0/8"]).unwrap();
-    let layer = RateLimitLayer::per_ip(store, limits("1/min", "1/min"), trusted, clock());
+    let layer = PerIpLimit::new(store, limits("1/min", "1/min"), trusted, clock());
     let (_, inner) = counting();
     let svc = layer.layer(inner);
     // An untrusted peer rotating X-Forwarded-For still has one quota.
@@ -148,8 +153,8 @@ async fn per_user_refusal_carries_both_headers_from_the_outer_layer() {
     let store = Arc::new(MemoryRateLimitStore::new(1000));
     let limits = limits("600/min", "2/min");
     let c = clock();
-    let per_ip = RateLimitLayer::per_ip(store.clone(), limits, TrustedProxies::none(), c.clone());
-    let per_user = RateLimitLayer::per_user(store, limits.user, c);
+    let per_ip = PerIpLimit::new(store.clone(), limits, TrustedProxies::none(), c.clone());
+    let per_user = PerUserLimit::new(store, limits.user, c);
     let (calls, inner) = counting();
     let svc = per_ip.layer(per_user.layer(inner));
     let ok = svc.clone().oneshot(request("192.0.2.1", None, Some("alice"))).await.unwrap();
@@ -159,7 +164,7 @@ async fn per_user_refusal_carries_both_headers_from_the_outer_layer() {
     let refused = svc.clone().oneshot(request("192.0.2.3", None, Some("alice"))).await.unwrap();
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(header(&refused, &RATELIMIT), Some("\"user\";r=0;t=30"));
-    assert_eq!(header(&refused, &RETRY_AFTER), Some("30"));
+    assert_eq!(retry_after(&refused).as_deref(), Some("30"));
     assert_eq!(refused.extensions().get::<Rejection>().unwrap().violated_policies, ["user"]);
     // Another user on the same address is unaffected.
     let bob = svc.clone().oneshot(request("192.0.2.3", None, Some("bob"))).await.unwrap();
@@ -170,9 +175,11 @@ async fn per_user_refusal_carries_both_headers_from_the_outer_layer() {
 #[tokio::test]
 async fn inner_rejections_still_carry_the_headers() {
     let store = Arc::new(MemoryRateLimitStore::new(1000));
-    let layer = RateLimitLayer::per_ip(store, limits("600/min", "120/min"), TrustedProxies::none(), clock());
+    let layer = PerIpLimit::new(store, limits("600/min", "120/min"), TrustedProxies::none(), clock());
     let svc = layer.layer(tower::service_fn(|_req: Request<Body>| async {
-        Ok::<_, Infallible>(Rejection::new(ProblemCode::SignatureMissing, "no signature").into_response())
+        Ok::<_, Infallible>(
+            Rejection::new(ProblemCode::SignatureMissing, "no signature").into_response::<Body>(),
+        )
     }));
     let response = svc.oneshot(request("192.0.2.1", None, None)).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -197,8 +204,7 @@ impl RateLimitStore for DownStore {
 
 #[tokio::test]
 async fn fails_closed_with_503_when_the_store_is_down() {
-    let layer =
-        RateLimitLayer::per_ip(Arc::new(DownStore), RateLimits::default(), TrustedProxies::none(), clock());
+    let layer = PerIpLimit::new(Arc::new(DownStore), RateLimits::default(), TrustedProxies::none(), clock());
     let (calls, inner) = counting();
     let response = layer.layer(inner).oneshot(request("192.0.2.1", None, None)).await.unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -210,7 +216,7 @@ async fn fails_closed_with_503_when_the_store_is_down() {
 
 #[tokio::test]
 async fn per_user_passes_requests_without_claims_and_writes_its_own_headers_alone() {
-    let layer = RateLimitLayer::per_user(Arc::new(MemoryRateLimitStore::new(100)), rate("1/min"), clock());
+    let layer = PerUserLimit::new(Arc::new(MemoryRateLimitStore::new(100)), rate("1/min"), clock());
     let (calls, inner) = counting();
     let svc = layer.layer(inner);
     for _ in 0..3 {
@@ -243,13 +249,13 @@ fn the_nearest_policy_is_the_one_with_fewest_left() {
 }
 
 #[test]
-fn judge_maps_decisions_to_outcomes_and_rejections() {
-    let allowed = decide(None, 1_000_000, rate("2/s"));
-    let (outcome, rejection) = judge(POLICY_IP, Ok(allowed));
+fn policy_check_maps_decisions_to_outcomes_and_rejections() {
+    let allowed = gcra::check(None, 1_000_000, rate("2/s"));
+    let (outcome, rejection) = policy::check(POLICY_IP, Ok(allowed));
     assert_eq!(outcome.map(|o| o.remaining), Some(1));
     assert!(rejection.is_none());
-    let refused = decide(Some(1_001_000), 1_000_000, rate("2/s"));
-    let (outcome, rejection) = judge(POLICY_USER, Ok(refused));
+    let refused = gcra::check(Some(1_001_000), 1_000_000, rate("2/s"));
+    let (outcome, rejection) = policy::check(POLICY_USER, Ok(refused));
     assert_eq!(outcome.map(|o| o.remaining), Some(0));
     let rejection = rejection.unwrap();
     assert_eq!(
@@ -257,7 +263,7 @@ fn judge_maps_decisions_to_outcomes_and_rejections() {
         (ProblemCode::RateLimited, &["user"][..])
     );
     assert_eq!(rejection.retry_after, Some(Duration::from_millis(500)));
-    let (outcome, rejection) = judge(POLICY_IP, Err(StoreError::Unavailable("x".into())));
+    let (outcome, rejection) = policy::check(POLICY_IP, Err(StoreError::Unavailable("x".into())));
     assert!(outcome.is_none());
     assert_eq!(rejection.map(|r| r.code), Some(ProblemCode::StoreUnavailable));
 }
@@ -267,13 +273,12 @@ fn keys_by_client_ip_or_token_subject() {
     let c = clock();
     let store = Arc::new(MemoryRateLimitStore::new(10));
     let trusted = TrustedProxies::parse(&["::1"]).unwrap();
-    let per_ip = RateLimitLayer::per_ip(store.clone(), RateLimits::default(), trusted, c.clone());
-    let per_user = RateLimitLayer::per_user(store, rate("1/s"), c);
+    let per_ip = PerIpLimit::new(store.clone(), RateLimits::default(), trusted, c.clone());
     let (parts, _) = request("::1", Some("2001:db8::1"), Some("dave")).into_parts();
     // IPv6 clients count by their /64 (`rate_limit.ipv6_prefix`).
-    assert_eq!(per_ip.key(&parts).as_deref(), Some("2001:db8::"));
-    assert_eq!(per_user.key(&parts).as_deref(), Some("dave"));
+    assert_eq!(per_ip.client_addr(&parts).to_string(), "2001:db8::");
+    assert_eq!(PerUserLimit::key(&parts), Some("dave"));
     let (parts, _) = request("192.0.2.7", Some("2001:db8::1"), None).into_parts();
-    assert_eq!(per_ip.key(&parts).as_deref(), Some("192.0.2.7"));
-    assert_eq!(per_user.key(&parts), None);
+    assert_eq!(per_ip.client_addr(&parts).to_string(), "192.0.2.7");
+    assert_eq!(PerUserLimit::key(&parts), None);
 }

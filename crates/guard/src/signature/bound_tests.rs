@@ -22,9 +22,7 @@ use tower::{ServiceBuilder, ServiceExt as _};
 use super::*;
 use crate::Rejection;
 use crate::replay::{MemoryNonceStore, NonceStore as _, NonceVerdict};
-use crate::token::{
-    CHALLENGE_HTTPSIG_INVALID, CHALLENGE_INVALID, TokenClaims, TokenError, TokenLayer, TokenValidator,
-};
+use crate::token::{TokenClaims, TokenError, TokenLayer, TokenValidator};
 use futures_util::future::BoxFuture;
 
 const NOW: i64 = 1_767_225_600;
@@ -183,12 +181,13 @@ impl Stack {
 
 fn refusal(response: &Response<Body>) -> (ProblemCode, Option<String>) {
     let rejection = response.extensions().get::<Rejection>().expect("a refusal");
-    let challenge = response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+    // The `WWW-Authenticate` the server's renderer writes for it.
+    let challenge = rejection.challenge().map(str::to_owned);
     (rejection.code, challenge)
 }
 
 fn head_code(parts: &Parts) -> Result<BoundHead, ProblemCode> {
-    SignaturePolicy::new().check_bound_head(parts, NOW).map_err(|r| r.code)
+    bound::check(&SignaturePolicy::new(), parts, NOW).map_err(|r| r.code)
 }
 
 #[tokio::test]
@@ -257,7 +256,7 @@ async fn an_unbound_token_sent_as_httpsig_is_token_invalid_and_the_nonce_store_d
             stack.send(into_request(bound_parts(token, &mallory, &format!("n0nce-fl{i:03}")))).await;
         assert_eq!(
             refusal(&response),
-            (ProblemCode::TokenInvalid, Some(CHALLENGE_HTTPSIG_INVALID.into())),
+            (ProblemCode::TokenInvalid, Some("HTTPSig error=\"invalid_token\"".into())),
             "{i}"
         );
     }
@@ -272,7 +271,10 @@ async fn a_bound_token_presented_as_bearer_is_token_invalid_even_with_a_registry
     let params = SignParams::new("sig1").created(NOW).nonce("n0nce-bear").keyid("k-hmac");
     let parts = request_parts("Bearer tok-a", &hmac, &params, &DEFAULT_REQUIRED, HOST, |_| {});
     let response = stack.send(into_request(parts)).await;
-    assert_eq!(refusal(&response), (ProblemCode::TokenInvalid, Some(CHALLENGE_INVALID.into())));
+    assert_eq!(
+        refusal(&response),
+        (ProblemCode::TokenInvalid, Some("Bearer error=\"invalid_token\"".into()))
+    );
     // A token that introspection calls httpsig without a cnf is refused as Bearer too.
     let typed =
         TokenClaims { token_type: Some(slipgate_proto::oauth::TokenType::Httpsig), ..user("alice", None) };
@@ -296,7 +298,7 @@ async fn require_bound_tokens_refuses_bearer_user_tokens_but_not_service_tokens(
         ))
     };
     let refused = stack.send(send("tok-user", "n0nce-user")).await;
-    assert_eq!(refusal(&refused), (ProblemCode::TokenInvalid, Some(CHALLENGE_INVALID.into())));
+    assert_eq!(refusal(&refused), (ProblemCode::TokenInvalid, Some("Bearer error=\"invalid_token\"".into())));
     assert_eq!(stack.send(send("tok-svc", "n0nce-svc1")).await.status(), StatusCode::OK);
     // Without the setting, the same user token works as it does today.
     let lenient = Stack::new(&[("tok-user", user("paula", None))]);
@@ -489,7 +491,10 @@ async fn httpsig_without_the_signature_layer_is_refused_by_the_token_layer() {
             Ok::<_, std::convert::Infallible>(Response::new(Body::empty()))
         });
     let response = service.oneshot(into_request(bound_parts("tok-a", &alice, "n0nce-0001"))).await.unwrap();
-    assert_eq!(refusal(&response), (ProblemCode::TokenInvalid, Some(CHALLENGE_HTTPSIG_INVALID.into())));
+    assert_eq!(
+        refusal(&response),
+        (ProblemCode::TokenInvalid, Some("HTTPSig error=\"invalid_token\"".into()))
+    );
 }
 
 #[tokio::test]

@@ -1,30 +1,34 @@
-//! [`SignatureLayer`] and the service it builds: adapts the pure checks of
-//! [`super::check`] to tower, reads the body under a bound, and records the
-//! nonce only after the signature verified.
+//! [`SignatureLayer`]: the [`Guard`] of steps 3–6. It adapts the pure checks
+//! ([`super::head::check`], [`super::bound::check`], [`super::body::check`]) to
+//! tower, reads the body once under a bound, and records the nonce only after
+//! the signature verified. The body goes on as [`VerifiedBody`].
 
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
-use futures_util::future::BoxFuture;
+use bytes::Bytes;
 use http::header::AUTHORIZATION;
 use http::request::Parts;
 use http::{Request, Response};
 use http_body_util::BodyExt as _;
-use slipgate_proto::ProblemCode;
 use slipgate_proto::clock::Clock;
-use tower::{Layer, Service};
+use slipgate_proto::{Presentation, ProblemCode};
 
-use super::bound::{CHALLENGE_HTTPSIG, bound_replay_key, httpsig_challenge, is_httpsig};
-use super::check::SignaturePolicy;
+use super::bound::{bound_replay_key, is_httpsig};
 use super::keys::{KeyResolver, VerifiedKey};
+use super::policy::SignaturePolicy;
+use super::{body, bound, head};
 use crate::Rejection;
+use crate::guarded::{Guard, guard_layer};
 use crate::replay::{NonceStore, NonceVerdict};
 use crate::store::StoreError;
-use crate::token::{
-    BoundClaims, CHALLENGE_HTTPSIG_INVALID, TokenClaims, TokenValidator, httpsig, validate_bound,
-};
+use crate::token::{self, BoundClaims, TokenClaims, TokenValidator};
+
+/// The request body whose `Content-Digest` and signature verified, read once
+/// by the signature layer: the handler takes it from the request extensions
+/// (the request's own body is empty by then).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedBody(pub Bytes);
 
 #[derive(Debug)]
 struct Shared {
@@ -42,6 +46,8 @@ struct Shared {
 pub struct SignatureLayer {
     shared: Arc<Shared>,
 }
+
+guard_layer!(SignatureLayer);
 
 impl SignatureLayer {
     /// A layer with the default policy, a 16 KiB body limit and a 30 s body timeout.
@@ -99,27 +105,18 @@ impl SignatureLayer {
     }
 }
 
-impl<S> Layer<S> for SignatureLayer {
-    type Service = SignatureService<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        SignatureService { inner, shared: self.shared.clone() }
-    }
-}
-
-/// The service [`SignatureLayer`] builds.
-#[derive(Debug, Clone)]
-pub struct SignatureService<S> {
-    inner: S,
-    shared: Arc<Shared>,
-}
-
-async fn read_body(body: Body, max: usize, timeout: Duration) -> Result<Bytes, Rejection> {
+/// Reads at most `max` bytes within `timeout`; a longer body (however it is
+/// framed) is a 413, a body that does not arrive in time a 400.
+async fn read_body<B>(body: B, max: usize, timeout: Duration) -> Result<Bytes, Rejection>
+where
+    B: http_body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     match tokio::time::timeout(timeout, http_body_util::Limited::new(body, max).collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(Rejection::new(
-            ProblemCode::PayloadTooLarge,
-            format!("the body exceeds the limit of {max} bytes"),
-        )),
+        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            Err(Rejection::payload_too_large(max))
+        }
         Ok(Err(_)) => Err(Rejection::new(ProblemCode::BadRequest, "the request body could not be read")),
         Err(_) => Err(Rejection::new(
             ProblemCode::BadRequest,
@@ -128,68 +125,64 @@ async fn read_body(body: Body, max: usize, timeout: Duration) -> Result<Bytes, R
     }
 }
 
-impl<S> Service<Request<Body>> for SignatureService<S>
+impl<B> Guard<B> for SignatureLayer
 where
-    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Default + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    type Response = Response<Body>;
-    type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Response<Body>, S::Error>>;
+    /// The key the request was verified with, for the audit line and the
+    /// response signature.
+    type Note = Option<VerifiedKey>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+    async fn admit(&self, request: Request<B>, note: &mut Self::Note) -> Result<Request<B>, Rejection> {
+        let shared = &self.shared;
+        let now = shared.clock.unix_seconds();
+        let (parts, body) = request.into_parts();
+        // A key-bound request (`Authorization: HTTPSig`) takes SPEC §3.2.1's order.
+        let presented = match parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+            Some(value) if is_httpsig(value) => Presentation::HttpSig,
+            _ => Presentation::Bearer,
+        };
+        let admitted = match presented {
+            Presentation::HttpSig => admit_bound(shared, parts, body, now).await,
+            Presentation::Bearer => admit_registered(shared, parts, body, now).await,
+        };
+        let Admitted { mut parts, bytes, verified, replay_key, claims } =
+            admitted.map_err(|r| r.presented(presented))?;
+        // Only now, so forged requests cannot fill the store (SPEC §3.3 step 6).
+        let ttl = shared.policy.nonce_ttl(verified.created, now);
+        match shared.nonces.check_and_record(&replay_key, &verified.nonce, now, ttl).await {
+            Ok(NonceVerdict::Fresh) => {}
+            Ok(NonceVerdict::Replayed) => {
+                return Err(
+                    Rejection::new(ProblemCode::Replayed, "this nonce was already used").presented(presented)
+                );
+            }
+            Err(error @ StoreError::Full(_)) => {
+                return Err(Rejection::new(
+                    ProblemCode::Overloaded,
+                    "too many requests in flight; retry later",
+                )
+                .with_cause(&error));
+            }
+            Err(error) => {
+                return Err(Rejection::new(ProblemCode::StoreUnavailable, "the replay store is unavailable")
+                    .with_cause(&error));
+            }
+        }
+        parts.extensions.insert(verified.clone());
+        parts.extensions.insert(VerifiedBody(bytes));
+        if let Some(claims) = claims {
+            parts.extensions.insert(BoundClaims(claims));
+        }
+        *note = Some(verified);
+        Ok(Request::from_parts(parts, B::default()))
     }
 
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
-        // A key-bound request (`Authorization: HTTPSig`) takes SPEC §3.2.1's order.
-        // The clone is the one that was not polled ready; keep the ready one.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let shared = self.shared.clone();
-        Box::pin(async move {
-            let now = shared.clock.unix_seconds();
-            let (parts, body) = request.into_parts();
-            let bound =
-                parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).is_some_and(is_httpsig);
-            let admitted = if bound {
-                admit_bound(&shared, parts, body, now).await.map_err(httpsig_challenge)
-            } else {
-                admit_registered(&shared, parts, body, now).await
-            };
-            let Admitted { mut parts, bytes, verified, replay_key, claims } = match admitted {
-                Ok(admitted) => admitted,
-                Err(rejection) => return Ok(rejection.into_response()),
-            };
-            // Only now, so forged requests cannot fill the store (SPEC §3.3 step 6).
-            let ttl = shared.policy.nonce_ttl(verified.created, now);
-            let refused = match shared.nonces.check_and_record(&replay_key, &verified.nonce, now, ttl).await {
-                Ok(NonceVerdict::Fresh) => None,
-                Ok(NonceVerdict::Replayed) => {
-                    Some(Rejection::new(ProblemCode::Replayed, "this nonce was already used"))
-                }
-                Err(StoreError::Full(_)) => {
-                    tracing::warn!("nonce store full; refusing new requests until entries expire");
-                    Some(Rejection::new(ProblemCode::Overloaded, "too many requests in flight; retry later"))
-                }
-                Err(error) => {
-                    tracing::error!(%error, "nonce store unavailable");
-                    Some(Rejection::new(ProblemCode::StoreUnavailable, "the replay store is unavailable"))
-                }
-            };
-            if let Some(rejection) = refused {
-                let rejection = if bound { httpsig_challenge(rejection) } else { rejection };
-                return Ok(rejection.into_response());
-            }
-            parts.extensions.insert(verified.clone());
-            if let Some(claims) = claims {
-                parts.extensions.insert(BoundClaims(claims));
-            }
-            let mut response = inner.call(Request::from_parts(parts, Body::from(bytes))).await?;
-            // For the audit line: which key this request was verified with.
+    fn finish<R>(&self, note: Self::Note, response: &mut Response<R>) {
+        if let Some(verified) = note {
             response.extensions_mut().insert(verified);
-            Ok(response)
-        })
+        }
     }
 }
 
@@ -205,36 +198,39 @@ struct Admitted {
 }
 
 /// Steps 3–5 with a registry key (SPEC §3.3).
-async fn admit_registered(
-    shared: &Shared,
-    parts: Parts,
-    body: Body,
-    now: i64,
-) -> Result<Admitted, Rejection> {
-    let head = shared.policy.check_head(&parts, shared.keys.as_ref(), now)?;
+async fn admit_registered<B>(shared: &Shared, parts: Parts, body: B, now: i64) -> Result<Admitted, Rejection>
+where
+    B: http_body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let head = head::check(&shared.policy, &parts, shared.keys.as_ref(), now)?;
     let bytes = read_body(body, shared.max_body, shared.body_timeout).await?;
-    let verified = shared.policy.check_body(head, &parts, &bytes)?;
+    body::check(head.parsed(), &parts, &bytes, head.key())?;
+    let verified = head.verified();
     Ok(Admitted { replay_key: verified.keyid.clone(), parts, bytes, verified, claims: None })
 }
 
 /// Steps 3, 7, 4, 5 of a request presenting a key-bound token (SPEC §3.2.1): no key
 /// lookup, then the token (which names the key), then the body and the signature.
-async fn admit_bound(shared: &Shared, parts: Parts, body: Body, now: i64) -> Result<Admitted, Rejection> {
-    let head = shared.policy.check_bound_head(&parts, now)?;
-    let token = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(httpsig);
+async fn admit_bound<B>(shared: &Shared, parts: Parts, body: B, now: i64) -> Result<Admitted, Rejection>
+where
+    B: http_body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let head = bound::check(&shared.policy, &parts, now)?;
+    let token = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(token::httpsig);
     let Some(token) = token else {
-        return Err(Rejection::new(ProblemCode::TokenMissing, "send Authorization: HTTPSig <access token>")
-            .with_challenge(CHALLENGE_HTTPSIG));
+        return Err(Rejection::new(ProblemCode::TokenMissing, "send Authorization: HTTPSig <access token>"));
     };
     let Some(tokens) = &shared.tokens else {
         return Err(Rejection::new(
             ProblemCode::TokenInvalid,
             "this server does not accept key-bound tokens",
-        )
-        .with_challenge(CHALLENGE_HTTPSIG_INVALID));
+        ));
     };
-    let (claims, key) = validate_bound(tokens.validate(token).await)?;
+    let (claims, key) = token::bound::check(tokens.validate(token).await)?;
     let bytes = read_body(body, shared.max_body, shared.body_timeout).await?;
-    let verified = shared.policy.check_bound_body(head, &key, &parts, &bytes)?;
+    body::check(head.parsed(), &parts, &bytes, key.verifying_key())?;
+    let verified = head.verified(&key);
     Ok(Admitted { replay_key: bound_replay_key(&key), parts, bytes, verified, claims: Some(claims) })
 }

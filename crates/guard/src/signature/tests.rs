@@ -56,8 +56,9 @@ fn hmac() -> SigningKey {
 
 fn decide(parts: &Parts, body: &[u8], now: i64) -> Result<VerifiedKey, ProblemCode> {
     let policy = SignaturePolicy::new();
-    let head = policy.check_head(parts, &ring(), now).map_err(|r| r.code)?;
-    policy.check_body(head, parts, body).map_err(|r| r.code)
+    let head = head::check(&policy, parts, &ring(), now).map_err(|r| r.code)?;
+    body::check(head.parsed(), parts, body, head.key()).map_err(|r| r.code)?;
+    Ok(head.verified())
 }
 
 #[test]
@@ -449,7 +450,7 @@ fn required_components_count_only_as_plain_entries() {
             p.headers.insert("signature-input", input.parse().unwrap());
         });
         let policy = SignaturePolicy::new();
-        let got = policy.check_head(&parts, &ring(), NOW).map(|_| ()).map_err(|r| r.code);
+        let got = head::check(&policy, &parts, &ring(), NOW).map(|_| ()).map_err(|r| r.code);
         assert_eq!(got, Err(ProblemCode::ComponentsMissing), "{with_param}");
     }
 }

@@ -4,13 +4,18 @@
 //! RFC 9068 JWTs against the JWKS ([`JwtValidator`]: `typ`, `nbf`, `iat`, and a
 //! JWKS re-read at least every `auth.jwks_refresh`). Either reads the employee
 //! record and the scopes through a [`ClaimMap`], so another OpenID provider's
-//! claim and scope names work too. Then the scope rule: a token
-//! needs `salaryslip:self` or `salaryslip:any`; [`authorize_employee`] applies
-//! the object-level rule once the body is parsed: a `salaryslip:self` request
-//! must repeat the token's employee record exactly.
+//! claim and scope names work too.
+//!
+//! The decisions are pure functions named `check`: [`validity::check`] (step
+//! 7, in [`TokenLayer`]), [`bound::check`] (step 7 of a key-bound request, in
+//! the signature layer), [`scope::check`] (step 9, in [`ScopeLayer`], which
+//! runs after the per-user rate limit: a token needs `salaryslip:self` or
+//! `salaryslip:any`) and [`employee::check`] (step 11, the object-level rule
+//! once the body is parsed: a `salaryslip:self` request must repeat the
+//! token's employee record exactly).
 //!
 //! ```
-//! use slipgate_guard::token::{TokenClaims, authorize_employee, bearer};
+//! use slipgate_guard::token::{TokenClaims, bearer, employee};
 //! use slipgate_proto::SlipBody;
 //!
 //! assert_eq!(bearer("Bearer abc.def.ghi"), Some("abc.def.ghi"));
@@ -22,9 +27,9 @@
 //!     ..TokenClaims::default()
 //! };
 //! let own = br#"{"emp_id":"01234","emp_code":"ENG","emp_name":"Alice Example","emp_grade":"7.1","working_days":20}"#;
-//! assert!(authorize_employee(&alice, &SlipBody::parse(own).unwrap()).is_ok());
+//! assert!(employee::check(&alice, &SlipBody::parse(own).unwrap()).is_ok());
 //! let promoted = br#"{"emp_id":"01234","emp_code":"ENG","emp_name":"Alice Example","emp_grade":"8.1","working_days":20}"#;
-//! assert!(authorize_employee(&alice, &SlipBody::parse(promoted).unwrap()).is_err());
+//! assert!(employee::check(&alice, &SlipBody::parse(promoted).unwrap()).is_err());
 //! ```
 //!
 //! # Security
@@ -37,13 +42,17 @@
 //! mode before `exp` (a withdrawn signing key, though, stops working within
 //! `auth.jwks_refresh`).
 
+pub mod bound;
 mod cache;
 mod claims;
+pub mod employee;
 mod idp_http;
 mod introspect;
 mod jwt;
 mod layer;
 mod mapping;
+pub mod scope;
+pub mod validity;
 
 #[cfg(test)]
 mod tests;
@@ -56,9 +65,7 @@ pub use jwt::{
     DEFAULT_JWKS_REFRESH, DEFAULT_JWT_TYP, JwtTimes, JwtValidator, LEEWAY, REFETCH_EVERY, RETRY_FAILED_FETCH,
 };
 pub(crate) use layer::BoundClaims;
-pub use layer::{
-    AuditSubject, CHALLENGE_HTTPSIG_INVALID, CHALLENGE_HTTPSIG_SCOPE, CHALLENGE_INVALID, CHALLENGE_MISSING,
-    CHALLENGE_SCOPE, Presentation, TokenLayer, TokenService, authorize_employee, bearer, decide, decide_as,
-    httpsig, validate_bound,
-};
+pub use layer::{AuditSubject, TokenLayer, bearer, httpsig};
 pub use mapping::{ClaimMap, MappingError};
+pub use scope::ScopeLayer;
+pub use slipgate_proto::Presentation;

@@ -38,27 +38,30 @@ fn bearer_requires_the_bearer_scheme_and_a_token() {
 
 #[test]
 fn invalid_token_maps_to_token_invalid_with_challenge() {
-    let r = decide(Err(TokenError::Invalid("x"))).unwrap_err();
-    assert_eq!((r.code, r.challenge), (ProblemCode::TokenInvalid, Some(CHALLENGE_INVALID)));
+    let r = validity::check(Presentation::Bearer, false, Err(TokenError::Invalid("x"))).unwrap_err();
+    assert_eq!((r.code, r.challenge()), (ProblemCode::TokenInvalid, Some("Bearer error=\"invalid_token\"")));
 }
 
 #[test]
 fn unreachable_identity_server_fails_closed() {
-    let r = decide(Err(TokenError::Unavailable("down".into()))).unwrap_err();
+    let r = validity::check(Presentation::Bearer, false, Err(TokenError::Unavailable("down".into())))
+        .unwrap_err();
     assert_eq!(r.code, ProblemCode::AuthUnavailable);
 }
 
 #[test]
 fn token_without_salary_scope_is_insufficient_scope() {
-    let r = decide(Ok(claims("profile", Some("1")))).unwrap_err();
-    assert_eq!((r.code, r.challenge), (ProblemCode::InsufficientScope, Some(CHALLENGE_SCOPE)));
+    let claims = validity::check(Presentation::Bearer, false, Ok(claims("profile", Some("1")))).unwrap();
+    let r = scope::check(&claims, Presentation::Bearer).unwrap_err();
+    let challenge = "Bearer error=\"insufficient_scope\", scope=\"salaryslip:self salaryslip:any\"";
+    assert_eq!((r.code, r.challenge()), (ProblemCode::InsufficientScope, Some(challenge)));
 }
 
 #[test]
 fn self_scope_reaches_only_its_own_slip() {
-    assert!(authorize_employee(&alice(), &body(ALICE_BODY)).is_ok());
+    assert!(employee::check(&alice(), &body(ALICE_BODY)).is_ok());
     let other = ALICE_BODY.replace("01234", "01235");
-    assert_eq!(authorize_employee(&alice(), &body(&other)).unwrap_err().code, ProblemCode::Forbidden);
+    assert_eq!(employee::check(&alice(), &body(&other)).unwrap_err().code, ProblemCode::Forbidden);
 }
 
 #[test]
@@ -66,7 +69,7 @@ fn self_scope_refuses_its_own_emp_id_with_another_name_grade_or_code() {
     for (from, to) in [("Alice Example", "Alice Anything"), ("\"7.1\"", "\"8.1\""), ("ENG", "HR")] {
         let forged = ALICE_BODY.replace(from, to);
         assert_eq!(
-            authorize_employee(&alice(), &body(&forged)).unwrap_err().code,
+            employee::check(&alice(), &body(&forged)).unwrap_err().code,
             ProblemCode::Forbidden,
             "{to}"
         );
@@ -80,7 +83,7 @@ fn self_scope_refuses_absent_or_mistyped_record_members() {
     let duplicated = ALICE_BODY.replace("}", r#","emp_name":"Alice Anything"}"#);
     for forged in [absent, number, duplicated, "[]".to_owned()] {
         assert_eq!(
-            authorize_employee(&alice(), &body(&forged)).unwrap_err().code,
+            employee::check(&alice(), &body(&forged)).unwrap_err().code,
             ProblemCode::Forbidden,
             "{forged}"
         );
@@ -90,15 +93,15 @@ fn self_scope_refuses_absent_or_mistyped_record_members() {
 #[test]
 fn self_scope_without_a_complete_record_is_refused() {
     let no_grade = TokenClaims { emp_grade: None, ..alice() };
-    assert_eq!(authorize_employee(&no_grade, &body(ALICE_BODY)).unwrap_err().code, ProblemCode::Forbidden);
+    assert_eq!(employee::check(&no_grade, &body(ALICE_BODY)).unwrap_err().code, ProblemCode::Forbidden);
     let no_emp = claims("salaryslip:self", None);
-    assert_eq!(authorize_employee(&no_emp, &body(ALICE_BODY)).unwrap_err().code, ProblemCode::Forbidden);
+    assert_eq!(employee::check(&no_emp, &body(ALICE_BODY)).unwrap_err().code, ProblemCode::Forbidden);
 }
 
 #[test]
 fn any_scope_reaches_every_slip() {
     let stranger = ALICE_BODY.replace("01234", "99999").replace("Alice Example", "Somebody Else");
-    assert!(authorize_employee(&claims("openid salaryslip:any", None), &body(&stranger)).is_ok());
+    assert!(employee::check(&claims("openid salaryslip:any", None), &body(&stranger)).is_ok());
 }
 
 #[test]

@@ -9,16 +9,15 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
+use std::time::Duration;
+
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use http::HeaderValue;
-use http::header::RETRY_AFTER;
+use axum::response::Response;
+use slipgate_guard::Rejection;
 use slipgate_guard::ratelimit::ClientAddr;
 use slipgate_proto::ProblemCode;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
-use crate::error::ApiError;
 
 /// The permits, shared by every connection of the API listener.
 #[derive(Debug, Clone)]
@@ -84,10 +83,9 @@ pub async fn shed(State(in_flight): State<InFlight>, request: Request, next: Nex
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ci| ci.0.ip()),
     };
     let Some(_permit) = in_flight.try_acquire(client) else {
-        let mut response = ApiError::new(ProblemCode::Overloaded, "the server is at capacity; retry shortly")
+        return Rejection::new(ProblemCode::Overloaded, "the server is at capacity; retry shortly")
+            .with_retry_after(Duration::from_secs(1))
             .into_response();
-        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
-        return response;
     };
     next.run(request).await
 }

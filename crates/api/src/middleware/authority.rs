@@ -12,7 +12,7 @@
 //! `bad_request`.
 //!
 //! ```
-//! use slipgate_api::authority::Authorities;
+//! use slipgate_api::middleware::authority::Authorities;
 //!
 //! let names = Authorities::new(None, &["api.example.com".to_owned()]).unwrap();
 //! let mut headers = http::HeaderMap::new();
@@ -34,11 +34,11 @@ use std::path::Path;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use rustls_pki_types::{CertificateDer, DnsName, ServerName};
+use slipgate_guard::Rejection;
 use slipgate_proto::ProblemCode;
 
-use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Why the names could not be set up.
@@ -165,9 +165,9 @@ impl Authorities {
     ///
     /// # Errors
     ///
-    /// An [`ApiError`] with [`ProblemCode::BadRequest`] saying which rule failed.
-    pub fn check(&self, uri: &http::Uri, headers: &http::HeaderMap) -> Result<(), ApiError> {
-        let bad = |detail: &'static str| ApiError::new(ProblemCode::BadRequest, detail);
+    /// An [`Rejection`] with [`ProblemCode::BadRequest`] saying which rule failed.
+    pub fn check(&self, uri: &http::Uri, headers: &http::HeaderMap) -> Result<(), Rejection> {
+        let bad = |detail: &'static str| Rejection::new(ProblemCode::BadRequest, detail);
         let mut lines = headers.get_all(http::header::HOST).iter();
         let host = lines.next();
         if lines.next().is_some() {
