@@ -211,7 +211,7 @@ fn serve_bare(config_file: &Path) -> anyhow::Result<()> {
             "/metrics",
             get(|| async {
                 format!(
-                    "slipgate_http_requests_total{{route=\"/generate/salaryslip\"}} {}\n",
+                    "slipgate_http_requests_total{{method=\"POST\",route=\"/generate/salaryslip\",code=\"200\"}} {}\n",
                     BARE_SERVED.load(Ordering::Relaxed)
                 )
             }),
