@@ -97,7 +97,11 @@ pub(super) fn is_flood(code: Option<ProblemCode>) -> bool {
 pub fn encode(buf: &mut Vec<u8>, now: SystemTime, line: &AuditLine<'_>) {
     buf.extend_from_slice(b"{\"timestamp\":\"");
     timestamp(buf, now);
-    buf.extend_from_slice(if is_flood(line.code) { b"\",\"level\":\"DEBUG\"" } else { b"\",\"level\":\"INFO\"" });
+    buf.extend_from_slice(if is_flood(line.code) {
+        b"\",\"level\":\"DEBUG\""
+    } else {
+        b"\",\"level\":\"INFO\""
+    });
     buf.extend_from_slice(b",\"message\":\"security decision\",\"decision\":");
     buf.extend_from_slice(if line.code.is_some() { b"\"refused\"" } else { b"\"allowed\"" });
     if let Some(code) = line.code {

@@ -2,7 +2,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use slipgate_proto::clock::ManualClock;
+use slipgate_proto::clock::{ManualClock, SystemClock};
 use tracing_subscriber::EnvFilter;
 
 use super::*;
@@ -52,7 +52,8 @@ fn encoded(line: &AuditLine<'_>, now: SystemTime) -> String {
 /// `{"timestamp":"…"` split from the rest of the line.
 fn split_timestamp(line: &str) -> (&str, &str) {
     let at = line.find("\",\"level\"").unwrap_or_else(|| panic!("no level after the timestamp: {line}"));
-    let stamp = line.strip_prefix("{\"timestamp\":\"").unwrap_or_else(|| panic!("no timestamp first: {line}"));
+    let stamp =
+        line.strip_prefix("{\"timestamp\":\"").unwrap_or_else(|| panic!("no timestamp first: {line}"));
     (&stamp[..at - 14], &line[at..])
 }
 
@@ -116,15 +117,16 @@ fn encodes_the_line_tracings_json_format_writes_byte_for_byte() {
     ];
     for line in &lines {
         let reference = through_tracing(line, "debug");
-        let ours = encoded(line, SystemTime::now());
-        let ((their_stamp, theirs), (our_stamp, rest)) = (split_timestamp(&reference), split_timestamp(&ours));
+        let ours = encoded(line, SystemClock.now());
+        let ((their_stamp, theirs), (our_stamp, rest)) =
+            (split_timestamp(&reference), split_timestamp(&ours));
         assert_eq!(rest, theirs, "{line:?}");
         assert_eq!(our_stamp.len(), their_stamp.len(), "{our_stamp} / {their_stamp}");
         assert!(ours.ends_with("}\n") && ours.matches('\n').count() == 1, "one line: {ours:?}");
         let parsed: serde_json::Value = serde_json::from_str(&ours).unwrap();
         assert_eq!(parsed["target"], "slipgate::audit");
     }
-    let parsed: serde_json::Value = serde_json::from_str(&encoded(&lines[2], SystemTime::now())).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&encoded(&lines[2], SystemClock.now())).unwrap();
     assert_eq!(parsed["username"], hostile);
     assert_eq!(parsed["client_ip"], "2001:db8::1");
 }
@@ -188,10 +190,18 @@ fn writes_only_the_levels_the_filter_enabled_one_write_per_line() {
         let text = out.text();
         let ids: Vec<String> = text
             .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["request_id"].as_str().unwrap().to_owned())
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["request_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect();
         assert_eq!(ids, expected, "{levels:?}: {text}");
-        assert!(text.lines().all(|l| l.starts_with("{\"timestamp\":\"2025-12-01T15:02:11.000000Z\"")), "{text}");
+        assert!(
+            text.lines().all(|l| l.starts_with("{\"timestamp\":\"2025-12-01T15:02:11.000000Z\"")),
+            "{text}"
+        );
     }
 }
 
@@ -211,7 +221,8 @@ fn a_long_line_is_written_whole_and_its_buffer_given_back() {
         trace: None,
     };
     let out = Shared::default();
-    let encoder = Encoder::new(out.clone(), Levels { info: true, debug: false }, Box::new(ManualClock::at_unix(0)));
+    let encoder =
+        Encoder::new(out.clone(), Levels { info: true, debug: false }, Box::new(ManualClock::at_unix(0)));
     encoder.emit(&line);
     let parsed: serde_json::Value = serde_json::from_str(&out.text()).unwrap();
     assert_eq!(parsed["keyid"].as_str().map(str::len), Some(long.len()));
@@ -227,7 +238,10 @@ fn levels_follow_rust_log_for_the_audit_target() {
         ("debug,slipgate::audit=off", Levels { info: false, debug: false }),
         ("slipgate::audit=info", Levels { info: true, debug: false }),
     ] {
-        let subscriber = tracing_subscriber::fmt().with_env_filter(EnvFilter::new(filter)).with_writer(std::io::sink).finish();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(EnvFilter::new(filter))
+            .with_writer(std::io::sink)
+            .finish();
         let levels = tracing::subscriber::with_default(subscriber, Levels::from_dispatcher);
         assert_eq!(levels, expected, "RUST_LOG={filter}");
     }
