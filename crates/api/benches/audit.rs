@@ -13,6 +13,14 @@
 //! variant, `format_only`, formats the line and discards it in process
 //! (`io::sink`, no system call): the share of the cost that is formatting.
 //!
+//! Those three go through tracing's JSON formatter (the former audit path, and
+//! still the path of every other log line). Beside them, in the same rounds,
+//! the audit encoder `logging::init` installs in the JSON format
+//! ([`slipgate_api::audit::Encoder`]: the same bytes, written straight into a
+//! reused buffer, the level decided once):
+//! - `encoder_non_blocking`: encoded and queued on the lossless writer (now);
+//! - `encoder_format_only`: encoded and discarded in process (`io::sink`).
+//!
 //! ```text
 //! cargo bench -p slipgate-api --bench audit
 //! ```
@@ -21,7 +29,8 @@ use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use slipgate_api::audit::{AuditLine, TraceParent, record};
+use slipgate_api::audit::{AuditLine, Encoder, Levels, TraceParent, event};
+use slipgate_proto::clock::SystemClock;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -44,8 +53,8 @@ where
         .finish()
 }
 
-fn one_line(trace: &TraceParent) {
-    record(black_box(&AuditLine {
+fn line(trace: &TraceParent) -> AuditLine<'_> {
+    AuditLine {
         code: None,
         status: 200,
         method: "POST",
@@ -56,8 +65,15 @@ fn one_line(trace: &TraceParent) {
         client_ip: Some(IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3))),
         request_id: "6f0a1f5e-3b0e-4c61-9d8f-5d7c3c2f9a11",
         trace: Some(trace),
-    }));
+    }
 }
+
+/// Through tracing (the subscriber in scope formats it).
+fn one_line(trace: &TraceParent) {
+    event(black_box(&line(trace)));
+}
+
+const INFO: Levels = Levels { info: true, debug: false };
 
 fn bench(c: &mut Criterion) {
     let trace = TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
@@ -76,6 +92,17 @@ fn bench(c: &mut Criterion) {
         let format_only = subscriber(std::io::sink);
         tracing::subscriber::with_default(format_only, || {
             group.bench_function(format!("round{round}/format_only"), |b| b.iter(|| one_line(&trace)));
+        });
+        let (writer, guard) = slipgate_api::logging::writer(dev_null());
+        let encoder = Encoder::new(writer, INFO, Box::new(SystemClock));
+        group.bench_function(format!("round{round}/encoder_non_blocking"), |b| {
+            b.iter(|| encoder.emit(black_box(&line(&trace))));
+        });
+        drop(encoder);
+        drop(guard);
+        let encoder = Encoder::new(std::io::sink(), INFO, Box::new(SystemClock));
+        group.bench_function(format!("round{round}/encoder_format_only"), |b| {
+            b.iter(|| encoder.emit(black_box(&line(&trace))));
         });
     }
     group.finish();

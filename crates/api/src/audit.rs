@@ -32,7 +32,10 @@
 //! that the trail cannot record. Not covered: lines lost before the failure
 //! was noticed (the write that failed is the one that tells).
 
+mod encoder;
+
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use http::HeaderMap;
 use prometheus_client::collector::Collector;
@@ -44,6 +47,20 @@ use slipgate_proto::ProblemCode;
 use slipgate_proto::logsink;
 
 use slipgate_guard::Rejection;
+use tracing_appender::non_blocking::NonBlocking;
+
+pub use encoder::{Encoder, Levels, encode};
+
+/// The process's audit encoder, once [`install`]ed (JSON format).
+static ENCODER: OnceLock<Encoder<NonBlocking>> = OnceLock::new();
+
+/// Makes [`record`] write through `encoder` from now on, for the rest of the
+/// process (the JSON format: `logging::init` does it). `false` when one was
+/// installed already (the first stays). Without one, [`record`] emits a
+/// tracing event, formatted by whatever subscriber is current.
+pub fn install(encoder: Encoder<NonBlocking>) -> bool {
+    ENCODER.set(encoder).is_ok()
+}
 
 /// A W3C Trace Context `traceparent` (version `00`), validated strictly.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,9 +142,18 @@ pub fn wanted(code: Option<ProblemCode>, route: &str) -> bool {
     code.is_some() || route == slipgate_proto::SLIP_PATH
 }
 
-/// Writes `line` on `slipgate::audit`.
+/// Writes `line` on `slipgate::audit`: through the installed [`Encoder`]
+/// when there is one, otherwise as a tracing event with the same fields.
 pub fn record(line: &AuditLine<'_>) {
-    let flood = matches!(line.code, Some(ProblemCode::RateLimited | ProblemCode::Overloaded));
+    match ENCODER.get() {
+        Some(encoder) => encoder.emit(line),
+        None => event(line),
+    }
+}
+
+/// `line` as a tracing event (the `pretty` format, tests, benchmarks).
+pub fn event(line: &AuditLine<'_>) {
+    let flood = encoder::is_flood(line.code);
     macro_rules! emit {
         ($level:expr) => {
             tracing::event!(
