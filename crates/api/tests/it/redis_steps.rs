@@ -89,6 +89,57 @@ impl PrivateRedis {
     }
 }
 
+/// A `MONITOR` connection: what each client sent, told apart from what a Lua script ran
+/// (`INFO commandstats` counts both under the same names, so a client's `SET` and a
+/// script's look alike there).
+pub struct Monitor {
+    reader: BufReader<TcpStream>,
+    port: u16,
+}
+
+/// Commands by lower-case name.
+type Calls = BTreeMap<String, u64>;
+
+impl Monitor {
+    /// Starts monitoring `redis`.
+    pub async fn start(redis: &PrivateRedis) -> Self {
+        let mut stream = TcpStream::connect(("127.0.0.1", redis.port)).await.unwrap();
+        stream.write_all(b"*1\r\n$7\r\nMONITOR\r\n").await.unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut ok = String::new();
+        reader.read_line(&mut ok).await.unwrap();
+        assert_eq!(ok.trim_end(), "+OK");
+        Self { reader, port: redis.port }
+    }
+
+    /// Everything run since [`Self::start`]: (sent by clients, run inside scripts). A marker
+    /// `ECHO` sent afterwards ends the stream read, so nothing is waited for by time.
+    pub async fn stop(mut self) -> (Calls, Calls) {
+        const MARKER: &str = "slipgate-monitor-marker";
+        let mut other = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
+        let echo = format!("*2\r\n$4\r\nECHO\r\n${}\r\n{MARKER}\r\n", MARKER.len());
+        other.write_all(echo.as_bytes()).await.unwrap();
+        let (mut sent, mut in_scripts) = (Calls::new(), Calls::new());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(self.reader.read_line(&mut line).await.unwrap() > 0, "MONITOR closed");
+            if line.contains(MARKER) {
+                return (sent, in_scripts);
+            }
+            // `+<time> [<db> <client address or lua>] "<COMMAND>" "<arg>"...`
+            let (Some(source), Some(command)) = (
+                line.split_once('[').and_then(|(_, rest)| rest.split_once(']')).map(|(s, _)| s.to_owned()),
+                line.split('"').nth(1).map(str::to_ascii_lowercase),
+            ) else {
+                panic!("unexpected MONITOR line {line:?}");
+            };
+            let counts = if source.ends_with(" lua") { &mut in_scripts } else { &mut sent };
+            *counts.entry(command).or_default() += 1;
+        }
+    }
+}
+
 /// `after − before`, per command, without the zeros.
 fn delta(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
     after
@@ -116,20 +167,26 @@ async fn an_allowed_slip_costs_two_redis_round_trips() {
     // The first call of each script on the connection loads it (NOSCRIPT, then SCRIPT LOAD).
     assert_eq!(router.post_signed(SEED_BODY, &[]).await.status, 200);
     let before = redis.command_stats().await;
+    let monitor = Monitor::start(&redis).await;
     const SLIPS: u64 = 5;
     for _ in 0..SLIPS {
         let answer = router.post_signed(SEED_BODY, &[]).await;
         assert_eq!(answer.status, 200, "{}", answer.text());
     }
-    let sent = delta(&before, &redis.command_stats().await);
-    // Two commands from the API per slip, both EVALSHA: the per-IP GCRA (step 1), and the
-    // nonce with the user's GCRA (steps 6-8). The rest ran inside those scripts: per-IP
-    // TIME, GET, SET; then SET NX (the nonce), TIME, GET, SET (the user's quota).
-    assert_eq!(
-        sent,
-        map(&[("evalsha", 2 * SLIPS), ("get", 2 * SLIPS), ("set", 3 * SLIPS), ("time", 2 * SLIPS)]),
-        "Redis commands for {SLIPS} slips"
-    );
+    let (sent, in_scripts) = monitor.stop().await;
+    let counted = delta(&before, &redis.command_stats().await);
+    // Two commands from the API per slip, i.e. two round trips (nothing is pipelined),
+    // both EVALSHA: the per-IP GCRA (step 1), and the nonce with the user's GCRA (steps 6-8).
+    assert_eq!(sent, map(&[("evalsha", 2 * SLIPS)]), "commands the API sent for {SLIPS} slips");
+    // Inside them: per-IP TIME, GET, SET; then SET NX (the nonce), TIME, GET, SET (the quota).
+    let scripts = map(&[("get", 2 * SLIPS), ("set", 3 * SLIPS), ("time", 2 * SLIPS)]);
+    assert_eq!(in_scripts, scripts, "commands the scripts ran for {SLIPS} slips");
+    // `INFO commandstats` agrees: both together, besides MONITOR and its marker ECHO.
+    let mut total = scripts.clone();
+    total.insert("evalsha".into(), 2 * SLIPS);
+    total.insert("echo".into(), 1);
+    total.insert("monitor".into(), 1);
+    assert_eq!(counted, total, "INFO commandstats for {SLIPS} slips");
     router.stop().await;
 }
 
@@ -147,11 +204,12 @@ async fn a_replay_with_redis_stores_is_one_round_trip_after_the_per_ip_limit_and
         router.send(http::Method::POST, slipgate_proto::SLIP_PATH, headers, SEED_BODY.to_owned())
     };
     assert_eq!(send(headers.clone()).await.status, 200);
-    let before = redis.command_stats().await;
+    let monitor = Monitor::start(&redis).await;
     expect_problem(send(headers.clone()).await, 401, "replayed").await;
-    let sent = delta(&before, &redis.command_stats().await);
+    let (sent, in_scripts) = monitor.stop().await;
     // The per-IP script, then the nonce script that stops at its SET NX.
-    assert_eq!(sent, map(&[("evalsha", 2), ("get", 1), ("set", 2), ("time", 1)]), "Redis commands of a replay");
+    assert_eq!(sent, map(&[("evalsha", 2)]), "commands the API sent for a replay");
+    assert_eq!(in_scripts, map(&[("get", 1), ("set", 2), ("time", 1)]), "commands the scripts ran for a replay");
     // The replay spent none of the 2/h user quota: one more slip passes, the next is 429.
     assert_eq!(router.post_signed(SEED_BODY, &[]).await.status, 200);
     expect_problem(router.post_signed(SEED_BODY, &[]).await, 429, "rate_limited").await;
