@@ -209,7 +209,11 @@ async fn a_replay_with_redis_stores_is_one_round_trip_after_the_per_ip_limit_and
     let (sent, in_scripts) = monitor.stop().await;
     // The per-IP script, then the nonce script that stops at its SET NX.
     assert_eq!(sent, map(&[("evalsha", 2)]), "commands the API sent for a replay");
-    assert_eq!(in_scripts, map(&[("get", 1), ("set", 2), ("time", 1)]), "commands the scripts ran for a replay");
+    assert_eq!(
+        in_scripts,
+        map(&[("get", 1), ("set", 2), ("time", 1)]),
+        "commands the scripts ran for a replay"
+    );
     // The replay spent none of the 2/h user quota: one more slip passes, the next is 429.
     assert_eq!(router.post_signed(SEED_BODY, &[]).await.status, 200);
     expect_problem(router.post_signed(SEED_BODY, &[]).await, 429, "rate_limited").await;

@@ -47,10 +47,8 @@ pub(crate) use gcra_lua;
 
 /// KEYS[1] the key; ARGV[1] the interval T and ARGV[2] the burst limit N·T
 /// (ms). Returns {allowed, remaining, reset_ms, retry_ms, tat}.
-const GCRA_SCRIPT: &str = concat!(
-    "if redis.replicate_commands then redis.replicate_commands() end\n",
-    gcra_lua!("1", "1", "2",)
-);
+const GCRA_SCRIPT: &str =
+    concat!("if redis.replicate_commands then redis.replicate_commands() end\n", gcra_lua!("1", "1", "2",));
 
 /// A [`RateLimitStore`] in Redis (or a Redis Cluster / Valkey: one key per script).
 #[derive(Debug, Clone)]

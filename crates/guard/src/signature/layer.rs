@@ -186,7 +186,8 @@ where
                 parts.extensions.insert(BoundClaims(claims));
             }
             let verdict = steps.token.verdict(&parts.headers, &mut parts.extensions).await;
-            let user = verdict.as_ref().ok().map(|(claims, _)| (POLICY_USER, claims.sub.as_str(), steps.user_rate));
+            let user =
+                verdict.as_ref().ok().map(|(claims, _)| (POLICY_USER, claims.sub.as_str(), steps.user_rate));
             let decision = match steps.store.check(&replay_key, &verified.nonce, ttl, user).await {
                 Ok(NonceAndQuota::Fresh(decision)) => decision,
                 Ok(NonceAndQuota::Replayed) => return Err(replayed(presented)),
@@ -230,9 +231,12 @@ fn replayed(presented: Presentation) -> Rejection {
 fn store_refusal(error: &StoreError) -> Rejection {
     match error {
         StoreError::Full(_) => {
-            Rejection::new(ProblemCode::Overloaded, "too many requests in flight; retry later").with_cause(error)
+            Rejection::new(ProblemCode::Overloaded, "too many requests in flight; retry later")
+                .with_cause(error)
         }
-        _ => Rejection::new(ProblemCode::StoreUnavailable, "the replay store is unavailable").with_cause(error),
+        _ => {
+            Rejection::new(ProblemCode::StoreUnavailable, "the replay store is unavailable").with_cause(error)
+        }
     }
 }
 

@@ -197,6 +197,7 @@ async fn the_nonce_and_quota_script_fails_closed_without_redis() {
         RedisNonceStore::new(connection.clone()),
         RedisRateLimitStore::new(connection),
     );
-    let answer = steps.check("k", "n-0000001", Duration::from_secs(60), Some(("user", "a", rate("2/h")))).await;
+    let answer =
+        steps.check("k", "n-0000001", Duration::from_secs(60), Some(("user", "a", rate("2/h")))).await;
     assert!(matches!(answer, Err(StoreError::Unavailable(_))), "{answer:?}");
 }
