@@ -88,6 +88,7 @@ ensure_redis() {
 trap 'pg_private_stop; redis_private_stop' EXIT
 ensure_postgres
 ensure_redis
+need_pkg redis-server redis-server # the API round-trip tests and the scale-out test start private redis-servers
 need_pkg haproxy haproxy   # the scale-out test runs the documented balancer config
 need_pkg chromium chromium # the web console's browser tests (console/tests)
 

@@ -51,7 +51,7 @@ use slipgate_guard::ratelimit::{
     MemoryRateLimitStore, PerIpLimit, PerUserLimit, RateLimitStore, RateLimits, RedisRateLimitStore,
     TrustedProxies,
 };
-use slipgate_guard::replay::{MemoryNonceStore, NonceStore, RedisNonceStore};
+use slipgate_guard::replay::{MemoryNonceStore, NonceStore, RedisNonceAndQuota, RedisNonceStore};
 use slipgate_guard::signature::{SignatureLayer, SignaturePolicy};
 use slipgate_guard::token::{self, ScopeLayer, TokenLayer, TokenValidator};
 use slipgate_guard::{Clock, DEFAULT_REDIS_CONNECT_TIMEOUT, RedisConnection, SystemClock};
@@ -168,6 +168,7 @@ impl AppState {
             nonces: stores.nonces,
             require_bound_tokens: config.auth.require_bound_tokens,
             rate_store: stores.rates,
+            redis_steps: stores.steps,
             limits: RateLimits { ip: config.rate_limit.ip, user: config.rate_limit.user },
             trusted_proxies: TrustedProxies::parse(&config.rate_limit.trusted_proxies).map_err(|e| {
                 ConfigError::Value { key: "rate_limit.trusted_proxies", message: e.to_string() }
@@ -200,6 +201,8 @@ struct Stores {
     nonces: Arc<dyn NonceStore>,
     rates: Arc<dyn RateLimitStore>,
     redis: Option<RedisConnection>,
+    /// Both stores in Redis: steps 6–8 in one round trip.
+    steps: Option<RedisNonceAndQuota>,
 }
 
 impl Stores {
@@ -221,19 +224,31 @@ impl Stores {
             }
             _ => None,
         };
-        let nonces: Arc<dyn NonceStore> = match (&redis, config.replay.store) {
-            (Some(conn), StoreKind::Redis) => Arc::new(RedisNonceStore::new(conn.clone())),
-            _ => Arc::new(MemoryNonceStore::new(
+        let redis_nonces = match (&redis, config.replay.store) {
+            (Some(conn), StoreKind::Redis) => Some(RedisNonceStore::new(conn.clone())),
+            _ => None,
+        };
+        let redis_rates = match (&redis, config.rate_limit.store) {
+            (Some(conn), StoreKind::Redis) => Some(RedisRateLimitStore::new(conn.clone())),
+            _ => None,
+        };
+        let steps = match (&redis_nonces, &redis_rates) {
+            (Some(nonces), Some(rates)) => Some(RedisNonceAndQuota::new(nonces.clone(), rates.clone())),
+            _ => None,
+        };
+        let nonces: Arc<dyn NonceStore> = match redis_nonces {
+            Some(store) => Arc::new(store),
+            None => Arc::new(MemoryNonceStore::new(
                 usize::try_from(config.replay.max_memory.0).unwrap_or(usize::MAX),
             )),
         };
-        let rates: Arc<dyn RateLimitStore> = match (&redis, config.rate_limit.store) {
-            (Some(conn), StoreKind::Redis) => Arc::new(RedisRateLimitStore::new(conn.clone())),
-            _ => Arc::new(MemoryRateLimitStore::new(
+        let rates: Arc<dyn RateLimitStore> = match redis_rates {
+            Some(store) => Arc::new(store),
+            None => Arc::new(MemoryRateLimitStore::new(
                 usize::try_from(config.rate_limit.max_keys).unwrap_or(usize::MAX),
             )),
         };
-        Ok(Self { nonces, rates, redis })
+        Ok(Self { nonces, rates, redis, steps })
     }
 }
 
@@ -308,6 +323,15 @@ pub struct GuardStack {
 
 /// The guard layers `state` configures (see [`GuardStack`]).
 pub fn guard_stack(state: &AppState) -> GuardStack {
+    let token = TokenLayer::new(state.tokens.clone()).with_require_bound(state.require_bound_tokens);
+    let mut signature = SignatureLayer::new(state.keys.clone(), state.nonces.clone(), state.clock.clone())
+        .with_policy(state.policy.clone())
+        .with_body_limits(state.max_body, state.request_timeout)
+        .with_bound_tokens(state.tokens.clone());
+    if let Some(steps) = &state.redis_steps {
+        // Both stores in Redis: the nonce and the user's quota in one round trip.
+        signature = signature.with_redis_steps(steps.clone(), state.limits.user, token.clone());
+    }
     GuardStack {
         per_ip: PerIpLimit::new(
             state.rate_store.clone(),
@@ -317,11 +341,8 @@ pub fn guard_stack(state: &AppState) -> GuardStack {
         )
         .with_ipv6_prefix(state.ipv6_prefix),
         shape: shape::ShapeCheck::new(state.max_body),
-        signature: SignatureLayer::new(state.keys.clone(), state.nonces.clone(), state.clock.clone())
-            .with_policy(state.policy.clone())
-            .with_body_limits(state.max_body, state.request_timeout)
-            .with_bound_tokens(state.tokens.clone()),
-        token: TokenLayer::new(state.tokens.clone()).with_require_bound(state.require_bound_tokens),
+        signature,
+        token,
         per_user: PerUserLimit::new(state.rate_store.clone(), state.limits.user, state.clock.clone()),
         scope: ScopeLayer,
     }

@@ -60,6 +60,9 @@ pub struct Shared {
     pub require_bound_tokens: bool,
     /// Where GCRA state lives.
     pub rate_store: Arc<dyn RateLimitStore>,
+    /// When nonces and rate limits are both in Redis: the script that records a nonce and
+    /// spends the user's quota in one round trip (SPEC §3.3 steps 6–8).
+    pub redis_steps: Option<slipgate_guard::replay::RedisNonceAndQuota>,
     /// The `ip` and `user` policies.
     pub limits: RateLimits,
     /// Proxies whose `X-Forwarded-For` is believed.

@@ -48,7 +48,7 @@ pub struct GuardMetrics {
 /// The `op` values of the identity-server series.
 pub const IDP_OPS: [&str; 2] = ["introspect", "jwks"];
 /// The `op` values of the Redis series: one per kind of round trip.
-pub const REDIS_OPS: [&str; 3] = ["PING", "SET NX", "rate-limit script"];
+pub const REDIS_OPS: [&str; 4] = ["PING", "SET NX", "rate-limit script", "nonce and quota script"];
 
 impl Default for GuardMetrics {
     fn default() -> Self {

@@ -17,6 +17,7 @@ mod mtls;
 mod openapi;
 mod order;
 mod ratelimit;
+mod redis_steps;
 mod response_sig;
 mod signatures;
 mod slips;

@@ -111,15 +111,36 @@ fn with_flipped_signature(mut probe: Probe) -> Probe {
     probe
 }
 
+const ORDER_CONFIG: [&str; 4] = [
+    "rate_limit.ip=1/h",
+    "rate_limit.user=2/h",
+    "rate_limit.trusted_proxies=[\"127.0.0.1\"]",
+    "limits.max_concurrency=1",
+];
+
 #[tokio::test]
 async fn each_step_of_the_spec_order_answers_before_every_later_one() {
-    let router = TestRouter::new(&[
-        "rate_limit.ip=1/h",
-        "rate_limit.user=2/h",
-        "rate_limit.trusted_proxies=[\"127.0.0.1\"]",
-        "limits.max_concurrency=1",
-    ])
-    .await;
+    spec_order(TestRouter::new(&ORDER_CONFIG).await, true).await;
+}
+
+/// The same order with nonces and rate limits in a private Redis, where steps 6–8 are one
+/// round trip (a script that records the nonce, then spends the user's quota only if the
+/// nonce is new and the token passed): every answer is the same.
+#[tokio::test]
+async fn each_step_of_the_spec_order_answers_before_every_later_one_with_redis_stores() {
+    let redis = crate::redis_steps::PrivateRedis::start().await;
+    let mut config = ORDER_CONFIG.to_vec();
+    let url = redis.url_override();
+    config.extend(["replay.store=redis", "rate_limit.store=redis", url.as_str()]);
+    let router = TestRouter::new(&config).await;
+    assert!(router.state.redis_steps.is_some(), "both stores in Redis run steps 6-8 in one script");
+    spec_order(router, false).await;
+}
+
+/// SPEC §3.3 step by step on `router` (built over [`ORDER_CONFIG`]); `shedding`: also
+/// the load-shedding probe, which needs the step-1 store in memory (it polls a request
+/// once up to its body read).
+async fn spec_order(router: TestRouter, shedding: bool) {
     let t = Order { router, next_ip: AtomicU32::new(0) };
     let garbage = "Bearer not-a-token";
     let alice =
@@ -228,6 +249,10 @@ async fn each_step_of_the_spec_order_answers_before_every_later_one() {
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(answer.json()["employee"]["emp_id"], "01234");
 
+    if !shedding {
+        t.router.stop().await;
+        return;
+    }
     // Step 1 again, load shedding after the per-IP limit: while one request
     // holds the one place (`limits.max_concurrency = 1`, its body never
     // ends), a request from another address that fails every later step is

@@ -184,6 +184,12 @@ impl PerUserLimit {
     }
 }
 
+/// The per-user decision already made in the nonce's Redis round trip
+/// ([`crate::signature::SignatureLayer::with_redis_steps`]): [`PerUserLimit`] takes it out
+/// of the extensions instead of asking its store. Only this crate makes one.
+#[derive(Debug, Clone)]
+pub(crate) struct UserDecision(pub(crate) super::gcra::Decision);
+
 /// [`PerUserLimit`]'s note: its outcome, when no per-IP layer collects it.
 #[derive(Debug, Default)]
 pub struct UserNote {
@@ -196,11 +202,15 @@ impl<B: Send + 'static> Guard<B> for PerUserLimit {
     type Note = UserNote;
 
     async fn admit(&self, request: Request<B>, note: &mut UserNote) -> Result<Request<B>, Rejection> {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
+        let decided = parts.extensions.remove::<UserDecision>();
         let Some(key) = Self::key(&parts) else {
             return Ok(Request::from_parts(parts, body));
         };
-        let (outcome, rejection) = self.quota.spend(key).await;
+        let (outcome, rejection) = match decided {
+            Some(UserDecision(decision)) => policy::check(self.quota.policy, Ok(decision)),
+            None => self.quota.spend(key).await,
+        };
         match parts.extensions.get::<Outcomes>() {
             Some(collector) => collector.extend(outcome),
             None => *note = UserNote { alone: true, outcome },

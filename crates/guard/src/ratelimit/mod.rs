@@ -41,7 +41,7 @@ mod client_ip;
 pub mod gcra;
 mod layer;
 pub mod policy;
-mod redis;
+pub(crate) mod redis;
 mod store;
 
 #[cfg(test)]
@@ -49,6 +49,7 @@ mod tests;
 
 pub use client_ip::{InvalidProxy, IpRange, MAX_FORWARDED_ENTRIES, TrustedProxies, client_ip};
 pub use gcra::{Decision, interval_and_limit};
+pub(crate) use layer::UserDecision;
 pub use layer::{ClientAddr, Outcomes, PerIpLimit, PerUserLimit, RATELIMIT, RATELIMIT_POLICY, UserNote};
 pub use policy::{Outcome, POLICY_IP, POLICY_USER, RateLimits, policy_header, ratelimit_header};
 pub use redis::{RATE_LIMIT_PREFIX, RedisRateLimitStore};

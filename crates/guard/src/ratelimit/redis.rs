@@ -20,24 +20,35 @@ use crate::store::StoreError;
 /// The default key prefix: keys are `slipgate:rl:<policy>:<key>`.
 pub const RATE_LIMIT_PREFIX: &str = "slipgate:rl:";
 
+/// The GCRA step shared by both scripts, as Lua source: decides one request
+/// for the key `KEYS[k]` with the interval T `ARGV[i]` and the burst limit
+/// N·T `ARGV[i+1]` (ms) on the server's clock, and returns {allowed,
+/// remaining, reset_ms, retry_ms, tat} (`prefix` first, when given).
+macro_rules! gcra_lua {
+    ($key:literal, $interval:literal, $limit:literal, $($prefix:literal)?) => {
+        concat!(
+            "local t = redis.call('TIME')\n",
+            "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n",
+            "local interval = tonumber(ARGV[", $interval, "])\n",
+            "local limit = tonumber(ARGV[", $limit, "])\n",
+            "local tat = tonumber(redis.call('GET', KEYS[", $key, "]))\n",
+            "if tat == nil or tat < now then tat = now end\n",
+            "local new_tat = tat + interval\n",
+            "local ahead = new_tat - now\n",
+            "if ahead > limit then\n",
+            "  return {", $($prefix, ", ",)? "0, 0, tat - now, ahead - limit, tat}\n",
+            "end\n",
+            "redis.call('SET', KEYS[", $key, "], string.format('%d', new_tat), 'PX', ahead)\n",
+            "return {", $($prefix, ", ",)? "1, math.floor((limit - ahead) / interval), ahead, 0, new_tat}\n",
+        )
+    };
+}
+pub(crate) use gcra_lua;
+
 /// KEYS[1] the key; ARGV[1] the interval T and ARGV[2] the burst limit N·T
 /// (ms). Returns {allowed, remaining, reset_ms, retry_ms, tat}.
-const GCRA_SCRIPT: &str = r"
-if redis.replicate_commands then redis.replicate_commands() end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local interval = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]))
-if tat == nil or tat < now then tat = now end
-local new_tat = tat + interval
-local ahead = new_tat - now
-if ahead > limit then
-  return {0, 0, tat - now, ahead - limit, tat}
-end
-redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', ahead)
-return {1, math.floor((limit - ahead) / interval), ahead, 0, new_tat}
-";
+const GCRA_SCRIPT: &str =
+    concat!("if redis.replicate_commands then redis.replicate_commands() end\n", gcra_lua!("1", "1", "2",));
 
 /// A [`RateLimitStore`] in Redis (or a Redis Cluster / Valkey: one key per script).
 #[derive(Debug, Clone)]
@@ -64,9 +75,15 @@ impl RedisRateLimitStore {
     pub fn connection(&self) -> &RedisConnection {
         &self.connection
     }
+
+    /// The Redis key of `key` under `policy`.
+    pub(crate) fn key(&self, policy: &str, key: &str) -> String {
+        format!("{}{policy}:{key}", self.prefix)
+    }
 }
 
-fn to_decision(reply: &[i64], rate: Rate) -> Result<Decision, StoreError> {
+/// The decision in a script's `{allowed, remaining, reset_ms, retry_ms, tat}`.
+pub(crate) fn to_decision(reply: &[i64], rate: Rate) -> Result<Decision, StoreError> {
     let &[allowed, remaining, reset_ms, retry_ms, tat] = reply else {
         return Err(StoreError::Unavailable(format!("rate-limit script returned {} values", reply.len())));
     };
@@ -96,7 +113,7 @@ impl RateLimitStore for RedisRateLimitStore {
         _now_ms: u64,
     ) -> BoxFuture<'a, Result<Decision, StoreError>> {
         let (interval, limit) = interval_and_limit(rate);
-        let key = format!("{}{policy}:{key}", self.prefix);
+        let key = self.key(policy, key);
         Box::pin(async move {
             let reply: Vec<i64> = self
                 .connection

@@ -18,7 +18,7 @@ mod memory;
 mod redis;
 
 pub use memory::{DEFAULT_BUCKET_SECONDS, DEFAULT_NONCE_MEMORY, MemoryNonceStore};
-pub use redis::{NONCE_PREFIX, RedisNonceStore};
+pub use redis::{NONCE_PREFIX, NonceAndQuota, RedisNonceAndQuota, RedisNonceStore};
 
 /// The outcome of recording a nonce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

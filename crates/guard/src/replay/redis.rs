@@ -75,3 +75,85 @@ impl NonceStore for RedisNonceStore {
         })
     }
 }
+
+/// KEYS[1] the nonce, KEYS[2] (optional) the per-user quota; ARGV[1] the
+/// nonce's lifetime (ms), ARGV[2] and ARGV[3] the user policy's interval and
+/// burst limit (ms). Returns {0} for a replay (nothing else touched), {1} for
+/// a fresh nonce without a user to charge, and {1, allowed, remaining,
+/// reset_ms, retry_ms, tat} for a fresh nonce whose user was charged.
+const NONCE_THEN_QUOTA_SCRIPT: &str = concat!(
+    "if redis.replicate_commands then redis.replicate_commands() end\n",
+    "if not redis.call('SET', KEYS[1], 1, 'NX', 'PX', ARGV[1]) then return {0} end\n",
+    "if #KEYS < 2 then return {1} end\n",
+    crate::ratelimit::redis::gcra_lua!("2", "2", "3", "1")
+);
+
+/// SPEC §3.3 steps 6 and 8 in one Redis round trip, for a deployment whose
+/// nonces and rate limits are both in Redis: one Lua script records the
+/// nonce (`SET NX PX`, as [`RedisNonceStore`]) and, only when it is new and
+/// the caller names a user (its token passed step 7), spends that user's
+/// GCRA quota (the script of [`crate::ratelimit::RedisRateLimitStore`]). A
+/// replay spends nothing; a request whose token failed records its nonce and
+/// spends no quota, exactly as the three separate steps do.
+///
+/// Both keys go to one script, so in a Redis Cluster they would have to share
+/// a slot; the connection is to one Redis (or a primary), as for the other stores.
+#[derive(Debug, Clone)]
+pub struct RedisNonceAndQuota {
+    nonces: RedisNonceStore,
+    rates: crate::ratelimit::RedisRateLimitStore,
+    script: std::sync::Arc<redis::Script>,
+}
+
+/// What [`RedisNonceAndQuota::check`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceAndQuota {
+    /// The nonce was used before: nothing recorded, no quota spent.
+    Replayed,
+    /// The nonce is recorded; the user's decision when one was charged.
+    Fresh(Option<crate::ratelimit::Decision>),
+}
+
+impl RedisNonceAndQuota {
+    /// Records nonces in `nonces` and spends quotas in `rates`, which must
+    /// share one connection (the same Redis).
+    pub fn new(nonces: RedisNonceStore, rates: crate::ratelimit::RedisRateLimitStore) -> Self {
+        let script = std::sync::Arc::new(redis::Script::new(NONCE_THEN_QUOTA_SCRIPT));
+        Self { nonces, rates, script }
+    }
+
+    /// Records `(keyid, nonce)` for `ttl` and, when it is new and `user` is
+    /// `Some((policy, key, rate))`, decides one request of `key` under `policy`.
+    pub async fn check(
+        &self,
+        keyid: &str,
+        nonce: &str,
+        ttl: Duration,
+        user: Option<(&str, &str, slipgate_proto::units::Rate)>,
+    ) -> Result<NonceAndQuota, StoreError> {
+        let nonce_key = self.nonces.key(keyid, nonce);
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut invocation = self.script.key(nonce_key);
+        invocation.arg(ttl_ms);
+        if let Some((policy, key, rate)) = user {
+            let (interval, limit) = crate::ratelimit::interval_and_limit(rate);
+            invocation.key(self.rates.key(policy, key)).arg(interval).arg(limit);
+        }
+        let reply: Vec<i64> = self
+            .nonces
+            .connection
+            .run("nonce and quota script", |mut c| async move { invocation.invoke_async(&mut c).await })
+            .await?;
+        match (reply.split_first(), user) {
+            (Some((0, _)), _) => Ok(NonceAndQuota::Replayed),
+            (Some((1, [])), None) => Ok(NonceAndQuota::Fresh(None)),
+            (Some((1, decision)), Some((_, _, rate))) => {
+                Ok(NonceAndQuota::Fresh(Some(crate::ratelimit::redis::to_decision(decision, rate)?)))
+            }
+            _ => Err(StoreError::Unavailable(format!(
+                "nonce and quota script returned {} values",
+                reply.len()
+            ))),
+        }
+    }
+}

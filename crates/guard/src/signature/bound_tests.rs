@@ -530,3 +530,88 @@ async fn the_documented_bound_request_verifies_in_the_guard() {
     let verified = response.extensions().get::<VerifiedKey>().unwrap();
     assert_eq!(verified.thumbprint.as_deref(), Some("poqkLGiymh_W0uP6PZFw-dvez3QJT5SolqXBCW38r0U"));
 }
+
+/// Steps 6–8 in one Redis script ([`SignatureLayer::with_redis_steps`]) against the Redis
+/// at `SLIPGATE_TEST_REDIS_URL`, with key-bound requests: the signature layer, the token
+/// layer and the per-user limit composed as the API composes them.
+mod redis_steps {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::ratelimit::{MemoryRateLimitStore, PerUserLimit, RedisRateLimitStore};
+    use crate::redis::RedisConnection;
+    use crate::replay::{RedisNonceAndQuota, RedisNonceStore};
+
+    #[allow(clippy::disallowed_methods, reason = "test configuration: the service URL CI provides")]
+    fn redis_url() -> String {
+        std::env::var("SLIPGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+    }
+
+    fn steps(connection: &RedisConnection) -> RedisNonceAndQuota {
+        let prefix = format!("slipgate-test:{}:", uuid::Uuid::new_v4());
+        RedisNonceAndQuota::new(
+            RedisNonceStore::new(connection.clone()).with_prefix(prefix.clone()),
+            RedisRateLimitStore::new(connection.clone()).with_prefix(prefix),
+        )
+    }
+
+    /// The script charges 1/h; the per-user layer's own store would allow 100/h, so a
+    /// 429 shows the layer took the script's decision.
+    async fn send(stack: &Stack, steps: &RedisNonceAndQuota, request: Request<Body>) -> Response<Body> {
+        let keys = KeyRing::new();
+        let token = TokenLayer::new(stack.validator.clone());
+        let signature = SignatureLayer::new(Arc::new(keys), stack.nonces.clone(), stack.clock.clone())
+            .with_bound_tokens(stack.validator.clone())
+            .with_redis_steps(steps.clone(), "1/h".parse().unwrap(), token.clone());
+        let own = Arc::new(MemoryRateLimitStore::new(100));
+        let service = ServiceBuilder::new()
+            .layer(signature)
+            .layer(token)
+            .layer(PerUserLimit::new(own, "100/h".parse().unwrap(), stack.clock.clone()))
+            .service_fn(|_: Request<Body>| async {
+                Ok::<_, std::convert::Infallible>(Response::new(Body::empty()))
+            });
+        service.oneshot(request).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn one_round_trip_keeps_the_order_of_steps_6_to_8() {
+        let connection = RedisConnection::connect(&redis_url(), Duration::from_secs(2)).await.unwrap();
+        let steps = steps(&connection);
+        let (alice, mallory) = (device(), device());
+        let stack =
+            Stack::new(&[("tok-a", user("alice", Some(cnf_of(&alice)))), ("tok-m", user("mallory", None))]);
+        let first = bound_parts("tok-a", &alice, "n0nce-0001");
+        assert_eq!(send(&stack, &steps, into_request(first.clone())).await.status(), StatusCode::OK);
+        // A replay is `replayed` and spends no quota ...
+        let replay = send(&stack, &steps, into_request(first)).await;
+        assert_eq!(refusal(&replay).0, ProblemCode::Replayed);
+        // ... so the next fresh request is the one over the 1/h quota.
+        let over = send(&stack, &steps, into_request(bound_parts("tok-a", &alice, "n0nce-0002"))).await;
+        assert_eq!(refusal(&over).0, ProblemCode::RateLimited);
+        // An unbound token sent as HTTPSig fails step 7, which comes before the nonce for
+        // such requests (SPEC §3.2.1): no quota spent and no nonce either, so sending it
+        // again is `token_invalid` again, never `replayed`.
+        let unbound = bound_parts("tok-m", &mallory, "n0nce-0003");
+        let refused = send(&stack, &steps, into_request(unbound.clone())).await;
+        assert_eq!(refusal(&refused).0, ProblemCode::TokenInvalid);
+        let again = send(&stack, &steps, into_request(unbound)).await;
+        assert_eq!(refusal(&again).0, ProblemCode::TokenInvalid);
+        // Alice's quota is still spent: her replay was refused before step 8 ran.
+        let later = send(&stack, &steps, into_request(bound_parts("tok-a", &alice, "n0nce-0004"))).await;
+        assert_eq!(refusal(&later).0, ProblemCode::RateLimited);
+        // The memory nonce store of the layer was never used: the nonces are in Redis.
+        assert_eq!(stack.stored(), 0);
+    }
+
+    #[tokio::test]
+    async fn redis_down_is_store_unavailable() {
+        let connection = RedisConnection::lazy("redis://127.0.0.1:1/0", Duration::from_millis(500)).unwrap();
+        let steps = steps(&connection);
+        let alice = device();
+        let stack = Stack::new(&[("tok-a", user("alice", Some(cnf_of(&alice))))]);
+        let response = send(&stack, &steps, into_request(bound_parts("tok-a", &alice, "n0nce-0001"))).await;
+        assert_eq!(refusal(&response).0, ProblemCode::StoreUnavailable);
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+}

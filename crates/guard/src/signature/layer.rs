@@ -20,9 +20,10 @@ use super::policy::SignaturePolicy;
 use super::{body, bound, head};
 use crate::Rejection;
 use crate::guarded::{Guard, guard_layer};
-use crate::replay::{NonceStore, NonceVerdict};
+use crate::ratelimit::{POLICY_USER, UserDecision};
+use crate::replay::{NonceAndQuota, NonceStore, NonceVerdict, RedisNonceAndQuota};
 use crate::store::StoreError;
-use crate::token::{self, BoundClaims, TokenClaims, TokenValidator};
+use crate::token::{self, BoundClaims, TokenClaims, TokenLayer, TokenValidator, TokenVerdict};
 
 /// The request body whose `Content-Digest` and signature verified, read once
 /// by the signature layer: the handler takes it from the request extensions
@@ -39,6 +40,15 @@ struct Shared {
     max_body: usize,
     body_timeout: Duration,
     tokens: Option<Arc<dyn TokenValidator>>,
+    redis_steps: Option<RedisSteps>,
+}
+
+/// Steps 6–8 in one Redis round trip ([`SignatureLayer::with_redis_steps`]).
+#[derive(Debug, Clone)]
+struct RedisSteps {
+    store: RedisNonceAndQuota,
+    user_rate: slipgate_proto::units::Rate,
+    token: TokenLayer,
 }
 
 /// Verifies RFC 9421 request signatures and refuses replays (SPEC §3.2–§3.3).
@@ -61,6 +71,7 @@ impl SignatureLayer {
                 max_body: 16 * 1024,
                 body_timeout: Duration::from_secs(30),
                 tokens: None,
+                redis_steps: None,
             }),
         }
     }
@@ -79,6 +90,7 @@ impl SignatureLayer {
                 max_body: s.max_body,
                 body_timeout: s.body_timeout,
                 tokens: s.tokens.clone(),
+                redis_steps: s.redis_steps.clone(),
             };
             f(&mut shared);
             Self { shared: Arc::new(shared) }
@@ -94,6 +106,24 @@ impl SignatureLayer {
     /// `tokens` before the body is read. Without it such a request is `token_invalid`.
     pub fn with_bound_tokens(self, tokens: Arc<dyn TokenValidator>) -> Self {
         self.edit(|s| s.tokens = Some(tokens))
+    }
+
+    /// Runs SPEC §3.3 steps 6–8 in one Redis round trip when nonces and rate limits are
+    /// both in Redis: after the signature verified, `token` reaches step 7's verdict (it
+    /// is the token layer of the stack, which then takes the verdict instead of checking
+    /// again), and one script records the nonce and, only if it is new and the token
+    /// passed, spends the user's quota at `user_rate` (the [`crate::ratelimit::PerUserLimit`]
+    /// inside takes that decision instead of asking its store). The answers are those of
+    /// the three separate steps: a replay is `replayed` whatever its token, a refused
+    /// token still spends its nonce and never any quota. The nonces go to `store`
+    /// instead of the layer's [`NonceStore`].
+    pub fn with_redis_steps(
+        self,
+        store: RedisNonceAndQuota,
+        user_rate: slipgate_proto::units::Rate,
+        token: TokenLayer,
+    ) -> Self {
+        self.edit(|s| s.redis_steps = Some(RedisSteps { store, user_rate, token }))
     }
 
     /// Bounds the body read for digest and verification.
@@ -151,24 +181,31 @@ where
             admitted.map_err(|r| r.presented(presented))?;
         // Only now, so forged requests cannot fill the store (SPEC §3.3 step 6).
         let ttl = shared.policy.nonce_ttl(verified.created, now);
+        if let Some(steps) = &shared.redis_steps {
+            if let Some(claims) = claims {
+                parts.extensions.insert(BoundClaims(claims));
+            }
+            let verdict = steps.token.verdict(&parts.headers, &mut parts.extensions).await;
+            let user =
+                verdict.as_ref().ok().map(|(claims, _)| (POLICY_USER, claims.sub.as_str(), steps.user_rate));
+            let decision = match steps.store.check(&replay_key, &verified.nonce, ttl, user).await {
+                Ok(NonceAndQuota::Fresh(decision)) => decision,
+                Ok(NonceAndQuota::Replayed) => return Err(replayed(presented)),
+                Err(error) => return Err(store_refusal(&error)),
+            };
+            if let Some(decision) = decision {
+                parts.extensions.insert(UserDecision(decision));
+            }
+            parts.extensions.insert(TokenVerdict(verdict));
+            parts.extensions.insert(verified.clone());
+            parts.extensions.insert(VerifiedBody(bytes));
+            *note = Some(verified);
+            return Ok(Request::from_parts(parts, B::default()));
+        }
         match shared.nonces.check_and_record(&replay_key, &verified.nonce, now, ttl).await {
             Ok(NonceVerdict::Fresh) => {}
-            Ok(NonceVerdict::Replayed) => {
-                return Err(
-                    Rejection::new(ProblemCode::Replayed, "this nonce was already used").presented(presented)
-                );
-            }
-            Err(error @ StoreError::Full(_)) => {
-                return Err(Rejection::new(
-                    ProblemCode::Overloaded,
-                    "too many requests in flight; retry later",
-                )
-                .with_cause(&error));
-            }
-            Err(error) => {
-                return Err(Rejection::new(ProblemCode::StoreUnavailable, "the replay store is unavailable")
-                    .with_cause(&error));
-            }
+            Ok(NonceVerdict::Replayed) => return Err(replayed(presented)),
+            Err(error) => return Err(store_refusal(&error)),
         }
         parts.extensions.insert(verified.clone());
         parts.extensions.insert(VerifiedBody(bytes));
@@ -182,6 +219,23 @@ where
     fn finish<R>(&self, note: Self::Note, response: &mut Response<R>) {
         if let Some(verified) = note {
             response.extensions_mut().insert(verified);
+        }
+    }
+}
+
+fn replayed(presented: Presentation) -> Rejection {
+    Rejection::new(ProblemCode::Replayed, "this nonce was already used").presented(presented)
+}
+
+/// A nonce store that could not decide: full (the memory store's budget) or unavailable.
+fn store_refusal(error: &StoreError) -> Rejection {
+    match error {
+        StoreError::Full(_) => {
+            Rejection::new(ProblemCode::Overloaded, "too many requests in flight; retry later")
+                .with_cause(error)
+        }
+        _ => {
+            Rejection::new(ProblemCode::StoreUnavailable, "the replay store is unavailable").with_cause(error)
         }
     }
 }

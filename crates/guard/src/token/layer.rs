@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use http::header::AUTHORIZATION;
-use http::{Request, Response};
+use http::{Extensions, HeaderMap, Request, Response};
 use slipgate_proto::{Presentation, ProblemCode};
 
 use super::claims::{TokenClaims, TokenValidator};
@@ -40,6 +40,12 @@ fn scheme_token<'a>(value: &'a str, name: &str) -> Option<&'a str> {
 /// signature; the token layer takes it out of the extensions. Only this crate makes one.
 #[derive(Debug, Clone)]
 pub(crate) struct BoundClaims(pub(crate) TokenClaims);
+
+/// Step 7's verdict, reached by the signature layer when it runs steps 6–8 in one Redis
+/// round trip ([`crate::signature::SignatureLayer::with_redis_steps`]); the token layer
+/// takes it out of the extensions instead of validating again. Only this crate makes one.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenVerdict(pub(crate) Result<(TokenClaims, Presentation), Rejection>);
 
 /// The authenticated subject, in the response extensions for the audit line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,9 +88,15 @@ impl TokenLayer {
         self
     }
 
-    async fn claims<B>(&self, request: &mut Request<B>) -> Result<(TokenClaims, Presentation), Rejection> {
-        let bound = request.extensions_mut().remove::<BoundClaims>();
-        let authorization = request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    /// Step 7 for a request with these headers and extensions: the claims of its token
+    /// and how it was presented, or the refusal.
+    pub(crate) async fn verdict(
+        &self,
+        headers: &HeaderMap,
+        extensions: &mut Extensions,
+    ) -> Result<(TokenClaims, Presentation), Rejection> {
+        let bound = extensions.remove::<BoundClaims>();
+        let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
         match (bound, authorization) {
             (Some(BoundClaims(claims)), _) => {
                 let presented = Presentation::HttpSig;
@@ -113,12 +125,17 @@ impl<B: Send + 'static> Guard<B> for TokenLayer {
     /// The subject, for the audit line.
     type Note = Option<AuditSubject>;
 
-    async fn admit(&self, mut request: Request<B>, note: &mut Self::Note) -> Result<Request<B>, Rejection> {
-        let (claims, presented) = self.claims(&mut request).await?;
+    async fn admit(&self, request: Request<B>, note: &mut Self::Note) -> Result<Request<B>, Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let verdict = match parts.extensions.remove::<TokenVerdict>() {
+            Some(TokenVerdict(verdict)) => verdict,
+            None => self.verdict(&parts.headers, &mut parts.extensions).await,
+        };
+        let (claims, presented) = verdict?;
         *note = Some(AuditSubject::of(&claims));
-        request.extensions_mut().insert(claims);
-        request.extensions_mut().insert(presented);
-        Ok(request)
+        parts.extensions.insert(claims);
+        parts.extensions.insert(presented);
+        Ok(Request::from_parts(parts, body))
     }
 
     fn finish<R>(&self, note: Self::Note, response: &mut Response<R>) {

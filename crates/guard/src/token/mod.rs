@@ -64,8 +64,8 @@ pub use introspect::{ClientSecret, Introspector};
 pub use jwt::{
     DEFAULT_JWKS_REFRESH, DEFAULT_JWT_TYP, JwtTimes, JwtValidator, LEEWAY, REFETCH_EVERY, RETRY_FAILED_FETCH,
 };
-pub(crate) use layer::BoundClaims;
 pub use layer::{AuditSubject, TokenLayer, bearer, httpsig};
+pub(crate) use layer::{BoundClaims, TokenVerdict};
 pub use mapping::{ClaimMap, MappingError};
 pub use scope::ScopeLayer;
 pub use slipgate_proto::Presentation;

@@ -148,3 +148,56 @@ async fn rejects_urls_of_other_schemes_without_echoing_them() {
         RedisConnection::connect("http://user:hunter2@host", Duration::from_millis(100)).await.unwrap_err();
     assert!(!error.to_string().contains("hunter2"), "{error}");
 }
+
+#[tokio::test]
+async fn one_script_records_the_nonce_and_spends_the_quota_only_for_a_fresh_nonce() {
+    use crate::replay::{NonceAndQuota, RedisNonceAndQuota};
+    let connection = connect().await;
+    let prefix = unique_prefix();
+    let steps = RedisNonceAndQuota::new(
+        RedisNonceStore::new(connection.clone()).with_prefix(prefix.clone()),
+        RedisRateLimitStore::new(connection.clone()).with_prefix(prefix.clone()),
+    );
+    let ttl = Duration::from_secs(60);
+    let alice = Some(("user", "alice", rate("2/h")));
+    let decided = |answer: NonceAndQuota| match answer {
+        NonceAndQuota::Fresh(Some(d)) => (d.allowed, d.remaining),
+        other => panic!("expected a fresh nonce and a decision, got {other:?}"),
+    };
+    assert_eq!(decided(steps.check("k", "n-0000001", ttl, alice).await.unwrap()), (true, 1));
+    // A replay: refused, whether its token passed or not, and it spends no quota.
+    assert_eq!(steps.check("k", "n-0000001", ttl, alice).await.unwrap(), NonceAndQuota::Replayed);
+    assert_eq!(steps.check("k", "n-0000001", ttl, None).await.unwrap(), NonceAndQuota::Replayed);
+    // A refused token (no user to charge) still spends its nonce.
+    assert_eq!(steps.check("k", "n-0000002", ttl, None).await.unwrap(), NonceAndQuota::Fresh(None));
+    assert_eq!(steps.check("k", "n-0000002", ttl, alice).await.unwrap(), NonceAndQuota::Replayed);
+    // The quota is the plain store's: the second slip of 2/h passes, the third is refused
+    // and its nonce is spent all the same (step 6 ran before step 8).
+    assert_eq!(decided(steps.check("k", "n-0000003", ttl, alice).await.unwrap()), (true, 0));
+    assert_eq!(decided(steps.check("k", "n-0000004", ttl, alice).await.unwrap()), (false, 0));
+    assert_eq!(steps.check("k", "n-0000004", ttl, None).await.unwrap(), NonceAndQuota::Replayed);
+    let plain = RedisRateLimitStore::new(connection.clone()).with_prefix(prefix.clone());
+    assert!(!plain.decide("user", "alice", rate("2/h"), 0).await.unwrap().allowed);
+    // The nonce lives for its ttl, as with `SET NX PX`.
+    let pttl: i64 = connection
+        .run("PTTL", |mut c| {
+            let key = format!("{prefix}k:n-0000001");
+            async move { ::redis::cmd("PTTL").arg(key).query_async(&mut c).await }
+        })
+        .await
+        .unwrap();
+    assert!((1..=60_000).contains(&pttl), "{pttl}");
+}
+
+#[tokio::test]
+async fn the_nonce_and_quota_script_fails_closed_without_redis() {
+    use crate::replay::RedisNonceAndQuota;
+    let connection = RedisConnection::lazy("redis://127.0.0.1:1/0", Duration::from_millis(500)).unwrap();
+    let steps = RedisNonceAndQuota::new(
+        RedisNonceStore::new(connection.clone()),
+        RedisRateLimitStore::new(connection),
+    );
+    let answer =
+        steps.check("k", "n-0000001", Duration::from_secs(60), Some(("user", "a", rate("2/h")))).await;
+    assert!(matches!(answer, Err(StoreError::Unavailable(_))), "{answer:?}");
+}
