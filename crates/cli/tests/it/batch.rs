@@ -166,11 +166,11 @@ fn batch_resumes_after_being_killed_without_redoing_finished_rows() {
 #[test]
 fn batch_waits_out_rate_limits_instead_of_failing() {
     let dev =
-        DevProcess::start_with(&["--set", "rate_limit.user=5/min", "--set", "rate_limit.ip=100000/min"]);
+        DevProcess::start_with(&["--set", "rate_limit.user=30/min", "--set", "rate_limit.ip=100000/min"]);
     dev.login("paula");
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("small.csv");
-    write_csv(&csv, 7, &HashMap::new());
+    write_csv(&csv, 33, &HashMap::new());
     let out_dir = dir.path().join("slips");
     let mut child = batch(&dev, &csv, &out_dir)
         .args(["--format", "json"])
@@ -179,7 +179,7 @@ fn batch_waits_out_rate_limits_instead_of_failing() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // 5 pass at once; the other 2 wait ≈ 12 s each for a returning quota.
+    // 30 pass at once; the other 3 wait ≈ 2 s each for a returning quota.
     let deadline = Instant::now() + Duration::from_secs(120);
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
@@ -198,7 +198,7 @@ fn batch_waits_out_rate_limits_instead_of_failing() {
     let files = std::fs::read_dir(&out_dir)
         .unwrap()
         .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json"));
-    assert_eq!(files.count(), 7, "{shown}");
+    assert_eq!(files.count(), 33, "{shown}");
     assert!(shown.contains("retrying") && shown.contains("rate_limited"), "no 429 was waited out:\n{shown}");
 }
 

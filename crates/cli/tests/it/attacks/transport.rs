@@ -146,14 +146,14 @@ async fn silent_slow_idle_and_smuggling_connections_are_closed_or_refused() {
     let dev = Dev::start(&["limits.header_timeout=1s", "limits.idle_timeout=2s", "limits.body_timeout=2s"]);
     let local = [127, 0, 0, 1];
 
+    // The connections that must be timed out are all opened first and awaited together, so the
+    // test waits out the longest timeout once rather than each in turn.
     // Reviewer's attack: a TLS connection that sends nothing after the handshake.
     let mut silent = tls(&dev, local, &[b"http/1.1"]).await;
-    assert!(closed(&mut silent).await, "a silent TLS connection was kept open");
 
     // …or one byte.
     let mut one_byte = tls(&dev, local, &[b"http/1.1"]).await;
     one_byte.write_all(b"G").await.unwrap();
-    assert!(closed(&mut one_byte).await, "a one-byte TLS connection was kept open");
 
     // A slow-loris head after a served request on a keep-alive connection.
     let mut keep = tls(&dev, local, &[b"http/1.1"]).await;
@@ -162,35 +162,44 @@ async fn silent_slow_idle_and_smuggling_connections_are_closed_or_refused() {
     keep.read_exact(&mut first).await.unwrap();
     assert_eq!(&first, b"HTTP/1.1 200");
     keep.write_all(b"GET /openapi.json HTTP/1.1\r\nX-Slow: ").await.unwrap();
-    assert!(closed(&mut keep).await, "a slow second head was kept open");
 
     // An idle keep-alive connection is closed after idle_timeout.
     let mut idle = tls(&dev, local, &[b"http/1.1"]).await;
     idle.write_all(&get(&dev, "/openapi.json", "")).await.unwrap();
     idle.read_exact(&mut first).await.unwrap();
     assert_eq!(&first, b"HTTP/1.1 200");
-    assert!(closed(&mut idle).await, "an idle keep-alive connection was kept open");
-
-    // HTTP/2 only by ALPN: the preface over an http/1.1 connection is no request.
-    let mut sniff = tls(&dev, local, &[b"http/1.1"]).await;
-    let answer = exchange(&mut sniff, H2_PREFACE).await;
-    assert!(!answer.starts_with("HTTP/1.1 2"), "{answer}");
 
     // HTTP/2 preface and pings but no HEADERS: closed after header_timeout.
     let mut h2_no_headers = tls(&dev, local, &[b"h2"]).await;
     assert_eq!(h2_no_headers.get_ref().1.alpn_protocol(), Some(b"h2".as_slice()));
     h2_no_headers.write_all(H2_PREFACE).await.unwrap();
     h2_no_headers.write_all(&frame(0x4, 0, 0, &[])).await.unwrap();
-    let (_, closed_h2) = h2_pinging_until_closed(&mut h2_no_headers).await;
-    assert!(closed_h2, "an HTTP/2 connection without a request was kept open");
 
     // Reviewer's attack: an idle HTTP/2 connection answering (and sending) pings.
     let mut h2 = tls(&dev, local, &[b"h2"]).await;
     h2.write_all(H2_PREFACE).await.unwrap();
     h2.write_all(&frame(0x4, 0, 0, &[])).await.unwrap();
     h2.write_all(&h2_get(dev.url().authority())).await.unwrap();
-    let (goaway, closed_h2) = h2_pinging_until_closed(&mut h2).await;
+
+    let (silent, one_byte, keep, idle, (_, closed_h2_no_headers), (goaway, closed_h2)) = tokio::join!(
+        closed(&mut silent),
+        closed(&mut one_byte),
+        closed(&mut keep),
+        closed(&mut idle),
+        h2_pinging_until_closed(&mut h2_no_headers),
+        h2_pinging_until_closed(&mut h2),
+    );
+    assert!(silent, "a silent TLS connection was kept open");
+    assert!(one_byte, "a one-byte TLS connection was kept open");
+    assert!(keep, "a slow second head was kept open");
+    assert!(idle, "an idle keep-alive connection was kept open");
+    assert!(closed_h2_no_headers, "an HTTP/2 connection without a request was kept open");
     assert!(goaway && closed_h2, "idle HTTP/2: GOAWAY {goaway}, closed {closed_h2}");
+
+    // HTTP/2 only by ALPN: the preface over an http/1.1 connection is no request.
+    let mut sniff = tls(&dev, local, &[b"http/1.1"]).await;
+    let answer = exchange(&mut sniff, H2_PREFACE).await;
+    assert!(!answer.starts_with("HTTP/1.1 2"), "{answer}");
 
     // Content-Length with Transfer-Encoding: 400 bad_request, then closed.
     let mut smuggle = tls(&dev, local, &[b"http/1.1"]).await;
