@@ -137,7 +137,9 @@ step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (unit, integration and doc tests)"
-cargo test --workspace --locked
+# Most integration tests wait on real processes, sockets and timeouts rather than the CPU, so
+# four test threads on two cores finish sooner than libtest's default of one per core.
+cargo test --workspace --locked -- --test-threads=4
 
 # The Python SDK (clients/python) against the slipgate binary the tests above built (the dev
 # profile; no second build). The venv is reused when present; versions come from constraints.txt.
