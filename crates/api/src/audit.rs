@@ -93,7 +93,8 @@ impl TraceParent {
 
     /// From the request headers: exactly one `traceparent` field, valid.
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
-        let mut values = headers.get_all("traceparent").iter();
+        const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+        let mut values = headers.get_all(TRACEPARENT).iter();
         let first = values.next()?;
         if values.next().is_some() {
             return None;

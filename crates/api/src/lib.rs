@@ -370,8 +370,7 @@ impl<S> tower::Layer<S> for GuardStack {
 /// ([`respond`]) inside response signing ([`sign`], outermost, SPEC §3.8).
 pub fn with_response_layers(router: Router<AppState>, state: &AppState) -> Router {
     router
-        .layer(axum::middleware::from_fn_with_state(state.clone(), respond::respond))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), sign::sign_response))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), sign::respond_and_sign))
         .with_state(state.clone())
 }
 
@@ -393,9 +392,8 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/slipgate-keys", get(routes::openapi::response_keys))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), authority::authority))
-        // Shedding after the per-IP rate limit (SPEC §3.3 step 1).
-        .layer(axum::middleware::from_fn_with_state(state.in_flight.clone(), shed::shed))
+        // Shedding, then the `Host` check, after the per-IP rate limit (SPEC §3.3 steps 1, 2).
+        .layer(axum::middleware::from_fn_with_state(state.clone(), authority::admission))
         .layer(guards.per_ip);
     let api = with_response_layers(api, &state);
     // The console's static files: outside the guard stack, with their own headers (SPEC §8).

@@ -22,6 +22,8 @@
 //! `signature_missing`, the others to `signature_malformed`). Whether `created`, `keyid` and
 //! `nonce` are present, and which components are required, is the caller's policy.
 
+use std::borrow::Cow;
+
 use sfv::{BareItem, InnerList, Item, ListEntry, Parameters, Parser, SerializeValue};
 
 use crate::{MAX_COMPONENTS, MAX_FIELD_LEN, MAX_MEMBERS, MAX_NONCE_LEN, MIN_NONCE_LEN};
@@ -369,33 +371,47 @@ pub(crate) fn signature_member(sig: &str, label: &str) -> Result<Vec<u8>, ParseE
 /// As [`parse_signature_headers`]; a field value that is not visible ASCII is
 /// [`ParseError::Malformed`].
 pub fn parse_signature_header_map(headers: &http::HeaderMap) -> Result<ParsedSignature, ParseError> {
-    let input = joined_field(headers, "signature-input")?;
-    let sig = joined_field(headers, "signature")?;
+    let input = joined_field(headers, &SIGNATURE_INPUT)?;
+    let sig = joined_field(headers, &SIGNATURE)?;
     parse_signature_headers(input.as_deref(), sig.as_deref())
 }
 
+/// The `Signature-Input` field's name, for lookups that need not parse a `&str` each time.
+pub const SIGNATURE_INPUT: http::HeaderName = http::HeaderName::from_static("signature-input");
+/// The `Signature` field's name.
+pub const SIGNATURE: http::HeaderName = http::HeaderName::from_static("signature");
+
 /// All lines of a field joined with `", "` (RFC 9110 §5.3); `None` when absent.
+/// A field of one line (the usual case) is borrowed, not copied.
 ///
 /// # Errors
 ///
 /// [`ParseError::Malformed`] when a line is not visible ASCII or the total exceeds
 /// [`crate::MAX_FIELD_LEN`].
-pub fn joined_field(headers: &http::HeaderMap, name: &str) -> Result<Option<String>, ParseError> {
-    let mut out: Option<String> = None;
-    for v in headers.get_all(name) {
-        let v = v.to_str().map_err(|_| malformed(format!("{name} is not visible ascii")))?;
-        match &mut out {
-            None => out = Some(v.to_owned()),
-            Some(o) => {
-                o.push_str(", ");
-                o.push_str(v);
-            }
-        }
-        if out.as_ref().is_some_and(|o| o.len() > MAX_FIELD_LEN) {
-            return Err(malformed(format!("{name} is longer than {MAX_FIELD_LEN} bytes")));
+pub fn joined_field<'a>(
+    headers: &'a http::HeaderMap,
+    name: &http::HeaderName,
+) -> Result<Option<Cow<'a, str>>, ParseError> {
+    let text =
+        |v: &'a http::HeaderValue| v.to_str().map_err(|_| malformed(format!("{name} is not visible ascii")));
+    let too_long = || malformed(format!("{name} is longer than {MAX_FIELD_LEN} bytes"));
+    let mut lines = headers.get_all(name).iter();
+    let Some(first) = lines.next() else {
+        return Ok(None);
+    };
+    let mut out = Cow::Borrowed(text(first)?);
+    if out.len() > MAX_FIELD_LEN {
+        return Err(too_long());
+    }
+    for v in lines {
+        let joined = out.to_mut();
+        joined.push_str(", ");
+        joined.push_str(text(v)?);
+        if joined.len() > MAX_FIELD_LEN {
+            return Err(too_long());
         }
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// Parses a `Signature-Input` value and returns its first member.

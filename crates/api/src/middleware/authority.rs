@@ -244,8 +244,14 @@ fn parse_authority(text: &str) -> Option<HostPort> {
     Some(HostPort { host: host.to_ascii_lowercase(), port })
 }
 
-/// Middleware: [`Authorities::check`] with the state's names.
-pub async fn authority(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Middleware, SPEC §3.3 steps 1 and 2 after the per-IP rate limit: a
+/// concurrency permit ([`super::shed::permit`]), then [`Authorities::check`]
+/// with the state's names. One middleware rather than two: each layer of the
+/// router costs every request a boxed service clone and two boxed futures.
+pub async fn admission(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(_permit) = super::shed::permit(&state.in_flight, &request) else {
+        return super::shed::at_capacity();
+    };
     match state.authorities.check(request.uri(), request.headers()) {
         Ok(()) => next.run(request).await,
         Err(error) => error.into_response(),

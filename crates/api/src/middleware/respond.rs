@@ -21,6 +21,8 @@ use slipgate_proto::headers;
 use super::problem;
 use crate::state::AppState;
 
+const REQUEST_ID: HeaderName = HeaderName::from_static(headers::REQUEST_ID);
+
 /// The id of the request being served; handlers read it from the extensions.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
@@ -29,7 +31,8 @@ pub struct RequestId(pub String);
 pub async fn respond(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let _in_flight = state.metrics.enter();
-    let id = uuid::Uuid::new_v4().to_string();
+    let mut id_buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id_buf).to_owned();
     let matched = request.extensions().get::<MatchedPath>().cloned();
     let route = crate::metrics::route_label(matched.as_ref().map(MatchedPath::as_str));
     let method = crate::metrics::method_label(request.method());
@@ -70,7 +73,7 @@ pub async fn respond(State(state): State<AppState>, mut request: Request, next: 
     let h = response.headers_mut();
     problem::security_headers(h);
     if let Ok(v) = HeaderValue::from_str(&id) {
-        h.insert(HeaderName::from_static(headers::REQUEST_ID), v);
+        h.insert(REQUEST_ID, v);
     }
     let labels = crate::metrics::RequestLabels { method, route, code: response.status().as_u16() };
     state.metrics.record(&labels, started.elapsed());

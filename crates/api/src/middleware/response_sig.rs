@@ -11,7 +11,9 @@ use base64::{Engine as _, engine::general_purpose::STANDARD};
 use slipgate_guard::signature::VerifiedKey;
 use slipgate_httpsig::binding::{BOUND_REQUEST_TAG, parse_tagged_signature};
 use slipgate_httpsig::jose::{Jwk, Jwks};
-use slipgate_httpsig::params::{Component, joined_field, parse_signature_header_map};
+use slipgate_httpsig::params::{
+    Component, SIGNATURE, SIGNATURE_INPUT, joined_field, parse_signature_header_map,
+};
 use slipgate_httpsig::{
     Algorithm, DigestAlgorithm, Message, SignParams, SigningKey, content_digest, sign_message, to_pem,
 };
@@ -64,8 +66,8 @@ impl RequestSummary {
         let parsed = if key_bound {
             let field = |name| joined_field(headers, name).ok().flatten();
             parse_tagged_signature(
-                field("signature-input").as_deref(),
-                field("signature").as_deref(),
+                field(&SIGNATURE_INPUT).as_deref(),
+                field(&SIGNATURE).as_deref(),
                 BOUND_REQUEST_TAG,
             )
         } else {

@@ -11,8 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
+use axum::extract::{ConnectInfo, Request};
 use axum::response::Response;
 use slipgate_guard::Rejection;
 use slipgate_guard::ratelimit::ClientAddr;
@@ -71,10 +70,10 @@ impl Drop for Permit {
     }
 }
 
-/// Middleware: a permit per request, or 503.
-pub async fn shed(State(in_flight): State<InFlight>, request: Request, next: Next) -> Response {
-    // The per-IP rate-limit layer, outside this one, names the client
-    // (trusted proxies and the IPv6 prefix applied); the peer otherwise.
+/// A permit for `request`, `None` when its client's or the global cap is
+/// reached. The per-IP rate-limit layer, outside, names the client (trusted
+/// proxies and the IPv6 prefix applied); the peer otherwise.
+pub fn permit(in_flight: &InFlight, request: &Request) -> Option<Permit> {
     let client = match request.extensions().get::<ClientAddr>() {
         Some(addr) => addr.0,
         None => request
@@ -82,12 +81,14 @@ pub async fn shed(State(in_flight): State<InFlight>, request: Request, next: Nex
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ci| ci.0.ip()),
     };
-    let Some(_permit) = in_flight.try_acquire(client) else {
-        return Rejection::new(ProblemCode::Overloaded, "the server is at capacity; retry shortly")
-            .with_retry_after(Duration::from_secs(1))
-            .into_response();
-    };
-    next.run(request).await
+    in_flight.try_acquire(client)
+}
+
+/// The answer when [`permit`] finds no room: 503 `overloaded`, `Retry-After: 1`.
+pub fn at_capacity() -> Response {
+    Rejection::new(ProblemCode::Overloaded, "the server is at capacity; retry shortly")
+        .with_retry_after(Duration::from_secs(1))
+        .into_response()
 }
 
 #[cfg(test)]

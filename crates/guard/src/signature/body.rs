@@ -32,7 +32,7 @@ pub fn check(
     // same way (lines trimmed and joined; the head check allowed one line).
     let lines: Vec<&[u8]> = parts
         .headers
-        .get_all(slipgate_proto::headers::CONTENT_DIGEST)
+        .get_all(super::lines::CONTENT_DIGEST_NAME)
         .iter()
         .map(http::HeaderValue::as_bytes)
         .collect();

@@ -13,7 +13,7 @@
 
 use http::request::Parts;
 use slipgate_httpsig::binding::{BOUND_REQUEST_TAG, BoundKey, parse_tagged_signature};
-use slipgate_httpsig::params::{ParsedSignature, joined_field};
+use slipgate_httpsig::params::{ParsedSignature, SIGNATURE, SIGNATURE_INPUT, joined_field};
 use slipgate_proto::ProblemCode;
 
 use super::head::{created_nonce_and_components, parse_rejection};
@@ -94,8 +94,8 @@ impl BoundHead {
 /// The SPEC §3.6 signature code of the first failure.
 pub fn check(policy: &SignaturePolicy, parts: &Parts, now: i64) -> Result<BoundHead, Rejection> {
     lines::check(&parts.headers)?;
-    let fields = joined_field(&parts.headers, "signature-input")
-        .and_then(|input| Ok((input, joined_field(&parts.headers, "signature")?)));
+    let fields = joined_field(&parts.headers, &SIGNATURE_INPUT)
+        .and_then(|input| Ok((input, joined_field(&parts.headers, &SIGNATURE)?)));
     let parsed = fields
         .and_then(|(input, sig)| parse_tagged_signature(input.as_deref(), sig.as_deref(), BOUND_REQUEST_TAG))
         .map_err(parse_rejection)?;

@@ -1,5 +1,7 @@
 //! One field, one line (SPEC §3.2): [`check`].
 
+use http::HeaderName;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use slipgate_proto::ProblemCode;
 use slipgate_proto::headers::{CONTENT_DIGEST, SIGNATURE, SIGNATURE_INPUT};
 
@@ -12,6 +14,19 @@ use crate::Rejection;
 pub const SINGLETON_FIELDS: [&str; 6] =
     ["host", "content-type", CONTENT_DIGEST, "authorization", SIGNATURE, SIGNATURE_INPUT];
 
+/// The `Content-Digest` field's name.
+pub(crate) const CONTENT_DIGEST_NAME: HeaderName = HeaderName::from_static(CONTENT_DIGEST);
+
+/// [`SINGLETON_FIELDS`] as header names, so that no name is parsed per request.
+const SINGLETON_NAMES: [HeaderName; 6] = [
+    HOST,
+    CONTENT_TYPE,
+    CONTENT_DIGEST_NAME,
+    AUTHORIZATION,
+    HeaderName::from_static(SIGNATURE),
+    HeaderName::from_static(SIGNATURE_INPUT),
+];
+
 /// Refuses a request that repeats one of [`SINGLETON_FIELDS`] (400 `bad_request`).
 /// HTTP/1.1 and HTTP/2 field lines both land in the one [`http::HeaderMap`], so
 /// this holds for both.
@@ -20,7 +35,7 @@ pub const SINGLETON_FIELDS: [&str; 6] =
 ///
 /// A [`Rejection`] with [`ProblemCode::BadRequest`] naming the repeated field.
 pub fn check(headers: &http::HeaderMap) -> Result<(), Rejection> {
-    for name in SINGLETON_FIELDS {
+    for name in &SINGLETON_NAMES {
         let mut lines = headers.get_all(name).iter();
         if lines.next().is_some() && lines.next().is_some() {
             return Err(Rejection::new(
@@ -30,4 +45,16 @@ pub fn check(headers: &http::HeaderMap) -> Result<(), Rejection> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_names_checked_are_the_singleton_fields() {
+        let checked = SINGLETON_NAMES;
+        let names: Vec<&str> = checked.iter().map(HeaderName::as_str).collect();
+        assert_eq!(names, SINGLETON_FIELDS);
+    }
 }
