@@ -23,7 +23,7 @@ COMPONENTS = [
     ("load shedding", r"slipgate_api::shed"),
     ("guard, other", r"slipgate_guard"),
     ("metrics", r"slipgate_api::metrics|prometheus|metrics::"),
-    ("audit line and logging", r"tracing_subscriber|tracing_core|tracing::|slipgate_api::respond::audit"),
+    ("audit line and logging", r"tracing_subscriber|tracing_core|tracing::|tracing_appender|slipgate_api::audit|slipgate_proto::logsink"),
     ("respond layer (request id, headers, problems)", r"slipgate_api::respond|uuid"),
     ("handler (parse, validate, slip, JSON)",
      r"slipgate_api::routes::slip|slipgate_payroll|slipgate_proto|serde_json|time::format"),

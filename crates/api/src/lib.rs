@@ -46,7 +46,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
-use slipgate_guard::Guarded;
 use slipgate_guard::ratelimit::{
     MemoryRateLimitStore, PerIpLimit, PerUserLimit, RateLimitStore, RateLimits, RedisRateLimitStore,
     TrustedProxies,
@@ -54,6 +53,7 @@ use slipgate_guard::ratelimit::{
 use slipgate_guard::replay::{MemoryNonceStore, NonceStore, RedisNonceAndQuota, RedisNonceStore};
 use slipgate_guard::signature::{SignatureLayer, SignaturePolicy};
 use slipgate_guard::token::{self, ScopeLayer, TokenLayer, TokenValidator};
+use slipgate_guard::{Chain, Guarded};
 use slipgate_guard::{Clock, DEFAULT_REDIS_CONNECT_TIMEOUT, RedisConnection, SystemClock};
 use slipgate_payroll::{PayScale, PdfRenderer};
 use slipgate_transport::{self as transport, ConnLimits, tls};
@@ -350,18 +350,25 @@ pub fn guard_stack(state: &AppState) -> GuardStack {
 
 /// The slip route's guards, steps 2 → 9 (the per-IP limit is not in it).
 type RouteGuards<S> = Guarded<
-    shape::ShapeCheck,
-    Guarded<SignatureLayer, Guarded<TokenLayer, Guarded<PerUserLimit, Guarded<ScopeLayer, S>>>>,
+    Chain<shape::ShapeCheck, Chain<SignatureLayer, Chain<TokenLayer, Chain<PerUserLimit, ScopeLayer>>>>,
+    S,
 >;
 
 impl<S> tower::Layer<S> for GuardStack {
     type Service = RouteGuards<S>;
 
-    // One composed stack on the route, not five `route_layer`s: each of those
-    // boxes the service below it, and every request would clone the boxes.
+    // One guard on the route, the five chained in order, not five layers:
+    // each layer boxes its future and clones every service below it per
+    // request (`route_layer`s would box and clone those too).
     fn layer(&self, inner: S) -> Self::Service {
-        let inner = self.per_user.layer(self.scope.layer(inner));
-        self.shape.layer(self.signature.layer(self.token.layer(inner)))
+        let chain = Chain(
+            self.shape,
+            Chain(
+                self.signature.clone(),
+                Chain(self.token.clone(), Chain(self.per_user.clone(), self.scope)),
+            ),
+        );
+        Guarded::new(chain, inner)
     }
 }
 

@@ -69,6 +69,38 @@ pub trait Guard<B>: Clone + Send + Sync + 'static {
     }
 }
 
+/// Two guards as one: `A`, then `Z` on what `A` admitted; on the way out `Z`
+/// finishes (when it ran), then `A` — what `Guarded<A, Guarded<Z, S>>` does,
+/// with one boxed future and one clone of the inner service per request
+/// rather than one per guard (n nested layers clone the services below them
+/// n(n+1)/2 times). Nest it for more: `Chain(a, Chain(b, c))`.
+#[derive(Debug, Clone)]
+pub struct Chain<A, Z>(pub A, pub Z);
+
+impl<B, A, Z> Guard<B> for Chain<A, Z>
+where
+    B: Send + 'static,
+    A: Guard<B>,
+    Z: Guard<B>,
+{
+    type Note = (A::Note, Option<Z::Note>);
+
+    async fn admit(&self, request: Request<B>, note: &mut Self::Note) -> Result<Request<B>, Rejection> {
+        let request = self.0.admit(request, &mut note.0).await?;
+        let mut inner = Z::Note::default();
+        let admitted = self.1.admit(request, &mut inner).await;
+        note.1 = Some(inner);
+        admitted
+    }
+
+    fn finish<R>(&self, (outer, inner): Self::Note, response: &mut Response<R>) {
+        if let Some(inner) = inner {
+            self.1.finish(inner, response);
+        }
+        self.0.finish(outer, response);
+    }
+}
+
 /// The service of every guard layer: [`Guard::admit`], then the inner service
 /// or the refusal, then [`Guard::finish`].
 #[derive(Debug, Clone)]
@@ -130,3 +162,76 @@ macro_rules! guard_layer {
     )*};
 }
 pub(crate) use guard_layer;
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::sync::{Arc, Mutex};
+
+    use slipgate_proto::ProblemCode;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    /// Records its name on admit and finish; refuses when `refuse`.
+    #[derive(Debug, Clone)]
+    struct Step {
+        name: &'static str,
+        refuse: bool,
+        log: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Guard<String> for Step {
+        type Note = bool;
+        async fn admit(
+            &self,
+            request: Request<String>,
+            ran: &mut bool,
+        ) -> Result<Request<String>, Rejection> {
+            *ran = true;
+            self.log.lock().unwrap_or_else(|e| e.into_inner()).push(format!("admit {}", self.name));
+            match self.refuse {
+                true => Err(Rejection::new(ProblemCode::Forbidden, "refused")),
+                false => Ok(request),
+            }
+        }
+        fn finish<R>(&self, ran: bool, _: &mut Response<R>) {
+            self.log.lock().unwrap_or_else(|e| e.into_inner()).push(format!("finish {} {ran}", self.name));
+        }
+    }
+
+    /// The log of one request through `Chain(a, Chain(b, c))` and through the
+    /// same guards nested as layers, with `refusing` refusing.
+    async fn both_ways(refusing: &str) -> (Vec<String>, Vec<String>, u16, u16) {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let step = |name| Step { name, refuse: name == refusing, log: log.clone() };
+        let inner = tower::service_fn(|_: Request<String>| async {
+            Ok::<_, Infallible>(Response::new(String::new()))
+        });
+        let chained = Guarded::new(Chain(step("a"), Chain(step("b"), step("c"))), inner);
+        let status =
+            chained.oneshot(Request::new(String::new())).await.unwrap_or_else(|e| match e {}).status();
+        let chained_log = std::mem::take(&mut *log.lock().unwrap_or_else(|e| e.into_inner()));
+        let nested = Guarded::new(step("a"), Guarded::new(step("b"), Guarded::new(step("c"), inner)));
+        let nested_status =
+            nested.oneshot(Request::new(String::new())).await.unwrap_or_else(|e| match e {}).status();
+        let nested_log = std::mem::take(&mut *log.lock().unwrap_or_else(|e| e.into_inner()));
+        (chained_log, nested_log, status.as_u16(), nested_status.as_u16())
+    }
+
+    #[tokio::test]
+    async fn a_chain_runs_and_finishes_its_guards_exactly_as_nested_layers_do() {
+        for refusing in ["none", "a", "b", "c"] {
+            let (chained, nested, status, nested_status) = both_ways(refusing).await;
+            assert_eq!(chained, nested, "refusing {refusing}");
+            assert_eq!(status, nested_status, "refusing {refusing}");
+            assert_eq!(status, if refusing == "none" { 200 } else { 403 });
+        }
+        let (refused_by_b, _, _, _) = both_ways("b").await;
+        assert_eq!(
+            refused_by_b,
+            ["admit a", "admit b", "finish b true", "finish a true"],
+            "c neither admits nor finishes"
+        );
+    }
+}

@@ -35,7 +35,7 @@ mod store;
 pub mod token;
 
 pub use self::redis::{DEFAULT_REDIS_CONNECT_TIMEOUT, DEFAULT_REDIS_TIMEOUT, RedisConnection};
-pub use guarded::{Guard, Guarded};
+pub use guarded::{Chain, Guard, Guarded};
 pub use rejection::Rejection;
 pub use store::StoreError;
 
