@@ -116,16 +116,14 @@ fn parse_duration(s: &str) -> anyhow::Result<Duration> {
 /// The baseline server: `slipgate serve` minus the guard layers (see the module docs).
 fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
     use axum::Router;
-    use slipgate_api::{AppState, ConfigLoader, Listeners, routes, with_response_layers};
-    use slipgate_transport::{self as transport, ConnLimits, tls};
+    use slipgate_api::{AppState, ConfigLoader, routes, with_response_layers};
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let config: slipgate_api::Config = ConfigLoader::new().file(config_file)?.load()?;
-        // The same log set-up as `slipgate serve`: the audit line is part of the cost.
-        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+        // The same log set-up as `slipgate serve` (the lossless writer, the audit encoder):
+        // the audit line is part of the cost.
+        let _log = slipgate_api::logging::init(&config.log);
         let state = AppState::from_config(&config)?;
         let claims = alice_claims();
         let app = Router::new()
@@ -133,27 +131,36 @@ fn serve_baseline(config_file: &Path) -> anyhow::Result<()> {
             .route("/.well-known/slipgate-keys", axum::routing::get(routes::openapi::response_keys))
             .fallback(routes::not_found);
         let app = with_response_layers(app, &state);
-        let (Some(cert), Some(key)) = (&config.tls.cert, &config.tls.key) else {
-            bail!("tls.cert and tls.key are required");
-        };
-        let tls = tls::server_config_with_client_ca(cert, key, None)?;
-        let limits = ConnLimits { header_timeout: config.limits.header_timeout.0, ..ConnLimits::default() };
-        let listeners = Listeners::bind(&config).await?;
-        let stop = || async {
-            if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                term.recv().await;
-            }
-        };
-        let admin = tokio::spawn(transport::serve_plain(
-            listeners.admin,
-            slipgate_api::admin_router(state),
-            limits.clone(),
-            stop(),
-        ));
-        transport::serve_tls(listeners.api, tls, app, limits, stop()).await;
-        admin.abort();
-        Ok(())
+        serve_on(&config, app, slipgate_api::admin_router(state)).await
     })
+}
+
+/// Serves `app` on the configuration's API listener (TLS) and `admin` on its admin listener,
+/// through the connection loop `slipgate serve` runs, until SIGTERM: the part the baseline and
+/// bare servers share.
+async fn serve_on(
+    config: &slipgate_api::Config,
+    app: axum::Router,
+    admin: axum::Router,
+) -> anyhow::Result<()> {
+    use slipgate_api::Listeners;
+    use slipgate_transport::{self as transport, ConnLimits, tls};
+
+    let (Some(cert), Some(key)) = (&config.tls.cert, &config.tls.key) else {
+        bail!("tls.cert and tls.key are required");
+    };
+    let tls = tls::server_config_with_client_ca(cert, key, None)?;
+    let limits = ConnLimits { header_timeout: config.limits.header_timeout.0, ..ConnLimits::default() };
+    let listeners = Listeners::bind(config).await?;
+    let stop = || async {
+        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            term.recv().await;
+        }
+    };
+    let admin = tokio::spawn(transport::serve_plain(listeners.admin, admin, limits.clone(), stop()));
+    transport::serve_tls(listeners.api, tls, app, limits, stop()).await;
+    admin.abort();
+    Ok(())
 }
 
 /// The claims the token layer would have proved for `slipgate dev`'s alice, whose record
@@ -184,8 +191,7 @@ static BARE_SERVED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64:
 fn serve_bare(config_file: &Path) -> anyhow::Result<()> {
     use axum::Router;
     use axum::routing::get;
-    use slipgate_api::{AppState, ConfigLoader, Listeners};
-    use slipgate_transport::{self as transport, ConnLimits, tls};
+    use slipgate_api::{AppState, ConfigLoader};
     use std::sync::atomic::Ordering;
 
     async fn count(
@@ -216,21 +222,7 @@ fn serve_bare(config_file: &Path) -> anyhow::Result<()> {
                 )
             }),
         );
-        let (Some(cert), Some(key)) = (&config.tls.cert, &config.tls.key) else {
-            bail!("tls.cert and tls.key are required");
-        };
-        let tls = tls::server_config_with_client_ca(cert, key, None)?;
-        let limits = ConnLimits { header_timeout: config.limits.header_timeout.0, ..ConnLimits::default() };
-        let listeners = Listeners::bind(&config).await?;
-        let stop = || async {
-            if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                term.recv().await;
-            }
-        };
-        let admin = tokio::spawn(transport::serve_plain(listeners.admin, admin, limits.clone(), stop()));
-        transport::serve_tls(listeners.api, tls, app, limits, stop()).await;
-        admin.abort();
-        Ok(())
+        serve_on(&config, app, admin).await
     })
 }
 
