@@ -10,6 +10,8 @@
 //! the verified key for the response signature, the subject for the audit).
 //! Request and response bodies are generic; a guard that reads the body (the
 //! signature layer) passes on an empty one and the bytes as an extension.
+//! Several guards in a row are one [`Chain`] under one [`Guarded`]: the same
+//! order of admits and finishes as nested layers, for one boxed future.
 //!
 //! ```
 //! use std::convert::Infallible;
