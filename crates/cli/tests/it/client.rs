@@ -103,6 +103,27 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
+/// `slipgate ARGS` on a pseudo-terminal (`script` relays our stdin to it), with
+/// `config_home` as its `XDG_CONFIG_HOME`; stdin, stdout and stderr piped.
+pub(crate) fn slipgate_on_a_terminal<'a>(
+    args: impl IntoIterator<Item = &'a str>,
+    config_home: &std::path::Path,
+) -> std::process::Child {
+    let mut cmdline = shell_quote(env!("CARGO_BIN_EXE_slipgate"));
+    for arg in args {
+        cmdline.push(' ');
+        cmdline.push_str(&shell_quote(arg));
+    }
+    Command::new("script")
+        .args(["-qefc", &cmdline, "/dev/null"])
+        .env("XDG_CONFIG_HOME", config_home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("`script` (util-linux) is needed for the pseudo-terminal test")
+}
+
 /// SPEC §5 / the seed design: when the token expired and cannot be refreshed,
 /// an interactive user is asked for credentials again, then the call succeeds.
 #[test]
@@ -110,20 +131,7 @@ fn generate_prompts_for_credentials_on_a_terminal_when_refresh_fails() {
     let dev = DevProcess::start();
     dev.login("alice");
     spoil(&dev, true, true);
-    let mut cmdline = shell_quote(env!("CARGO_BIN_EXE_slipgate"));
-    for arg in GENERATE {
-        cmdline.push(' ');
-        cmdline.push_str(&shell_quote(arg));
-    }
-    // `script` gives the command a pseudo-terminal and relays our stdin to it.
-    let mut child = Command::new("script")
-        .args(["-qefc", &cmdline, "/dev/null"])
-        .env("XDG_CONFIG_HOME", &dev.config_home)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("`script` (util-linux) is needed for the pseudo-terminal test");
+    let mut child = slipgate_on_a_terminal(GENERATE.iter().copied(), &dev.config_home);
     let mut stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel::<Vec<u8>>();
     std::thread::spawn(move || {

@@ -343,19 +343,9 @@ fn before_the_first_login_the_cli_says_not_logged_in() {
 fn before_the_first_login_the_prompt_says_not_logged_in() {
     let dev = DevProcess::start();
     let key_file = dev.dev_json["keys"][1]["private_key_file"].as_str().unwrap().to_owned();
-    let mut cmdline = format!("'{}'", env!("CARGO_BIN_EXE_slipgate"));
-    for arg in GENERATE.iter().copied().chain(["--key-id", "dev-ed25519", "--key-file", &key_file]) {
-        cmdline.push_str(&format!(" '{}'", arg.replace('\'', "'\\''")));
-    }
-    // `script` gives the command a pseudo-terminal; an empty username ends the prompt.
-    let mut child = Command::new("script")
-        .args(["-qefc", &cmdline, "/dev/null"])
-        .env("XDG_CONFIG_HOME", &dev.config_home)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("`script` (util-linux) is needed for the pseudo-terminal test");
+    let args = GENERATE.iter().copied().chain(["--key-id", "dev-ed25519", "--key-file", &key_file]);
+    // On a pseudo-terminal; an empty username ends the prompt.
+    let mut child = crate::client::slipgate_on_a_terminal(args, &dev.config_home);
     let mut stdin = child.stdin.take().unwrap();
     let _ = writeln!(stdin);
     let out = child.wait_with_output().unwrap();
