@@ -21,7 +21,10 @@
 //! (`slipgate bench --danger-accept-unsigned-responses` drives it): the ceiling. Every run also
 //! reports what else used the two cores (`/proc/stat`), steal, and the run-queue delay of the
 //! server's and the generator's threads (`schedstat`), the evidence for a tail that is not the
-//! server's. Environment: `SLIPGATE_E2E_WARMUP` (default 2s), `SLIPGATE_E2E_RATE` (the
+//! server's. `--tail` also runs a speed probe on each core beside each run (`--speed-probe`: a
+//! fixed unit of computation timed every 10 ms at real-time priority) and sets the seconds in
+//! which more than 1 % of answers took over 2 ms (`slipgate bench --json`'s `per_second`)
+//! beside how fast each virtual CPU ran in them. Environment: `SLIPGATE_E2E_WARMUP` (default 2s), `SLIPGATE_E2E_RATE` (the
 //! fixed rate instead of half the measured peak), `SLIPGATE_E2E_SCHED="chrt -f 1"` (as root:
 //! every process the harness starts at real-time priority, the tail experiment), `SLIPGATE_E2E_PERF=DIR` (a `perf record` of each run's server
 //! into DIR; `scripts/perf-components.py` sums it by component).
@@ -66,6 +69,10 @@ fn main() -> ExitCode {
         serve_baseline(Path::new(&config))
     } else if let Some(config) = flag_value(&args, "--serve-bare") {
         serve_bare(Path::new(&config))
+    } else if let Some(length) = flag_value(&args, "--speed-probe") {
+        parse_duration(&length)
+            .and_then(speed_probe)
+            .map(|seconds| println!("{}", serde_json::json!(seconds)))
     } else if args.iter().any(|a| a == "--crypto-floor") {
         // Quick mode: a fiftieth of the iterations, enough to fail loudly.
         let divisor = if args.iter().any(|a| a == "--test") { 50 } else { 1 };
@@ -314,6 +321,71 @@ fn crypto_floor(divisor: u32) -> anyhow::Result<CryptoFloor> {
     Ok(CryptoFloor { hmac_verify_us, sha256_body_us, ed25519_sign_us })
 }
 
+/// `--speed-probe LENGTH`: every 10 ms, the wall time of one fixed unit of pure computation (a
+/// dependent xorshift chain, no memory traffic; ≈ 40-50 µs on an idle core of this guest), on
+/// the CPU `taskset` gave it; prints, per second since the start, `[median, slowest]` unit
+/// time in µs. The harness runs one per core at `SCHED_FIFO` 99 where it may (`chrt`), above
+/// every process it measures, so a unit is slow only when the virtual CPU itself ran slowly:
+/// the host took it away (steal) or shared its core or caches with another guest. No library
+/// measures that from inside a guest, hence the hand-written loop. Its cost: one unit per
+/// 10 ms, ≈ 0.5 % of each core, taken from whatever was running.
+fn speed_probe(length: Duration) -> anyhow::Result<Vec<[f64; 2]>> {
+    use std::hint::black_box;
+    const UNIT: u32 = 8_000;
+    let start = Instant::now();
+    let mut seconds: Vec<Vec<f64>> = Vec::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while start.elapsed() < length {
+        let t0 = Instant::now();
+        for _ in 0..UNIT {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x = black_box(x);
+        }
+        let us = t0.elapsed().as_secs_f64() * 1e6;
+        let second = usize::try_from(t0.duration_since(start).as_secs()).unwrap_or(usize::MAX);
+        if seconds.len() <= second {
+            seconds.resize_with(second + 1, Vec::new);
+        }
+        seconds[second].push(us);
+        #[allow(clippy::disallowed_methods, reason = "the probe's own pace: there is no event to await")]
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    black_box(x);
+    Ok(seconds
+        .into_iter()
+        .map(|mut units| {
+            units.sort_by(f64::total_cmp);
+            let tenth = |us: f64| (us * 10.0).round() / 10.0;
+            [units.get(units.len() / 2).copied().unwrap_or(0.0), units.last().copied().unwrap_or(0.0)]
+                .map(tenth)
+        })
+        .collect())
+}
+
+/// One speed probe per core (`--speed-probe`), for `length`, at real-time priority when
+/// `chrt` may set it.
+fn start_probes(length: Duration) -> anyhow::Result<Vec<Child>> {
+    let exe = std::env::current_exe()?;
+    let fifo = Command::new("chrt").args(["-f", "99", "true"]).status().is_ok_and(|s| s.success());
+    let mut probes = Vec::new();
+    for cpu in ["0", "1"] {
+        let mut c = if fifo {
+            let mut c = Command::new("chrt");
+            c.args(["-f", "99", "taskset", "-c", cpu]).arg(&exe);
+            c
+        } else {
+            let mut c = Command::new("taskset");
+            c.args(["-c", cpu]).arg(&exe);
+            c
+        };
+        c.arg("--speed-probe").arg(format!("{}ms", length.as_millis()));
+        probes.push(c.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?);
+    }
+    Ok(probes)
+}
+
 /// A child process killed on drop.
 struct Proc(Child);
 
@@ -358,6 +430,11 @@ struct Run {
     /// Redis commands by name during the run (`INFO commandstats` delta), for
     /// [`Server::FullRedis`].
     redis_calls: std::collections::BTreeMap<String, u64>,
+    /// `slipgate bench`'s `per_second`: answers, answers over 2 ms, slowest (ms).
+    per_second: Vec<(u64, u64, f64)>,
+    /// With the probe on: per core, per second since the generator started, the probe's
+    /// `[median, slowest]` unit time (µs).
+    speed: Vec<Vec<[f64; 2]>>,
 }
 
 /// The columns of [`Run::row`].
@@ -388,6 +465,66 @@ impl Run {
     }
 }
 
+impl Run {
+    /// The probe's median unit time on `core` in second `second` of the measured run (the
+    /// probe's second `second + offset`), as a multiple of its fastest second in the run.
+    fn slowdown(&self, core: usize, second: usize, offset: usize) -> Option<f64> {
+        let probe = self.speed.get(core)?;
+        let best = probe.iter().map(|s| s[0]).filter(|m| *m > 0.0).fold(f64::INFINITY, f64::min);
+        probe.get(second + offset).map(|s| s[0] / best).filter(|x| x.is_finite())
+    }
+
+    /// One row of `--tail`'s speed table: the seconds with a tail, the cores' speed then and else.
+    fn speed_row(&self, name: &str, offset: usize) -> String {
+        let x = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("×{v:.1}"));
+        let slow = |i: usize| self.per_second.get(i).is_some_and(|&(answers, over, _)| over * 100 > answers);
+        let seconds = 0..self.per_second.len();
+        let tail: Vec<String> = seconds
+            .clone()
+            .filter(|&i| slow(i))
+            .map(|i| {
+                let (_, over, max_ms) = self.per_second[i];
+                format!(
+                    "s{i}: {} / {} ({over}, {max_ms:.0} ms)",
+                    x(self.slowdown(0, i, offset)),
+                    x(self.slowdown(1, i, offset))
+                )
+            })
+            .collect();
+        let mean = |pick: bool| {
+            let v: Vec<f64> = seconds
+                .clone()
+                .filter(|&i| slow(i) == pick)
+                .filter_map(|i| self.slowdown(0, i, offset))
+                .collect();
+            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+        };
+        let worst = |core| seconds.clone().filter_map(|i| self.slowdown(core, i, offset)).reduce(f64::max);
+        // The slowest single unit of the measured seconds: the longest the core was taken away.
+        let stall_ms = |core: usize| {
+            let probe = self.speed.get(core).map_or(&[][..], Vec::as_slice);
+            probe
+                .iter()
+                .skip(offset)
+                .take(self.per_second.len())
+                .map(|s| s[1] / 1000.0)
+                .reduce(f64::max)
+                .unwrap_or(0.0)
+        };
+        format!(
+            "| {name} | {:.2} ms | {} | {} / {} | {} / {} (slowest unit {:.1} / {:.1} ms) |",
+            self.p99_ms,
+            if tail.is_empty() { "none".to_owned() } else { tail.join("; ") },
+            x(mean(true)),
+            x(mean(false)),
+            x(worst(0)),
+            x(worst(1)),
+            stall_ms(0),
+            stall_ms(1),
+        )
+    }
+}
+
 /// What else used the two cores during a run: the evidence for a tail that is not the server's.
 #[derive(Debug, Clone, Copy, Default)]
 struct Contention {
@@ -413,6 +550,8 @@ struct Harness {
     quick: bool,
     /// `slipgate bench --warmup` (`SLIPGATE_E2E_WARMUP`, default 2s).
     warmup: String,
+    /// Run a speed probe on each core beside each run (`--tail`).
+    probe: std::cell::Cell<bool>,
     pinned: bool,
     dir: tempfile::TempDir,
     config_home: PathBuf,
@@ -603,6 +742,7 @@ max_concurrency = 100000
         Ok(Self {
             quick,
             warmup,
+            probe: std::cell::Cell::new(false),
             pinned,
             dir,
             config_home,
@@ -694,6 +834,13 @@ max_concurrency = 100000
         let before = (cpu_ticks(pid)?, self.served()?, children_ticks()?, Instant::now());
         let perf = self.perf_record(pid, &format!("{kind:?}-{profile}-{format}"))?;
         let (cores_before, wait_before) = (core_ticks()?, run_delay_ns(pid)?);
+        let probes = if self.probe.get() {
+            let length =
+                parse_duration(&self.warmup)? + parse_duration(duration)? + Duration::from_millis(500);
+            start_probes(length)?
+        } else {
+            Vec::new()
+        };
         // The generator's own run-queue delay, sampled until it exits (its threads are gone after).
         let mut generator = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
         let generator_pid = generator.id();
@@ -708,6 +855,14 @@ max_concurrency = 100000
         }
         let out = generator.wait_with_output()?;
         drop(perf);
+        let mut speed = Vec::new();
+        for probe in probes {
+            let out = probe.wait_with_output()?;
+            if !out.status.success() {
+                bail!("--speed-probe failed");
+            }
+            speed.push(serde_json::from_slice::<Vec<[f64; 2]>>(&out.stdout)?);
+        }
         let after = (cpu_ticks(pid)?, self.served()?, children_ticks()?);
         let (cores_after, wait_after) = (core_ticks()?, run_delay_ns(pid)?);
         let redis_calls = match (redis_port, redis_before) {
@@ -729,6 +884,16 @@ max_concurrency = 100000
         let f = |k: &str| report[k].as_f64().unwrap_or(0.0);
         let requests = report["requests"].as_u64().unwrap_or(0);
         let ok = report["status"]["200"].as_u64().unwrap_or(0);
+        let per_second = report["per_second"]
+            .as_array()
+            .map(|seconds| {
+                let n = |s: &serde_json::Value, k: &str| s[k].as_u64().unwrap_or(0);
+                seconds
+                    .iter()
+                    .map(|s| (n(s, "answers"), n(s, "over_2ms"), s["max_ms"].as_f64().unwrap_or(0.0)))
+                    .collect()
+            })
+            .unwrap_or_default();
         let served = after.1.saturating_sub(before.1).max(1);
         let ticks_per_s = 100.0; // USER_HZ on Linux
         let cpu_us = (after.0.saturating_sub(before.0)) as f64 / ticks_per_s * 1e6;
@@ -762,6 +927,8 @@ max_concurrency = 100000
             slow_inside,
             served,
             redis_calls,
+            per_second,
+            speed,
         })
     }
 
@@ -916,6 +1083,9 @@ max_concurrency = 100000
         };
         println!("{RUN_HEADER}");
         println!("{RUN_RULE}");
+        self.probe.set(true);
+        let offset = usize::try_from(parse_duration(&self.warmup)?.as_secs()).unwrap_or(0);
+        let mut runs = Vec::new();
         for round in 1..=rounds {
             for (kind, name) in [(Server::Full, "full"), (Server::Bare, "bare")] {
                 let run = self.run(kind, duration, Some(half))?;
@@ -923,8 +1093,23 @@ max_concurrency = 100000
                 if run.non_200 > 0 {
                     bail!("{name}: {} answers were not 200 ({run:?})", run.non_200);
                 }
-                println!("{}", run.row(&format!("{round}: {name} at {half:.0}/s")));
+                let name = format!("{round}: {name} at {half:.0}/s");
+                println!("{}", run.row(&name));
+                runs.push((name, run));
             }
+        }
+        self.probe.set(false);
+        println!(
+            "\nThe virtual CPUs' speed beside the tail: a speed probe on each core at real-time priority times a \
+             fixed unit of computation every 10 ms; ×1.0 is the run's fastest second on that core (generator \
+             seconds aligned to the probe's to within the generator's start-up, ≈ 0.1-0.3 s).\n"
+        );
+        println!(
+            "| run | p99 | seconds with > 1 % of answers over 2 ms: unit time server core / generator core (answers over 2 ms, slowest) | median unit time in those seconds / in the others (server core) | slowest second of the run: server / generator core |"
+        );
+        println!("|---|---|---|---|---|");
+        for (name, run) in &runs {
+            println!("{}", run.speed_row(name, offset));
         }
         Ok(())
     }

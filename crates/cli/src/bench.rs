@@ -18,6 +18,11 @@
 //! measured answers are not (an Ed25519 verification each would load the
 //! generator, not the server). `--format pdf` asks for PDF slips.
 //!
+//! Besides SPEC §5's members, `--json` has `per_second`: for each second of the
+//! measured run (by when each request was due), its answers, how many took more
+//! than 2 ms and the slowest — so a tail can be placed in time and set beside
+//! what else the machine was doing then (the e2e harness does).
+//!
 //! Bounds: duration ≤ 1 h, warm-up ≤ 10 min, connections ≤ 1024.
 
 use std::collections::BTreeMap;
@@ -84,7 +89,21 @@ struct Stats {
     status: BTreeMap<u16, u64>,
     errors: u64,
     first_error: Option<String>,
+    /// Indexed by the second of the measured run the request was due in
+    /// (at most `MAX_DURATION` seconds, so at most 3,601 entries).
+    per_second: Vec<Second>,
 }
+
+/// The answers of one second of the run.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Second {
+    answers: u64,
+    over_2ms: u64,
+    max_us: u64,
+}
+
+/// The latency the `per_second` windows count answers above.
+const SLOW: Duration = Duration::from_millis(2);
 
 impl Stats {
     fn new() -> anyhow::Result<Self> {
@@ -93,11 +112,15 @@ impl Stats {
             status: BTreeMap::new(),
             errors: 0,
             first_error: None,
+            per_second: Vec::new(),
         })
     }
 
+    /// One answer (or failure), `latency` counted from `at`, the time since
+    /// the measurement started (its second goes to `per_second`).
     fn record(
         &mut self,
+        at: Duration,
         latency: Duration,
         result: &Result<slipgate_client::Generated, ClientError>,
         asked: Format,
@@ -122,7 +145,17 @@ impl Stats {
         match (status, result) {
             (Some(code), _) => {
                 *self.status.entry(code).or_default() += 1;
-                self.latency_us.saturating_record(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
+                let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+                self.latency_us.saturating_record(us);
+                let index =
+                    usize::try_from(at.as_secs()).unwrap_or(usize::MAX).min(MAX_DURATION.as_secs() as usize);
+                if self.per_second.len() <= index {
+                    self.per_second.resize(index + 1, Second::default());
+                }
+                let second = &mut self.per_second[index];
+                second.answers += 1;
+                second.over_2ms += u64::from(latency > SLOW);
+                second.max_us = second.max_us.max(us);
             }
             (None, Err(e)) => {
                 self.errors += 1;
@@ -140,6 +173,14 @@ impl Stats {
         self.errors += other.errors;
         if self.first_error.is_none() {
             self.first_error = other.first_error;
+        }
+        if self.per_second.len() < other.per_second.len() {
+            self.per_second.resize(other.per_second.len(), Second::default());
+        }
+        for (mine, theirs) in self.per_second.iter_mut().zip(other.per_second) {
+            mine.answers += theirs.answers;
+            mine.over_2ms += theirs.over_2ms;
+            mine.max_us = mine.max_us.max(theirs.max_us);
         }
         Ok(())
     }
@@ -274,7 +315,7 @@ pub async fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()
             while let Some(from) = schedule.next().await {
                 let result = client.generate(&request, format).await;
                 if from >= schedule.measure_from {
-                    stats.record(from.elapsed(), &result, format);
+                    stats.record(from - schedule.measure_from, from.elapsed(), &result, format);
                 }
             }
             anyhow::Ok(stats)
@@ -332,6 +373,7 @@ struct Report {
     max_ms: f64,
     status: BTreeMap<u16, u64>,
     errors: u64,
+    per_second: Vec<Second>,
 }
 
 impl Report {
@@ -356,6 +398,7 @@ impl Report {
             max_ms: if h.is_empty() { 0.0 } else { ms(h.max()) },
             status: stats.status.clone(),
             errors: stats.errors,
+            per_second: stats.per_second.clone(),
         }
     }
 
@@ -368,6 +411,11 @@ impl Report {
             "max_ms": round(self.max_ms),
             "status": self.status.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
             "errors": self.errors,
+            "per_second": self.per_second.iter().map(|s| serde_json::json!({
+                "answers": s.answers,
+                "over_2ms": s.over_2ms,
+                "max_ms": round(s.max_us as f64 / 1000.0),
+            })).collect::<Vec<_>>(),
         });
         if let Some(map) = object.as_object_mut() {
             for (name, value) in self.quantiles_ms {
@@ -417,9 +465,11 @@ mod tests {
         let ok: Result<slipgate_client::Generated, ClientError> =
             Ok(slipgate_client::Generated::Pdf(bytes_of(b"%PDF-")));
         for ms in 1..=100 {
-            stats.record(Duration::from_millis(ms), &ok, Format::Pdf);
+            // Due 20 ms apart: the answers of seconds 0, 1 and 2 of the run.
+            stats.record(Duration::from_millis(20 * ms), Duration::from_millis(ms), &ok, Format::Pdf);
         }
-        stats.record(Duration::from_millis(1), &Err(ClientError::Transport("refused".into())), Format::Pdf);
+        let refused = Err(ClientError::Transport("refused".into()));
+        stats.record(Duration::ZERO, Duration::from_millis(1), &refused, Format::Pdf);
         let json = Report::new(&stats, Duration::from_secs(2), None).to_json();
         for key in [
             "requests",
@@ -443,6 +493,28 @@ mod tests {
         assert!((49.0..=51.0).contains(&p50), "{p50}");
         let max = json["max_ms"].as_f64().unwrap();
         assert!((99.0..=101.0).contains(&max), "{max}");
+        // Seconds 0, 1, 2: latencies 1-49, 50-99 and 100 ms; the failure is in no window.
+        let seconds = json["per_second"].as_array().unwrap();
+        let answers: Vec<_> = seconds.iter().map(|s| s["answers"].as_u64().unwrap()).collect();
+        let over: Vec<_> = seconds.iter().map(|s| s["over_2ms"].as_u64().unwrap()).collect();
+        let slowest: Vec<_> = seconds.iter().map(|s| s["max_ms"].as_f64().unwrap().round()).collect();
+        assert_eq!((answers, over, slowest), (vec![49, 50, 1], vec![47, 50, 1], vec![49.0, 99.0, 100.0]));
+    }
+
+    #[test]
+    fn per_second_windows_of_workers_add_up_whatever_their_lengths() {
+        let ok: Result<slipgate_client::Generated, ClientError> =
+            Ok(slipgate_client::Generated::Pdf(bytes_of(b"%PDF-")));
+        let (mut a, mut b) = (Stats::new().unwrap(), Stats::new().unwrap());
+        a.record(Duration::from_millis(100), Duration::from_millis(3), &ok, Format::Pdf);
+        b.record(Duration::from_millis(900), Duration::from_millis(1), &ok, Format::Pdf);
+        b.record(Duration::from_millis(2500), Duration::from_millis(7), &ok, Format::Pdf);
+        a.merge(b).unwrap();
+        let second = |answers, over_2ms, max_ms: u64| Second { answers, over_2ms, max_us: max_ms * 1000 };
+        assert_eq!(a.per_second, vec![second(2, 1, 3), second(0, 0, 0), second(1, 1, 7)]);
+        // A request due past the hard cap lands in the last window instead of growing the vector.
+        a.record(Duration::from_secs(10 * 3600), Duration::from_millis(1), &ok, Format::Pdf);
+        assert_eq!(a.per_second.len(), 3601);
     }
 
     #[test]
@@ -450,13 +522,14 @@ mod tests {
         let mut stats = Stats::new().unwrap();
         let pdf: Result<slipgate_client::Generated, ClientError> =
             Ok(slipgate_client::Generated::Pdf(bytes_of(b"%PDF-")));
-        stats.record(Duration::from_millis(1), &pdf, Format::Json);
+        stats.record(Duration::ZERO, Duration::from_millis(1), &pdf, Format::Json);
         assert_eq!(stats.errors, 1);
         assert!(stats.status.is_empty(), "{:?}", stats.status);
         assert!(stats.latency_us.is_empty());
         assert_eq!(stats.first_error.as_deref(), Some("asked for application/json, got another type"));
-        stats.record(Duration::from_millis(1), &pdf, Format::Pdf);
+        stats.record(Duration::ZERO, Duration::from_millis(1), &pdf, Format::Pdf);
         assert_eq!(stats.status.get(&200), Some(&1));
+        assert_eq!(stats.per_second, vec![Second { answers: 1, over_2ms: 0, max_us: 1000 }]);
     }
 
     fn bytes_of(b: &'static [u8]) -> bytes::Bytes {
