@@ -10,6 +10,7 @@
 //! cargo bench -p slipgate-cli --bench e2e -- --test        # quick mode (CI): a few seconds
 //! cargo bench -p slipgate-cli --bench e2e -- --paths       # JSON, PDF and key-bound (HTTPSig) slips
 //! cargo bench -p slipgate-cli --bench e2e -- --tail        # half-peak p99, three runs beside bare
+//! cargo bench -p slipgate-cli --bench e2e -- --idle-penalty  # the same work after idle gaps (pin it: taskset)
 //! ```
 //!
 //! The default run alternates three servers — full, baseline and **bare** — three rounds each,
@@ -73,6 +74,14 @@ fn main() -> ExitCode {
         parse_duration(&length)
             .and_then(speed_probe)
             .map(|seconds| println!("{}", serde_json::json!(seconds)))
+    } else if args.iter().any(|a| a == "--idle-penalty") {
+        idle_penalty(args.iter().any(|a| a == "--test")).map(|rows| {
+            println!("| sleep before each unit | median, 256 KiB working set | median, registers only |");
+            println!("|---|---|---|");
+            for (gap, table, registers) in rows {
+                println!("| {} µs | {table:.1} µs | {registers:.1} µs |", gap.as_micros());
+            }
+        })
     } else if args.iter().any(|a| a == "--crypto-floor") {
         // Quick mode: a fiftieth of the iterations, enough to fail loudly.
         let divisor = if args.iter().any(|a| a == "--test") { 50 } else { 1 };
@@ -362,6 +371,52 @@ fn speed_probe(length: Duration) -> anyhow::Result<Vec<[f64; 2]>> {
                 .map(tenth)
         })
         .collect())
+}
+
+/// `--idle-penalty`: how much slower the same work runs after the CPU has idled. A unit of
+/// computation over a 256 KiB table (beyond the first-level caches, as a request's working set
+/// is) and the same unit on registers only, each timed 400 times back to back and after sleeping
+/// 100 µs, 1 ms and 10 ms before each; medians in µs. On a virtual machine whose host gives a
+/// halted virtual CPU's physical CPU to other work, the table's unit comes back to cold caches.
+fn idle_penalty(quick: bool) -> anyhow::Result<Vec<(Duration, f64, f64)>> {
+    use std::hint::black_box;
+    const SLOTS: usize = 1 << 15;
+    let mut table = vec![0u64; SLOTS];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut unit = |touch: bool| {
+        let t0 = Instant::now();
+        for _ in 0..8_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if touch {
+                table[(x as usize) % SLOTS] ^= x;
+            }
+            x = black_box(x);
+        }
+        t0.elapsed().as_secs_f64() * 1e6
+    };
+    let times = if quick { 10 } else { 400 };
+    let mut rows = Vec::new();
+    for gap in [0, 100, 1_000, 10_000].map(Duration::from_micros) {
+        let mut median = |touch: bool| {
+            let mut v: Vec<f64> = (0..times)
+                .map(|_| {
+                    if !gap.is_zero() {
+                        #[allow(clippy::disallowed_methods, reason = "the idle gap is what is measured")]
+                        std::thread::sleep(gap);
+                    }
+                    unit(touch)
+                })
+                .collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let with_table = median(true);
+        rows.push((gap, with_table, median(false)));
+    }
+    black_box(&table);
+    Ok(rows)
 }
 
 /// One speed probe per core (`--speed-probe`), for `length`, at real-time priority when
