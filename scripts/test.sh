@@ -175,8 +175,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 step "benchmarks, quick mode (compile and run each once; full runs: docs/performance.md)"
 cargo bench --workspace --benches --profile dev --locked -- --test
 step "the tail harness, quick mode (half-peak runs beside bare, with the speed probes)"
-cargo bench -p slipgate-cli --bench e2e --profile dev --locked -- --tail --test
-cargo bench -p slipgate-cli --bench e2e --profile dev --locked -- --idle-penalty --test
+# `--workspace` as above: the same feature set, so the same build (`-p` would unify features anew).
+cargo bench --workspace --bench e2e --profile dev --locked -- --tail --test
+cargo bench --workspace --bench e2e --profile dev --locked -- --idle-penalty --test
 
 step "fuzzing, bounded (${FUZZ_SECONDS:-15} s per target; skipped without nightly and cargo-fuzz)"
 ./scripts/fuzz.sh
