@@ -25,7 +25,8 @@
 //! server's. `--tail` also runs a speed probe on each core beside each run (`--speed-probe`: a
 //! fixed unit of computation timed every 10 ms at real-time priority) and sets the seconds in
 //! which more than 1 % of answers took over 2 ms (`slipgate bench --json`'s `per_second`)
-//! beside how fast each virtual CPU ran in them. Environment: `SLIPGATE_E2E_WARMUP` (default 2s), `SLIPGATE_E2E_RATE` (the
+//! beside how fast each virtual CPU ran in them, with the machine's TCP loss probes and
+//! retransmission timeouts during the run (`/proc/net/netstat`). Environment: `SLIPGATE_E2E_WARMUP` (default 2s), `SLIPGATE_E2E_RATE` (the
 //! fixed rate instead of half the measured peak), `SLIPGATE_E2E_SCHED="chrt -f 1"` (as root:
 //! every process the harness starts at real-time priority, the tail experiment), `SLIPGATE_E2E_PERF=DIR` (a `perf record` of each run's server
 //! into DIR; `scripts/perf-components.py` sums it by component).
@@ -490,6 +491,8 @@ struct Run {
     /// With the probe on: per core, per second since the generator started, the probe's
     /// `[median, slowest]` unit time (µs).
     speed: Vec<Vec<[f64; 2]>>,
+    /// TCP loss probes and retransmission timeouts on the machine during the run ([`tcp_late_acks`]).
+    late_acks: [u64; 2],
 }
 
 /// The columns of [`Run::row`].
@@ -567,7 +570,7 @@ impl Run {
                 .unwrap_or(0.0)
         };
         format!(
-            "| {name} | {:.2} ms | {} | {} / {} | {} / {} (slowest unit {:.1} / {:.1} ms) |",
+            "| {name} | {:.2} ms | {} | {} / {} | {} / {} (slowest unit {:.1} / {:.1} ms) | {} / {} |",
             self.p99_ms,
             if tail.is_empty() { "none".to_owned() } else { tail.join("; ") },
             x(mean(true)),
@@ -576,6 +579,8 @@ impl Run {
             x(worst(1)),
             stall_ms(0),
             stall_ms(1),
+            self.late_acks[0],
+            self.late_acks[1],
         )
     }
 }
@@ -889,6 +894,7 @@ max_concurrency = 100000
         let before = (cpu_ticks(pid)?, self.served()?, children_ticks()?, Instant::now());
         let perf = self.perf_record(pid, &format!("{kind:?}-{profile}-{format}"))?;
         let (cores_before, wait_before) = (core_ticks()?, run_delay_ns(pid)?);
+        let late_acks_before = tcp_late_acks()?;
         let probes = if self.probe.get() {
             let length =
                 parse_duration(&self.warmup)? + parse_duration(duration)? + Duration::from_millis(500);
@@ -920,6 +926,7 @@ max_concurrency = 100000
         }
         let after = (cpu_ticks(pid)?, self.served()?, children_ticks()?);
         let (cores_after, wait_after) = (core_ticks()?, run_delay_ns(pid)?);
+        let late_acks_after = tcp_late_acks()?;
         let redis_calls = match (redis_port, redis_before) {
             (Some(port), Some(before)) => {
                 let mut after = redis_commandstats(port)?;
@@ -984,6 +991,7 @@ max_concurrency = 100000
             redis_calls,
             per_second,
             speed,
+            late_acks: [0, 1].map(|i| late_acks_after[i].saturating_sub(late_acks_before[i])),
         })
     }
 
@@ -1160,9 +1168,9 @@ max_concurrency = 100000
              seconds aligned to the probe's to within the generator's start-up, ≈ 0.1-0.3 s).\n"
         );
         println!(
-            "| run | p99 | seconds with > 1 % of answers over 2 ms: unit time server core / generator core (answers over 2 ms, slowest) | median unit time in those seconds / in the others (server core) | slowest second of the run: server / generator core |"
+            "| run | p99 | seconds with > 1 % of answers over 2 ms: unit time server core / generator core (answers over 2 ms, slowest) | median unit time in those seconds / in the others (server core) | slowest second of the run: server / generator core | TCP loss probes / retransmission timeouts |"
         );
-        println!("|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|");
         for (name, run) in &runs {
             println!("{}", run.speed_row(name, offset));
         }
@@ -1575,6 +1583,23 @@ struct CoreTicks {
     busy: u64,
     steal: u64,
     total: u64,
+}
+
+/// The machine's TCP tail-loss probes and retransmission timeouts so far (`TCPLossProbes`,
+/// `TCPTimeouts` of `/proc/net/netstat`): on loopback nothing is lost, so either one fires only
+/// when an acknowledgement came late, and each waits ≈ 200 ms at the least for a lone segment.
+fn tcp_late_acks() -> anyhow::Result<[u64; 2]> {
+    let text = std::fs::read_to_string("/proc/net/netstat")?;
+    let mut lines = text.lines().filter(|l| l.starts_with("TcpExt:"));
+    let (names, values) = (lines.next().unwrap_or_default(), lines.next().unwrap_or_default());
+    let find = |name: &str| {
+        names
+            .split_whitespace()
+            .zip(values.split_whitespace())
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, v)| v.parse().ok())
+    };
+    Ok([find("TCPLossProbes").unwrap_or(0), find("TCPTimeouts").unwrap_or(0)])
 }
 
 /// `cpu0` and `cpu1` of `/proc/stat` (zeros for a core that is absent).
