@@ -312,8 +312,7 @@ fn crypto_floor(divisor: u32) -> anyhow::Result<CryptoFloor> {
             }
             batches.push(on_cpu_ns()?.saturating_sub(start) as f64 / 1e3 / f64::from(n));
         }
-        batches.sort_by(f64::total_cmp);
-        Ok(batches[batches.len() / 2])
+        Ok(middle(&mut batches))
     };
     let failed = std::cell::Cell::new(false);
     let hmac_verify_us = per_op(100_000, &|| {
@@ -347,12 +346,7 @@ fn speed_probe(length: Duration) -> anyhow::Result<Vec<[f64; 2]>> {
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     while start.elapsed() < length {
         let t0 = Instant::now();
-        for _ in 0..UNIT {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x = black_box(x);
-        }
+        work_unit(&mut x, UNIT, None);
         let us = t0.elapsed().as_secs_f64() * 1e6;
         let second = usize::try_from(t0.duration_since(start).as_secs()).unwrap_or(usize::MAX);
         if seconds.len() <= second {
@@ -366,10 +360,9 @@ fn speed_probe(length: Duration) -> anyhow::Result<Vec<[f64; 2]>> {
     Ok(seconds
         .into_iter()
         .map(|mut units| {
-            units.sort_by(f64::total_cmp);
             let tenth = |us: f64| (us * 10.0).round() / 10.0;
-            [units.get(units.len() / 2).copied().unwrap_or(0.0), units.last().copied().unwrap_or(0.0)]
-                .map(tenth)
+            let slowest = units.iter().copied().reduce(f64::max).unwrap_or(0.0);
+            [middle(&mut units), slowest].map(tenth)
         })
         .collect())
 }
@@ -386,15 +379,7 @@ fn idle_penalty(quick: bool) -> anyhow::Result<Vec<(Duration, f64, f64)>> {
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut unit = |touch: bool| {
         let t0 = Instant::now();
-        for _ in 0..8_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            if touch {
-                table[(x as usize) % SLOTS] ^= x;
-            }
-            x = black_box(x);
-        }
+        work_unit(&mut x, 8_000, touch.then_some(&mut table[..]));
         t0.elapsed().as_secs_f64() * 1e6
     };
     let times = if quick { 10 } else { 400 };
@@ -410,8 +395,7 @@ fn idle_penalty(quick: bool) -> anyhow::Result<Vec<(Duration, f64, f64)>> {
                     unit(touch)
                 })
                 .collect();
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
+            middle(&mut v)
         };
         let with_table = median(true);
         rows.push((gap, with_table, median(false)));
@@ -420,22 +404,39 @@ fn idle_penalty(quick: bool) -> anyhow::Result<Vec<(Duration, f64, f64)>> {
     Ok(rows)
 }
 
+/// `steps` steps of a dependent xorshift chain from `x` (which the compiler cannot fold), each
+/// also writing one slot of `table` (a power-of-two length) when given: the unit of work of [`speed_probe`] (registers
+/// only) and [`idle_penalty`].
+fn work_unit(x: &mut u64, steps: u32, mut table: Option<&mut [u64]>) {
+    for _ in 0..steps {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        if let Some(table) = table.as_deref_mut() {
+            // A power-of-two length: the slot is a mask, as the constant `%` it replaces compiled to.
+            let slot = (*x as usize) & (table.len() - 1);
+            table[slot] ^= *x;
+        }
+        *x = std::hint::black_box(*x);
+    }
+}
+
+/// The median of `values` (the upper one of an even count; 0 when empty), sorting them.
+fn middle(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
+}
+
 /// One speed probe per core (`--speed-probe`), for `length`, at real-time priority when
 /// `chrt` may set it.
 fn start_probes(length: Duration) -> anyhow::Result<Vec<Child>> {
     let exe = std::env::current_exe()?;
     let fifo = Command::new("chrt").args(["-f", "99", "true"]).status().is_ok_and(|s| s.success());
+    let prefix: &[&str] = if fifo { &["chrt", "-f", "99", "taskset", "-c"] } else { &["taskset", "-c"] };
     let mut probes = Vec::new();
     for cpu in ["0", "1"] {
-        let mut c = if fifo {
-            let mut c = Command::new("chrt");
-            c.args(["-f", "99", "taskset", "-c", cpu]).arg(&exe);
-            c
-        } else {
-            let mut c = Command::new("taskset");
-            c.args(["-c", cpu]).arg(&exe);
-            c
-        };
+        let mut c = Command::new(prefix[0]);
+        c.args(&prefix[1..]).arg(cpu).arg(&exe);
         c.arg("--speed-probe").arg(format!("{}ms", length.as_millis()));
         probes.push(c.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?);
     }
@@ -521,9 +522,7 @@ impl Run {
             c.generator_wait_ms_per_s,
         )
     }
-}
 
-impl Run {
     /// The probe's median unit time on `core` in second `second` of the measured run (the
     /// probe's second `second + offset`), as a multiple of its fastest second in the run.
     fn slowdown(&self, core: usize, second: usize, offset: usize) -> Option<f64> {

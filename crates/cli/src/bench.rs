@@ -102,6 +102,15 @@ struct Second {
     max_us: u64,
 }
 
+impl Second {
+    /// Adds `other`'s answers to this window.
+    fn absorb(&mut self, other: Second) {
+        self.answers += other.answers;
+        self.over_2ms += other.over_2ms;
+        self.max_us = self.max_us.max(other.max_us);
+    }
+}
+
 /// The latency the `per_second` windows count answers above.
 const SLOW: Duration = Duration::from_millis(2);
 
@@ -152,10 +161,11 @@ impl Stats {
                 if self.per_second.len() <= index {
                     self.per_second.resize(index + 1, Second::default());
                 }
-                let second = &mut self.per_second[index];
-                second.answers += 1;
-                second.over_2ms += u64::from(latency > SLOW);
-                second.max_us = second.max_us.max(us);
+                self.per_second[index].absorb(Second {
+                    answers: 1,
+                    over_2ms: u64::from(latency > SLOW),
+                    max_us: us,
+                });
             }
             (None, Err(e)) => {
                 self.errors += 1;
@@ -178,9 +188,7 @@ impl Stats {
             self.per_second.resize(other.per_second.len(), Second::default());
         }
         for (mine, theirs) in self.per_second.iter_mut().zip(other.per_second) {
-            mine.answers += theirs.answers;
-            mine.over_2ms += theirs.over_2ms;
-            mine.max_us = mine.max_us.max(theirs.max_us);
+            mine.absorb(theirs);
         }
         Ok(())
     }
