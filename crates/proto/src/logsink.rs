@@ -48,13 +48,14 @@ impl LogHealth {
         self.write_errors.load(Ordering::Relaxed)
     }
 
-    fn wrote(&self, ok: bool) {
+    /// The fate of `lines` lines written (or not) by one call.
+    fn wrote(&self, lines: u64, ok: bool) {
         if ok {
             if self.failing.load(Ordering::Relaxed) {
                 self.failing.store(false, Ordering::Relaxed);
             }
         } else {
-            self.write_errors.fetch_add(1, Ordering::Relaxed);
+            self.write_errors.fetch_add(lines, Ordering::Relaxed);
             self.failing.store(true, Ordering::Relaxed);
         }
     }
@@ -104,9 +105,7 @@ impl<W: Write> Tracked<W> {
             return;
         }
         let ok = self.inner.write_all(&self.batch).is_ok();
-        for _ in 0..self.lines {
-            self.health.wrote(ok);
-        }
+        self.health.wrote(self.lines, ok);
         self.batch.clear();
         self.lines = 0;
     }
@@ -126,7 +125,7 @@ impl<W: Write> Write for Tracked<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.write_batch();
         if self.inner.flush().is_err() {
-            self.health.wrote(false);
+            self.health.wrote(1, false);
         }
         Ok(())
     }
