@@ -25,7 +25,8 @@
 //! server's. `--tail` also runs a speed probe on each core beside each run (`--speed-probe`: a
 //! fixed unit of computation timed every 10 ms at real-time priority) and sets the seconds in
 //! which more than 1 % of answers took over 2 ms (`slipgate bench --json`'s `per_second`)
-//! beside how fast each virtual CPU ran in them, with the machine's TCP loss probes and
+//! beside how fast each virtual CPU ran in them (and its slowed units: ticks at which a virtual
+//! CPU ran over 3× slower, which some guests show in most seconds with nothing running), with the machine's TCP loss probes and
 //! retransmission timeouts during the run (`/proc/net/netstat`). Environment: `SLIPGATE_E2E_WARMUP` (default 2s), `SLIPGATE_E2E_RATE` (the
 //! fixed rate instead of half the measured peak), `SLIPGATE_E2E_SCHED="chrt -f 1"` (as root:
 //! every process the harness starts at real-time priority, the tail experiment), `SLIPGATE_E2E_PERF=DIR` (a `perf record` of each run's server
@@ -331,14 +332,16 @@ fn crypto_floor(divisor: u32) -> anyhow::Result<CryptoFloor> {
 }
 
 /// `--speed-probe LENGTH`: every 10 ms, the wall time of one fixed unit of pure computation (a
-/// dependent xorshift chain, no memory traffic; ≈ 40-50 µs on an idle core of this guest), on
-/// the CPU `taskset` gave it; prints, per second since the start, `[median, slowest]` unit
-/// time in µs. The harness runs one per core at `SCHED_FIFO` 99 where it may (`chrt`), above
+/// dependent xorshift chain, no memory traffic; ≈ 17-50 µs on an idle core, by guest), on
+/// the CPU `taskset` gave it; prints, per second since the start, `[median, slowest, slowed]`:
+/// the median and slowest unit time in µs and how many units took more than
+/// [`SLOWED`] × the median unit of the whole probe (each slowed unit is one 10 ms tick at which
+/// the virtual CPU ran that much slower). The harness runs one per core at `SCHED_FIFO` 99 where it may (`chrt`), above
 /// every process it measures, so a unit is slow only when the virtual CPU itself ran slowly:
 /// the host took it away (steal) or shared its core or caches with another guest. No library
 /// measures that from inside a guest, hence the hand-written loop. Its cost: one unit per
 /// 10 ms, ≈ 0.5 % of each core, taken from whatever was running.
-fn speed_probe(length: Duration) -> anyhow::Result<Vec<[f64; 2]>> {
+fn speed_probe(length: Duration) -> anyhow::Result<Vec<[f64; 3]>> {
     use std::hint::black_box;
     const UNIT: u32 = 8_000;
     let start = Instant::now();
@@ -357,15 +360,20 @@ fn speed_probe(length: Duration) -> anyhow::Result<Vec<[f64; 2]>> {
         std::thread::sleep(Duration::from_millis(10));
     }
     black_box(x);
+    let typical = middle(&mut seconds.concat());
     Ok(seconds
         .into_iter()
         .map(|mut units| {
             let tenth = |us: f64| (us * 10.0).round() / 10.0;
             let slowest = units.iter().copied().reduce(f64::max).unwrap_or(0.0);
-            [middle(&mut units), slowest].map(tenth)
+            let slowed = units.iter().filter(|&&us| us > SLOWED * typical).count() as f64;
+            [tenth(middle(&mut units)), tenth(slowest), slowed]
         })
         .collect())
 }
+
+/// A probe unit this many times its run's median counts as slowed ([`speed_probe`]).
+const SLOWED: f64 = 3.0;
 
 /// `--idle-penalty`: how much slower the same work runs after the CPU has idled. A unit of
 /// computation over a 256 KiB table (beyond the first-level caches, as a request's working set
@@ -490,8 +498,8 @@ struct Run {
     /// `slipgate bench`'s `per_second`: answers, answers over 2 ms, slowest (ms).
     per_second: Vec<(u64, u64, f64)>,
     /// With the probe on: per core, per second since the generator started, the probe's
-    /// `[median, slowest]` unit time (µs).
-    speed: Vec<Vec<[f64; 2]>>,
+    /// `[median, slowest]` unit time (µs) and its count of slowed units ([`speed_probe`]).
+    speed: Vec<Vec<[f64; 3]>>,
     /// TCP loss probes and retransmission timeouts on the machine during the run ([`tcp_late_acks`]).
     late_acks: [u64; 2],
 }
@@ -531,6 +539,11 @@ impl Run {
         probe.get(second + offset).map(|s| s[0] / best).filter(|x| x.is_finite())
     }
 
+    /// The probe's slowed units on `core` in second `second` of the measured run (0 without a probe).
+    fn slowed(&self, core: usize, second: usize, offset: usize) -> u64 {
+        self.speed.get(core).and_then(|p| p.get(second + offset)).map_or(0, |s| s[2] as u64)
+    }
+
     /// One row of `--tail`'s speed table: the seconds with a tail, the cores' speed then and else.
     fn speed_row(&self, name: &str, offset: usize) -> String {
         let x = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("×{v:.1}"));
@@ -542,9 +555,11 @@ impl Run {
             .map(|i| {
                 let (_, over, max_ms) = self.per_second[i];
                 format!(
-                    "s{i}: {} / {} ({over}, {max_ms:.0} ms)",
+                    "s{i}: {} / {}, slowed {} / {} ({over}, {max_ms:.0} ms)",
                     x(self.slowdown(0, i, offset)),
-                    x(self.slowdown(1, i, offset))
+                    x(self.slowdown(1, i, offset)),
+                    self.slowed(0, i, offset),
+                    self.slowed(1, i, offset),
                 )
             })
             .collect();
@@ -568,8 +583,11 @@ impl Run {
                 .reduce(f64::max)
                 .unwrap_or(0.0)
         };
+        let measured = || seconds.clone();
+        let both =
+            measured().filter(|&i| self.slowed(0, i, offset) > 0 && self.slowed(1, i, offset) > 0).count();
         format!(
-            "| {name} | {:.2} ms | {} | {} / {} | {} / {} (slowest unit {:.1} / {:.1} ms) | {} / {} |",
+            "| {name} | {:.2} ms | {} | {} / {} | {} / {} (slowest unit {:.1} / {:.1} ms) | {} / {} ({both} of {} seconds on both at once; {} / {} in seconds without a tail) | {} / {} |",
             self.p99_ms,
             if tail.is_empty() { "none".to_owned() } else { tail.join("; ") },
             x(mean(true)),
@@ -578,6 +596,11 @@ impl Run {
             x(worst(1)),
             stall_ms(0),
             stall_ms(1),
+            measured().map(|i| self.slowed(0, i, offset)).sum::<u64>(),
+            measured().map(|i| self.slowed(1, i, offset)).sum::<u64>(),
+            self.per_second.len(),
+            measured().filter(|&i| !slow(i)).map(|i| self.slowed(0, i, offset)).sum::<u64>(),
+            measured().filter(|&i| !slow(i)).map(|i| self.slowed(1, i, offset)).sum::<u64>(),
             self.late_acks[0],
             self.late_acks[1],
         )
@@ -921,7 +944,7 @@ max_concurrency = 100000
             if !out.status.success() {
                 bail!("--speed-probe failed");
             }
-            speed.push(serde_json::from_slice::<Vec<[f64; 2]>>(&out.stdout)?);
+            speed.push(serde_json::from_slice::<Vec<[f64; 3]>>(&out.stdout)?);
         }
         let after = (cpu_ticks(pid)?, self.served()?, children_ticks()?);
         let (cores_after, wait_after) = (core_ticks()?, run_delay_ns(pid)?);
@@ -1164,12 +1187,13 @@ max_concurrency = 100000
         println!(
             "\nThe virtual CPUs' speed beside the tail: a speed probe on each core at real-time priority times a \
              fixed unit of computation every 10 ms; ×1.0 is the run's fastest second on that core (generator \
-             seconds aligned to the probe's to within the generator's start-up, ≈ 0.1-0.3 s).\n"
+             seconds aligned to the probe's to within the generator's start-up, ≈ 0.1-0.3 s); a slowed unit took \
+             more than 3× the probe's median: a 10 ms tick at which that virtual CPU ran that much slower.\n"
         );
         println!(
-            "| run | p99 | seconds with > 1 % of answers over 2 ms: unit time server core / generator core (answers over 2 ms, slowest) | median unit time in those seconds / in the others (server core) | slowest second of the run: server / generator core | TCP loss probes / retransmission timeouts |"
+            "| run | p99 | seconds with > 1 % of answers over 2 ms: unit time server core / generator core, slowed units (answers over 2 ms, slowest) | median unit time in those seconds / in the others (server core) | slowest second of the run: server / generator core | slowed units (> 3× the probe's median), server / generator core | TCP loss probes / retransmission timeouts |"
         );
-        println!("|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|");
         for (name, run) in &runs {
             println!("{}", run.speed_row(name, offset));
         }
