@@ -99,6 +99,8 @@ pub struct Tracked<W: Write> {
     batch: Vec<u8>,
     lines: u64,
     linger: Duration,
+    /// How the linger is waited out: `std::thread::sleep`; a test's recorder in unit tests.
+    pause: fn(Duration),
 }
 
 /// Bytes of lines kept before they are written without waiting for a flush.
@@ -107,7 +109,7 @@ pub const BATCH_BYTES: usize = 64 * 1024;
 impl<W: Write> Tracked<W> {
     /// `inner`, reporting to `health`.
     pub fn new(inner: W, health: &'static LogHealth) -> Self {
-        Self { inner, health, batch: Vec::new(), lines: 0, linger: Duration::ZERO }
+        Self { inner, health, batch: Vec::new(), lines: 0, linger: Duration::ZERO, pause: sleep }
     }
 
     /// Waits `linger` after each batch written by `flush` (none by default).
@@ -143,11 +145,16 @@ impl<W: Write> Write for Tracked<W> {
         let wrote = self.lines > 0;
         self.write_through();
         if wrote && !self.linger.is_zero() {
-            #[allow(clippy::disallowed_methods, reason = "the log thread's own pace, off the request path")]
-            std::thread::sleep(self.linger);
+            (self.pause)(self.linger);
         }
         Ok(())
     }
+}
+
+/// The log thread's own pace, off the request path.
+fn sleep(linger: Duration) {
+    #[allow(clippy::disallowed_methods, reason = "the log thread's own pace, off the request path")]
+    std::thread::sleep(linger);
 }
 
 impl<W: Write> Tracked<W> {
@@ -248,17 +255,21 @@ mod tests {
     #[test]
     fn a_linger_waits_after_a_batch_not_after_an_empty_flush() {
         static H: LogHealth = LogHealth::new();
+        // What the writer asked to wait, in place of sleeping.
+        static WAITED: std::sync::Mutex<Vec<Duration>> = std::sync::Mutex::new(Vec::new());
         let full = AtomicBool::new(false);
-        // Long enough that a flush with nothing to write cannot take it by accident.
-        let linger = Duration::from_millis(250);
+        let linger = Duration::from_millis(2);
         let mut w = Tracked::new(Disk(&full, Vec::new(), 0), &H).linger(linger);
-        let t0 = std::time::Instant::now();
+        w.pause = |d| WAITED.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(d);
+        let waited = || WAITED.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+
         w.flush().unwrap_or_else(|e| panic!("{e}"));
-        let empty = t0.elapsed();
-        let t1 = std::time::Instant::now();
+        assert_eq!(waited(), [], "nothing written, nothing to wait for");
         line(&mut w, b"one\n");
-        assert!(t1.elapsed() >= linger, "a written batch is followed by the linger");
-        assert_eq!(w.inner.1, b"one\n", "written before the wait, not after");
-        assert!(empty < linger, "nothing written, nothing to wait for ({empty:?})");
+        assert_eq!(w.inner.1, b"one\n", "the batch is written, then the wait");
+        assert_eq!(waited(), [linger]);
+        w.write_all(b"two\n").unwrap_or_else(|e| panic!("{e}"));
+        drop(w);
+        assert_eq!(waited(), [linger], "dropping the writer writes what waits without lingering");
     }
 }
