@@ -11,10 +11,7 @@
 //! dropped for speed, and memory stays bounded by the queue. A line the
 //! destination refuses (a full disk) is counted in
 //! [`slipgate_proto::logsink`], which turns slip requests away (503) and
-//! `/readyz` unready until a write succeeds again. After each write the thread
-//! waits [`LINGER`] (2 ms) before it takes the next batch, so a server answering
-//! a steady few thousand requests a second wakes it once per 2 ms, not once
-//! per line.
+//! `/readyz` unready until a write succeeds again.
 //!
 //! In the JSON format the audit line (`slipgate::audit`) is encoded by
 //! [`crate::audit::Encoder`] rather than by tracing's formatter: the same line,
@@ -39,12 +36,6 @@ use tracing_subscriber::EnvFilter;
 /// Lines the queue holds before a request waits for the writer thread.
 pub const QUEUE_LINES: usize = 16_384;
 
-/// How long the writer thread waits after each batch before it takes the next
-/// ([`Tracked::linger`]): at a steady rate one wake-up of that thread per 2 ms
-/// instead of one per request; a line reaches stderr at most 2 ms after it was
-/// queued. (Issue 16: a paced request woke the log thread once per line.)
-pub const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
-
 /// Keeps the writer thread; dropping it flushes what is queued.
 #[must_use = "dropping the guard stops the log writer"]
 #[derive(Debug)]
@@ -60,7 +51,7 @@ pub fn writer<W: std::io::Write + Send + 'static>(inner: W) -> (NonBlocking, Wor
         .lossy(false)
         .buffered_lines_limit(QUEUE_LINES)
         .thread_name("slipgate-log")
-        .finish(Tracked::new(inner, logsink::health()).linger(LINGER))
+        .finish(Tracked::new(inner, logsink::health()))
 }
 
 /// Installs the global subscriber on stderr. Call once per process, keep the

@@ -24,7 +24,6 @@
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
 
 /// Whether log lines reach their destination. One per process: [`health`].
 #[derive(Debug)]
@@ -84,23 +83,12 @@ pub fn health() -> &'static LogHealth {
 /// [`BATCH_BYTES`] are waiting, then written with one call. Under load that is
 /// one `write(2)` for many lines instead of one each; when idle a line goes
 /// out at once. A batch that fails counts each of its lines as lost.
-///
-/// With a [`linger`](Tracked::linger), `flush` waits that long after writing a
-/// batch, so the lines that arrive meanwhile queue up (senders do not wake a
-/// thread that is not waiting) and share the next write and the thread's next
-/// wake-up. At a steady few thousand lines a second that is one wake-up per
-/// linger instead of one per line, on the core the requests run on; a line is
-/// written at most one linger after it was queued, and an idle server's first
-/// line still goes out at once.
 #[derive(Debug)]
 pub struct Tracked<W: Write> {
     inner: W,
     health: &'static LogHealth,
     batch: Vec<u8>,
     lines: u64,
-    linger: Duration,
-    /// How the linger is waited out: `std::thread::sleep`; a test's recorder in unit tests.
-    pause: fn(Duration),
 }
 
 /// Bytes of lines kept before they are written without waiting for a flush.
@@ -109,14 +97,7 @@ pub const BATCH_BYTES: usize = 64 * 1024;
 impl<W: Write> Tracked<W> {
     /// `inner`, reporting to `health`.
     pub fn new(inner: W, health: &'static LogHealth) -> Self {
-        Self { inner, health, batch: Vec::new(), lines: 0, linger: Duration::ZERO, pause: sleep }
-    }
-
-    /// Waits `linger` after each batch written by `flush` (none by default).
-    #[must_use]
-    pub fn linger(mut self, linger: Duration) -> Self {
-        self.linger = linger;
-        self
+        Self { inner, health, batch: Vec::new(), lines: 0 }
     }
 
     fn write_batch(&mut self) {
@@ -142,34 +123,17 @@ impl<W: Write> Write for Tracked<W> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        let wrote = self.lines > 0;
-        self.write_through();
-        if wrote && !self.linger.is_zero() {
-            (self.pause)(self.linger);
+        self.write_batch();
+        if self.inner.flush().is_err() {
+            self.health.wrote(1, false);
         }
         Ok(())
     }
 }
 
-/// The log thread's own pace, off the request path.
-fn sleep(linger: Duration) {
-    #[allow(clippy::disallowed_methods, reason = "the log thread's own pace, off the request path")]
-    std::thread::sleep(linger);
-}
-
-impl<W: Write> Tracked<W> {
-    /// The waiting lines and the inner writer's buffer, out now.
-    fn write_through(&mut self) {
-        self.write_batch();
-        if self.inner.flush().is_err() {
-            self.health.wrote(1, false);
-        }
-    }
-}
-
 impl<W: Write> Drop for Tracked<W> {
     fn drop(&mut self) {
-        self.write_through();
+        let _ = self.flush();
     }
 }
 
@@ -250,26 +214,5 @@ mod tests {
             sink.write_all(b"kept\n").unwrap_or_else(|e| panic!("{e}"));
         }
         assert_eq!(out, b"kept\n");
-    }
-
-    #[test]
-    fn a_linger_waits_after_a_batch_not_after_an_empty_flush() {
-        static H: LogHealth = LogHealth::new();
-        // What the writer asked to wait, in place of sleeping.
-        static WAITED: std::sync::Mutex<Vec<Duration>> = std::sync::Mutex::new(Vec::new());
-        let full = AtomicBool::new(false);
-        let linger = Duration::from_millis(2);
-        let mut w = Tracked::new(Disk(&full, Vec::new(), 0), &H).linger(linger);
-        w.pause = |d| WAITED.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(d);
-        let waited = || WAITED.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-
-        w.flush().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(waited(), [], "nothing written, nothing to wait for");
-        line(&mut w, b"one\n");
-        assert_eq!(w.inner.1, b"one\n", "the batch is written, then the wait");
-        assert_eq!(waited(), [linger]);
-        w.write_all(b"two\n").unwrap_or_else(|e| panic!("{e}"));
-        drop(w);
-        assert_eq!(waited(), [linger], "dropping the writer writes what waits without lingering");
     }
 }
