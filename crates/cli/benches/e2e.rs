@@ -495,8 +495,9 @@ struct Run {
     /// Redis commands by name during the run (`INFO commandstats` delta), for
     /// [`Server::FullRedis`].
     redis_calls: std::collections::BTreeMap<String, u64>,
-    /// `slipgate bench`'s `per_second`: answers, answers over 2 ms, slowest (ms).
-    per_second: Vec<(u64, u64, f64)>,
+    /// `slipgate bench`'s `per_second`: answers, answers over 2 ms, slowest (ms), and how late
+    /// the generator's own timers fired at most (ms).
+    per_second: Vec<(u64, u64, f64, f64)>,
     /// With the probe on: per core, per second since the generator started, the probe's
     /// `[median, slowest]` unit time (µs) and its count of slowed units ([`speed_probe`]).
     speed: Vec<Vec<[f64; 3]>>,
@@ -547,15 +548,15 @@ impl Run {
     /// One row of `--tail`'s speed table: the seconds with a tail, the cores' speed then and else.
     fn speed_row(&self, name: &str, offset: usize) -> String {
         let x = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("×{v:.1}"));
-        let slow = |i: usize| self.per_second.get(i).is_some_and(|&(answers, over, _)| over * 100 > answers);
+        let slow = |i: usize| self.per_second.get(i).is_some_and(|&(answers, over, ..)| over * 100 > answers);
         let seconds = 0..self.per_second.len();
         let tail: Vec<String> = seconds
             .clone()
             .filter(|&i| slow(i))
             .map(|i| {
-                let (_, over, max_ms) = self.per_second[i];
+                let (_, over, max_ms, timer_late) = self.per_second[i];
                 format!(
-                    "s{i}: {} / {}, slowed {} / {} ({over}, {max_ms:.0} ms)",
+                    "s{i}: {} / {}, slowed {} / {}, generator's timers {timer_late:.0} ms late ({over}, {max_ms:.0} ms)",
                     x(self.slowdown(0, i, offset)),
                     x(self.slowdown(1, i, offset)),
                     self.slowed(0, i, offset),
@@ -974,7 +975,10 @@ max_concurrency = 100000
                 let n = |s: &serde_json::Value, k: &str| s[k].as_u64().unwrap_or(0);
                 seconds
                     .iter()
-                    .map(|s| (n(s, "answers"), n(s, "over_2ms"), s["max_ms"].as_f64().unwrap_or(0.0)))
+                    .map(|s| {
+                        let ms = |k: &str| s[k].as_f64().unwrap_or(0.0);
+                        (n(s, "answers"), n(s, "over_2ms"), ms("max_ms"), ms("timer_late_ms"))
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -1191,7 +1195,7 @@ max_concurrency = 100000
              more than 3× the probe's median: a 10 ms tick at which that virtual CPU ran that much slower.\n"
         );
         println!(
-            "| run | p99 | seconds with > 1 % of answers over 2 ms: unit time server core / generator core, slowed units (answers over 2 ms, slowest) | median unit time in those seconds / in the others (server core) | slowest second of the run: server / generator core | slowed units (> 3× the probe's median), server / generator core | TCP loss probes / retransmission timeouts |"
+            "| run | p99 | seconds with > 1 % of answers over 2 ms: unit time server core / generator core, slowed units, how late the generator's own timers fired at most (answers over 2 ms, slowest) | median unit time in those seconds / in the others (server core) | slowest second of the run: server / generator core | slowed units (> 3× the probe's median), server / generator core | TCP loss probes / retransmission timeouts |"
         );
         println!("|---|---|---|---|---|---|---|");
         for (name, run) in &runs {

@@ -21,7 +21,13 @@
 //! Besides SPEC §5's members, `--json` has `per_second`: for each second of the
 //! measured run (by when each request was due), its answers, how many took more
 //! than 2 ms and the slowest — so a tail can be placed in time and set beside
-//! what else the machine was doing then (the e2e harness does).
+//! what else the machine was doing then (the e2e harness does) — and
+//! `timer_late_ms`, the most one of the generator's own timers fired after the
+//! time it was set for in that second. The server plays no part in a timer
+//! firing: 1-2 ms is tokio's millisecond tick; more means the generator itself
+//! stalled (on a machine it shares with the server, so may the server have),
+//! and the answers due then are late partly by the generator. `timer_late_max_ms`
+//! is the most over the run. (Closed loop sets no timers: 0.)
 //!
 //! Bounds: duration ≤ 1 h, warm-up ≤ 10 min, connections ≤ 1024.
 
@@ -100,6 +106,8 @@ struct Second {
     answers: u64,
     over_2ms: u64,
     max_us: u64,
+    /// The most a worker's timer fired after its request was due (µs).
+    timer_late_us: u64,
 }
 
 impl Second {
@@ -108,6 +116,7 @@ impl Second {
         self.answers += other.answers;
         self.over_2ms += other.over_2ms;
         self.max_us = self.max_us.max(other.max_us);
+        self.timer_late_us = self.timer_late_us.max(other.timer_late_us);
     }
 }
 
@@ -156,15 +165,11 @@ impl Stats {
                 *self.status.entry(code).or_default() += 1;
                 let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
                 self.latency_us.saturating_record(us);
-                let index =
-                    usize::try_from(at.as_secs()).unwrap_or(usize::MAX).min(MAX_DURATION.as_secs() as usize);
-                if self.per_second.len() <= index {
-                    self.per_second.resize(index + 1, Second::default());
-                }
-                self.per_second[index].absorb(Second {
+                self.window(at).absorb(Second {
                     answers: 1,
                     over_2ms: u64::from(latency > SLOW),
                     max_us: us,
+                    timer_late_us: 0,
                 });
             }
             (None, Err(e)) => {
@@ -173,6 +178,21 @@ impl Stats {
             }
             (None, Ok(_)) => {}
         }
+    }
+
+    /// The window of the request due `at` after the measurement started.
+    fn window(&mut self, at: Duration) -> &mut Second {
+        let index = usize::try_from(at.as_secs()).unwrap_or(usize::MAX).min(MAX_DURATION.as_secs() as usize);
+        if self.per_second.len() <= index {
+            self.per_second.resize(index + 1, Second::default());
+        }
+        &mut self.per_second[index]
+    }
+
+    /// A worker's timer for the request due `at` fired `late` after it was due.
+    fn timer_fired(&mut self, at: Duration, late: Duration) {
+        let us = u64::try_from(late.as_micros()).unwrap_or(u64::MAX);
+        self.window(at).absorb(Second { timer_late_us: us, ..Second::default() });
     }
 
     fn merge(&mut self, other: Stats) -> anyhow::Result<()> {
@@ -209,8 +229,9 @@ impl Schedule {
     /// run is over: the time it was due when the worker is behind schedule
     /// (so a slow server's backlog is counted), the time the worker's timer
     /// fired when it was idle and waiting (tokio timers tick in whole
-    /// milliseconds; that slack is the generator's, not the server's).
-    async fn next(&self) -> Option<Instant> {
+    /// milliseconds; that slack is the generator's, not the server's). With it,
+    /// when the request was due and how late the timer fired (zero without one).
+    async fn next(&self) -> Option<Slot> {
         let (due, from) = match self.interval {
             None => {
                 let now = Instant::now();
@@ -228,7 +249,22 @@ impl Schedule {
             }
         };
         // A backlog left at the end is dropped, not sent late.
-        (due < self.end && Instant::now() < self.end).then_some(from)
+        (due < self.end && Instant::now() < self.end).then_some(Slot { due, from })
+    }
+}
+
+/// One request's place in the schedule ([`Schedule::next`]).
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    due: Instant,
+    /// When its latency counts from: `due`, or when the worker's timer fired.
+    from: Instant,
+}
+
+impl Slot {
+    /// How late the worker's timer fired (zero when it set none).
+    fn timer_late(&self) -> Duration {
+        self.from.saturating_duration_since(self.due)
     }
 }
 
@@ -320,10 +356,12 @@ pub async fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()
             }
             let client = client.danger_accept_unsigned_responses();
             let mut stats = Stats::new()?;
-            while let Some(from) = schedule.next().await {
+            while let Some(slot) = schedule.next().await {
                 let result = client.generate(&request, format).await;
+                let from = slot.from;
                 if from >= schedule.measure_from {
                     stats.record(from - schedule.measure_from, from.elapsed(), &result, format);
+                    stats.timer_fired(from - schedule.measure_from, slot.timer_late());
                 }
             }
             anyhow::Ok(stats)
@@ -423,7 +461,11 @@ impl Report {
                 "answers": s.answers,
                 "over_2ms": s.over_2ms,
                 "max_ms": round(s.max_us as f64 / 1000.0),
+                "timer_late_ms": round(s.timer_late_us as f64 / 1000.0),
             })).collect::<Vec<_>>(),
+            "timer_late_max_ms": round(
+                self.per_second.iter().map(|s| s.timer_late_us).max().unwrap_or(0) as f64 / 1000.0
+            ),
         });
         if let Some(map) = object.as_object_mut() {
             for (name, value) in self.quantiles_ms {
@@ -518,7 +560,12 @@ mod tests {
         b.record(Duration::from_millis(900), Duration::from_millis(1), &ok, Format::Pdf);
         b.record(Duration::from_millis(2500), Duration::from_millis(7), &ok, Format::Pdf);
         a.merge(b).unwrap();
-        let second = |answers, over_2ms, max_ms: u64| Second { answers, over_2ms, max_us: max_ms * 1000 };
+        let second = |answers, over_2ms, max_ms: u64| Second {
+            answers,
+            over_2ms,
+            max_us: max_ms * 1000,
+            timer_late_us: 0,
+        };
         assert_eq!(a.per_second, vec![second(2, 1, 3), second(0, 0, 0), second(1, 1, 7)]);
         // A request due past the hard cap lands in the last window instead of growing the vector.
         a.record(Duration::from_secs(10 * 3600), Duration::from_millis(1), &ok, Format::Pdf);
@@ -537,7 +584,33 @@ mod tests {
         assert_eq!(stats.first_error.as_deref(), Some("asked for application/json, got another type"));
         stats.record(Duration::ZERO, Duration::from_millis(1), &pdf, Format::Pdf);
         assert_eq!(stats.status.get(&200), Some(&1));
-        assert_eq!(stats.per_second, vec![Second { answers: 1, over_2ms: 0, max_us: 1000 }]);
+        assert_eq!(
+            stats.per_second,
+            vec![Second { answers: 1, over_2ms: 0, max_us: 1000, timer_late_us: 0 }]
+        );
+    }
+
+    #[test]
+    fn a_late_timer_is_kept_per_second_apart_from_the_answers() {
+        let ok: Result<slipgate_client::Generated, ClientError> =
+            Ok(slipgate_client::Generated::Pdf(bytes_of(b"%PDF-")));
+        let mut stats = Stats::new().unwrap();
+        stats.record(Duration::from_millis(100), Duration::from_millis(1), &ok, Format::Pdf);
+        stats.timer_fired(Duration::from_millis(100), Duration::from_micros(1_200));
+        stats.timer_fired(Duration::from_millis(900), Duration::from_millis(23));
+        stats.timer_fired(Duration::from_millis(1500), Duration::ZERO);
+        let json = Report::new(&stats, Duration::from_secs(2), Some(2.0)).to_json();
+        let late: Vec<_> =
+            json["per_second"].as_array().unwrap().iter().map(|s| s["timer_late_ms"].clone()).collect();
+        assert_eq!(late, [serde_json::json!(23.0), serde_json::json!(0.0)]);
+        assert_eq!(json["timer_late_max_ms"], 23.0);
+        // A timer fires late only when the worker slept; behind schedule it sets none.
+        let now = Instant::now();
+        let slept = Slot { due: now, from: now + Duration::from_millis(5) };
+        let behind = Slot { due: now, from: now };
+        assert_eq!((slept.timer_late(), behind.timer_late()), (Duration::from_millis(5), Duration::ZERO));
+        // The answers were not counted twice.
+        assert_eq!(json["requests"], 1);
     }
 
     fn bytes_of(b: &'static [u8]) -> bytes::Bytes {
