@@ -584,9 +584,14 @@ impl Run {
                 .reduce(f64::max)
                 .unwrap_or(0.0)
         };
-        let measured = || seconds.clone();
-        let both =
-            measured().filter(|&i| self.slowed(0, i, offset) > 0 && self.slowed(1, i, offset) > 0).count();
+        // Slowed units on `core` in the measured seconds that `pick` keeps.
+        let slowed_in = |core: usize, pick: &dyn Fn(usize) -> bool| -> u64 {
+            seconds.clone().filter(|&i| pick(i)).map(|i| self.slowed(core, i, offset)).sum()
+        };
+        let both = seconds
+            .clone()
+            .filter(|&i| self.slowed(0, i, offset) > 0 && self.slowed(1, i, offset) > 0)
+            .count();
         format!(
             "| {name} | {:.2} ms | {} | {} / {} | {} / {} (slowest unit {:.1} / {:.1} ms) | {} / {} ({both} of {} seconds on both at once; {} / {} in seconds without a tail) | {} / {} |",
             self.p99_ms,
@@ -597,11 +602,11 @@ impl Run {
             x(worst(1)),
             stall_ms(0),
             stall_ms(1),
-            measured().map(|i| self.slowed(0, i, offset)).sum::<u64>(),
-            measured().map(|i| self.slowed(1, i, offset)).sum::<u64>(),
+            slowed_in(0, &|_| true),
+            slowed_in(1, &|_| true),
             self.per_second.len(),
-            measured().filter(|&i| !slow(i)).map(|i| self.slowed(0, i, offset)).sum::<u64>(),
-            measured().filter(|&i| !slow(i)).map(|i| self.slowed(1, i, offset)).sum::<u64>(),
+            slowed_in(0, &|i| !slow(i)),
+            slowed_in(1, &|i| !slow(i)),
             self.late_acks[0],
             self.late_acks[1],
         )

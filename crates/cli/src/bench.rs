@@ -358,10 +358,9 @@ pub async fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()
             let mut stats = Stats::new()?;
             while let Some(slot) = schedule.next().await {
                 let result = client.generate(&request, format).await;
-                let from = slot.from;
-                if from >= schedule.measure_from {
-                    stats.record(from - schedule.measure_from, from.elapsed(), &result, format);
-                    stats.timer_fired(from - schedule.measure_from, slot.timer_late());
+                if let Some(at) = slot.from.checked_duration_since(schedule.measure_from) {
+                    stats.record(at, slot.from.elapsed(), &result, format);
+                    stats.timer_fired(at, slot.timer_late());
                 }
             }
             anyhow::Ok(stats)
